@@ -1,0 +1,80 @@
+"""The application's exception tree.
+
+Every error the services raise on purpose is an ``AppError``; the split that matters to the
+orchestrator is whether trying again can help::
+
+    AppError
+    ├── TransientError        retrying may succeed (timeouts, connection errors, 408, 429, 5xx)
+    └── PermanentError        retrying cannot help; the message says what to fix
+        ├── SettingsError     an app setting is missing or malformed (names the setting)
+        └── InputError        a user-supplied input is unusable (names the input)
+
+Activities raise ``TransientError`` so that ``call_activity_with_retry`` (the host) retries them,
+and report ``PermanentError`` as data (see ``error_info``), because Python's ``RetryOptions``
+cannot tell the two apart and would otherwise retry a hopeless call.
+Messages must never contain secrets: callers redact SAS query strings and keys first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class AppError(Exception):
+    """Base class of every deliberate error in this app.
+
+    ``code`` is a short, stable, machine-readable identifier (``"InputTooLarge"``); the message
+    is for people.
+    """
+
+    code: str = "AppError"
+    transient: bool = False
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self)
+
+
+class TransientError(AppError):
+    """A failure that may go away if the same call is made again later."""
+
+    code = "Transient"
+    transient = True
+
+
+class PermanentError(AppError):
+    """A failure that the same call cannot fix."""
+
+    code = "Permanent"
+
+
+class SettingsError(PermanentError):
+    """An app setting is missing or malformed. The message names the setting."""
+
+    code = "InvalidSetting"
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"App setting {setting!r} {problem}")
+        self.setting = setting
+
+
+class InputError(PermanentError):
+    """A user-supplied input (a file, a URL, a blob reference, a request field) is unusable."""
+
+    code = "InvalidInput"
+
+    def __init__(self, message: str, *, code: str | None = None, input_name: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.input_name = input_name
+
+
+def error_info(error: BaseException) -> dict[str, Any]:
+    """A small, JSON-serialisable description of ``error`` for history, status and summaries."""
+    if isinstance(error, AppError):
+        return {"code": error.code, "message": error.message, "transient": error.transient}
+    return {"code": type(error).__name__, "message": str(error), "transient": False}

@@ -1,0 +1,44 @@
+"""RFC 9457 problem details: the one shape of every HTTP error this app returns."""
+
+from __future__ import annotations
+
+import json
+from http import HTTPStatus
+from typing import Any
+
+import azure.functions as func
+
+PROBLEM_CONTENT_TYPE = "application/problem+json"
+
+
+def problem_response(
+    status: int, detail: str, *, title: str | None = None, **extensions: Any
+) -> func.HttpResponse:
+    """An ``application/problem+json`` response; ``extensions`` become extra members."""
+    body: dict[str, Any] = {
+        "type": "about:blank",
+        "title": title or HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        **extensions,
+    }
+    # The worker derives the Content-Type header from mimetype and charset.
+    return func.HttpResponse(
+        json.dumps(body),
+        status_code=status,
+        mimetype=PROBLEM_CONTENT_TYPE,
+        charset="utf-8",
+    )
+
+
+def json_response(
+    body: Any, *, status: int = 200, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    """A JSON response with the right content type."""
+    return func.HttpResponse(
+        json.dumps(body),
+        status_code=status,
+        mimetype="application/json",
+        charset="utf-8",
+        headers=headers,
+    )
