@@ -358,15 +358,7 @@ class ContentUnderstandingClient:
             delay = self._backoff(attempt) if delay is None else delay
             if delay > self._max_retry_wait_seconds:
                 raise error  # too long to block here: the caller schedules its own retry
-            logger.warning(
-                "%s %s: %s; retry %d of %d in %.1f s",
-                method,
-                safe_url,
-                error,
-                attempt + 1,
-                self._max_retries,
-                delay,
-            )
+            logger.warning("%s; retry %d of %d in %.1f s", error, attempt + 1, self._max_retries, delay)
             await self._sleep(delay)
         raise AssertionError("unreachable")  # the loop always returns or raises
 

@@ -1,0 +1,30 @@
+"""The Content Understanding emulator, in-process on a free loopback port, for tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from emulators.content_understanding import Emulator, running_emulator
+from services.content_understanding import ContentUnderstandingClient
+
+EMULATOR_KEY = "test-emulator-key"
+# Fast enough for tests, slow enough that an operation is seen running at least once.
+FAST = {"analysis_seconds": 0.2, "retry_after": 0.1}
+
+
+@pytest.fixture
+async def cu_emulator() -> AsyncIterator[Emulator]:
+    """A fresh emulator per test: operations take 0.2 s, polls are told to wait 0.1 s."""
+    async with running_emulator(key=EMULATOR_KEY, seed=7, **FAST) as emulator:
+        yield emulator
+
+
+def emulator_client(
+    emulator: Emulator, api_version: str = "2025-11-01", **options: Any
+) -> ContentUnderstandingClient:
+    """A client for ``emulator`` whose retries wait milliseconds, not seconds."""
+    options.setdefault("backoff_seconds", 0.01)
+    return ContentUnderstandingClient(emulator.endpoint, api_version=api_version, key=emulator.key, **options)
