@@ -11,14 +11,13 @@ from emulators.content_understanding import Emulator, running_emulator
 from services.content_understanding import ContentUnderstandingClient
 
 EMULATOR_KEY = "test-emulator-key"
-# Fast enough for tests, slow enough that an operation is seen running at least once.
-FAST = {"analysis_seconds": 0.2, "retry_after": 0.1}
 
 
 @pytest.fixture
 async def cu_emulator() -> AsyncIterator[Emulator]:
     """A fresh emulator per test: operations take 0.2 s, polls are told to wait 0.1 s."""
-    async with running_emulator(key=EMULATOR_KEY, seed=7, **FAST) as emulator:
+    # Fast enough for tests, slow enough that an operation is seen running at least once.
+    async with running_emulator(key=EMULATOR_KEY, seed=7, analysis_seconds=0.2, retry_after=0.1) as emulator:
         yield emulator
 
 
