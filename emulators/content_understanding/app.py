@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import logging
 import re
 import time
 import uuid
@@ -17,7 +18,7 @@ from aiohttp import web
 
 from emulators.content_understanding.analysis import analyze, utc_now
 from emulators.content_understanding.config import faults_to_json, update_faults
-from emulators.content_understanding.errors import ServiceError, invalid, not_found
+from emulators.content_understanding.errors import INTERNAL_ERROR, ServiceError, invalid, not_found
 from emulators.content_understanding.knowledge import check_reference_sources
 from emulators.content_understanding.state import Analyzer, EmulatorState, Operation
 from emulators.content_understanding.validation import (
@@ -28,7 +29,9 @@ from emulators.content_understanding.validation import (
 )
 from emulators.content_understanding.versions import GA, PREVIEW, RULES, VersionRules, prebuilt_analyzer
 
+logger = logging.getLogger(__name__)
 STATE = web.AppKey("state", EmulatorState)
+API_VERSION = web.RequestKey("api_version", str)
 BASE = "/contentunderstanding"
 ANALYZER_ID = re.compile(r"[a-zA-Z0-9._-]{1,64}")
 MERGE_PATCH = "application/merge-patch+json"
@@ -55,7 +58,7 @@ def _state(request: web.Request) -> EmulatorState:
 
 
 def _rules(request: web.Request) -> VersionRules:
-    return RULES[request["api_version"]]
+    return RULES[request[API_VERSION]]
 
 
 @web.middleware
@@ -69,7 +72,7 @@ async def service_middleware(request: web.Request, handler: Handler) -> web.Stre
             await asyncio.sleep(state.faults.latency_ms / 1000)
         _authenticate(request, state)
         if service_call:
-            request["api_version"] = _api_version(request)
+            request[API_VERSION] = _api_version(request)
             _maybe_fault(state)
         response = await handler(request)
     except ServiceError as error:
@@ -77,6 +80,10 @@ async def service_middleware(request: web.Request, handler: Handler) -> web.Stre
     except web.HTTPException as error:  # no such route or method
         code = "NotFound" if error.status == 404 else "MethodNotAllowed" if error.status == 405 else "Error"
         response = ServiceError(error.status, code, error.reason).response()
+    except Exception:  # a bug in the emulator: answer like the service would, and say so in the log
+        logger.exception("Unexpected error handling %s %s", request.method, request.path)
+        state.stats.emulator_errors += 1
+        response = ServiceError(500, INTERNAL_ERROR["code"], INTERNAL_ERROR["message"]).response()
     response.headers["apim-request-id"] = str(uuid.uuid4())
     if client_request_id := request.headers.get("x-ms-client-request-id"):
         response.headers["x-ms-client-request-id"] = client_request_id
@@ -134,7 +141,7 @@ def _origin(request: web.Request) -> str:
 
 
 async def list_analyzers(request: web.Request) -> web.Response:
-    state, version = _state(request), request["api_version"]
+    state, version = _state(request), request[API_VERSION]
     ids = sorted(RULES[version].prebuilt_analyzers) + sorted(state.analyzers)
     analyzers = [state.find_analyzer(analyzer_id, version) for analyzer_id in ids]
     skip = _int_query(request, "skip", 0)
@@ -156,7 +163,7 @@ def _int_query(request: web.Request, name: str, default: int) -> int:
 
 
 def _existing(request: web.Request, analyzer_id: str) -> Analyzer:
-    analyzer = _state(request).find_analyzer(analyzer_id, request["api_version"])
+    analyzer = _state(request).find_analyzer(analyzer_id, request[API_VERSION])
     if analyzer is None:
         raise not_found(f"Analyzer '{analyzer_id}' was not found.")
     return analyzer
@@ -169,7 +176,7 @@ async def analyzer_resource(request: web.Request) -> web.StreamResponse:
     if action:
         if request.method != "POST" or action not in ("analyze", "analyzeBinary"):
             raise not_found(f"Resource '{name}' was not found.")
-        if action == "analyzeBinary" and request["api_version"] != GA:
+        if action == "analyzeBinary" and request[API_VERSION] != GA:
             raise not_found("':analyzeBinary' is not part of this API version; POST raw bytes to ':analyze'.")
         return await start_analysis(request, analyzer_id, binary=action == "analyzeBinary")
     handlers = {"GET": get_analyzer, "PUT": put_analyzer, "PATCH": patch_analyzer, "DELETE": delete_analyzer}
@@ -179,7 +186,7 @@ async def analyzer_resource(request: web.Request) -> web.StreamResponse:
 
 
 async def get_analyzer(request: web.Request, analyzer_id: str) -> web.Response:
-    return web.json_response(_existing(request, analyzer_id).to_json(request["api_version"]))
+    return web.json_response(_existing(request, analyzer_id).to_json(request[API_VERSION]))
 
 
 async def put_analyzer(request: web.Request, analyzer_id: str) -> web.Response:
@@ -247,7 +254,7 @@ async def patch_analyzer(request: web.Request, analyzer_id: str) -> web.Response
     patch = validate_patch(await _json_body(request, content_type=MERGE_PATCH), _rules(request))
     analyzer.definition = _merge_patch(analyzer.definition, patch)
     analyzer.last_modified_at = utc_now()
-    return web.json_response(analyzer.to_json(request["api_version"]))
+    return web.json_response(analyzer.to_json(request[API_VERSION]))
 
 
 def _merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
@@ -372,7 +379,7 @@ async def analyzer_result(request: web.Request) -> web.StreamResponse:
     operation = _operation(request, "analyze")
     if request.method == "GET":
         return _poll_response(request, operation)
-    if request["api_version"] != GA:
+    if request[API_VERSION] != GA:
         raise ServiceError(405, "MethodNotAllowed", "Deleting results needs API version 2025-11-01.")
     if not operation.is_terminal:
         raise invalid(

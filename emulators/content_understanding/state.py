@@ -87,6 +87,7 @@ class Stats:
     analyzers_created: Counter[str] = field(default_factory=Counter)  # creations started, per id
     poll_times: dict[str, list[float]] = field(default_factory=dict)  # operation id -> epoch seconds
     faults_served: Counter[str] = field(default_factory=Counter)  # "429", "503", ...
+    emulator_errors: int = 0  # bugs of the emulator itself (logged); tests expect none
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,6 +96,7 @@ class Stats:
             "analyzersCreated": dict(self.analyzers_created),
             "polls": {op: {"count": len(times), "times": times} for op, times in self.poll_times.items()},
             "faultsServed": {**self.faults_served, "total": sum(self.faults_served.values())},
+            "emulatorErrors": self.emulator_errors,
         }
 
 
@@ -178,6 +180,7 @@ class EmulatorState:
                 error = failure.error
             except Exception:  # a bug in the emulator must still end the operation
                 logger.exception("Operation %s failed unexpectedly", operation.operation_id)
+                self.stats.emulator_errors += 1
                 error = dict(INTERNAL_ERROR)
             if fail:
                 result, error = None, dict(INTERNAL_ERROR)

@@ -16,9 +16,8 @@ from services.content_understanding import (
     ContentUnderstandingPermanentError,
     ContentUnderstandingRequestError,
     ContentUnderstandingTransientError,
-    OperationStatus,
 )
-from tests.support.cu_emulator import emulator_client
+from tests.support.cu_emulator import emulator_client, wait_for_operation
 from tests.support.pdf import make_pdf
 
 pytestmark = pytest.mark.integration
@@ -32,16 +31,6 @@ FIELDS = {
     }
 }
 INVOICE = b"Invoice number: INV-7\nTotal: 99.50\n"
-
-
-async def wait_for(client: ContentUnderstandingClient, location: str) -> OperationStatus:
-    """Poll as the orchestrator will, honouring Retry-After (here with asyncio.sleep)."""
-    async with asyncio.timeout(10):
-        while True:
-            status = await client.get_operation(location)
-            if status.is_terminal:
-                return status
-            await asyncio.sleep(status.retry_after_seconds or 0.1)
 
 
 @pytest.mark.parametrize(
@@ -60,7 +49,7 @@ async def test_create_use_delete_an_analyzer(
         analyzer = await client.get_analyzer("invoices")
         assert analyzer is not None
         assert analyzer["status"] == "creating"
-        created = await wait_for(client, location)
+        created = await wait_for_operation(client, location)
         assert created.status == "Succeeded"
         assert created.result is not None
         assert created.result["status"] == "ready"
@@ -71,7 +60,7 @@ async def test_create_use_delete_an_analyzer(
         assert operation.operation_location.endswith(
             f"/analyzerResults/{operation.operation_id}?api-version={api_version}"
         )
-        done = await wait_for(client, operation.operation_location)
+        done = await wait_for_operation(client, operation.operation_location)
         assert done.status == "Succeeded"
         assert done.result is not None
         content = done.result["contents"][0]
@@ -89,14 +78,14 @@ async def test_create_use_delete_an_analyzer(
 async def test_existing_analyzer_conflicts_unless_replaced_in_ga(cu_emulator: Emulator) -> None:
     definition = {"baseAnalyzerId": "prebuilt-document", "description": "v1"}
     async with emulator_client(cu_emulator) as client:
-        await wait_for(client, await client.begin_create_analyzer("a", definition))
+        await wait_for_operation(client, await client.begin_create_analyzer("a", definition))
         with pytest.raises(AnalyzerConflictError) as caught:
             await client.begin_create_analyzer("a", definition)
         assert caught.value.status_code == 409
         replaced = await client.begin_create_analyzer(
             "a", {**definition, "description": "v2"}, allow_replace=True
         )
-        await wait_for(client, replaced)
+        await wait_for_operation(client, replaced)
         analyzer = await client.get_analyzer("a")
         assert analyzer is not None
         assert analyzer["description"] == "v2"
@@ -124,8 +113,10 @@ async def test_pro_mode_combines_all_inputs_into_one_result(cu_emulator: Emulato
         AnalyzeInput(data=make_pdf([["Total: 12.25"], ["Signed: yes"]]), name="estimate.pdf"),
     ]
     async with emulator_client(cu_emulator, PREVIEW) as client:
-        await wait_for(client, await client.begin_create_analyzer("pro", definition))
-        done = await wait_for(client, (await client.begin_analyze("pro", inputs)).operation_location)
+        await wait_for_operation(client, await client.begin_create_analyzer("pro", definition))
+        done = await wait_for_operation(
+            client, (await client.begin_analyze("pro", inputs)).operation_location
+        )
     assert done.result is not None
     [content] = done.result["contents"]
     assert content["fields"]["invoiceNumber"]["valueString"] == "INV-9"
@@ -138,9 +129,11 @@ async def test_pro_mode_refuses_text_inputs_and_standard_analyzers_refuse_severa
 ) -> None:
     async with emulator_client(cu_emulator, PREVIEW) as client:
         pro = {"baseAnalyzerId": "prebuilt-documentAnalyzer", "mode": "pro", "fieldSchema": FIELDS}
-        await wait_for(client, await client.begin_create_analyzer("pro", pro))
+        await wait_for_operation(client, await client.begin_create_analyzer("pro", pro))
         two_texts = [AnalyzeInput(data=INVOICE, name="a.txt"), AnalyzeInput(data=INVOICE, name="b.txt")]
-        failed = await wait_for(client, (await client.begin_analyze("pro", two_texts)).operation_location)
+        failed = await wait_for_operation(
+            client, (await client.begin_analyze("pro", two_texts)).operation_location
+        )
         assert failed.status == "Failed"
         assert failed.error is not None
         assert failed.error["innererror"]["code"] == "UnsupportedContent"
@@ -152,12 +145,12 @@ async def test_injected_429_and_5xx_are_survived_within_bounds(cu_emulator: Emul
     cu_emulator.set_faults(rate_429=0.25, rate_5xx=0.25, retry_after=0.01)
     async with emulator_client(cu_emulator, max_retries=8) as client:
         location = await client.begin_create_analyzer("a", {"baseAnalyzerId": "prebuilt-document"})
-        await wait_for(client, location)
+        await wait_for_operation(client, location)
         operations = [
             await client.begin_analyze("a", [AnalyzeInput(data=INVOICE)], model_deployments=DEPLOYMENTS)
             for _ in range(6)
         ]
-        results = [await wait_for(client, op.operation_location) for op in operations]
+        results = [await wait_for_operation(client, op.operation_location) for op in operations]
     stats = cu_emulator.stats()
     assert all(result.status == "Succeeded" for result in results)
     assert stats["faultsServed"]["429"] > 0
@@ -195,7 +188,7 @@ async def test_polls_honour_retry_after(cu_emulator: Emulator) -> None:
         operation = await client.begin_analyze(
             "prebuilt-document", [AnalyzeInput(data=INVOICE)], model_deployments=DEPLOYMENTS
         )
-        status = await wait_for(client, operation.operation_location)
+        status = await wait_for_operation(client, operation.operation_location)
     assert status.status == "Succeeded"
     times = cu_emulator.stats()["polls"][operation.operation_id]["times"]
     assert len(times) >= 3
@@ -210,7 +203,7 @@ async def test_failed_and_never_ending_operations_can_be_injected(cu_emulator: E
         await asyncio.sleep(0.5)  # more than analysis_seconds
         assert (await client.get_operation(hanging.operation_location)).status == "Running"
     async with emulator_client(cu_emulator) as client:
-        failed = await wait_for(
+        failed = await wait_for_operation(
             client,
             (
                 await client.begin_analyze(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 
 from emulators.content_understanding import Emulator, running_emulator
-from services.content_understanding import ContentUnderstandingClient
+from services.content_understanding import ContentUnderstandingClient, OperationStatus
 
 EMULATOR_KEY = "test-emulator-key"
 
@@ -19,6 +20,7 @@ async def cu_emulator() -> AsyncIterator[Emulator]:
     # Fast enough for tests, slow enough that an operation is seen running at least once.
     async with running_emulator(key=EMULATOR_KEY, seed=7, analysis_seconds=0.2, retry_after=0.1) as emulator:
         yield emulator
+        assert emulator.stats()["emulatorErrors"] == 0, "the emulator hit a bug: see the captured log"
 
 
 def emulator_client(
@@ -27,3 +29,13 @@ def emulator_client(
     """A client for ``emulator`` whose retries wait milliseconds, not seconds."""
     options.setdefault("backoff_seconds", 0.01)
     return ContentUnderstandingClient(emulator.endpoint, api_version=api_version, key=emulator.key, **options)
+
+
+async def wait_for_operation(client: ContentUnderstandingClient, location: str) -> OperationStatus:
+    """Poll until the operation ends, honouring Retry-After (as the orchestrator will, with timers)."""
+    async with asyncio.timeout(10):
+        while True:
+            status = await client.get_operation(location)
+            if status.is_terminal:
+                return status
+            await asyncio.sleep(status.retry_after_seconds or 0.1)
