@@ -17,13 +17,11 @@ from services.content_understanding import (
     ContentUnderstandingRequestError,
     ContentUnderstandingTransientError,
 )
-from tests.support.cu_emulator import emulator_client, wait_for_operation
+from tests.support.cu_emulator import DEPLOYMENTS, GA, PREVIEW, emulator_client, wait_for_operation
 from tests.support.pdf import make_pdf
 
 pytestmark = pytest.mark.integration
 
-GA, PREVIEW = "2025-11-01", "2025-05-01-preview"
-DEPLOYMENTS = {"gpt-4.1": "gpt-4.1"}
 FIELDS = {
     "fields": {
         "invoiceNumber": {"type": "string", "method": "generate", "description": "The invoice number"},

@@ -20,13 +20,10 @@ from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 from emulators.content_understanding import Emulator
 from services.content_understanding import AnalyzeInput, OperationStatus
 from tests.support.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
-from tests.support.cu_emulator import emulator_client, wait_for_operation
+from tests.support.cu_emulator import DEPLOYMENTS, PREVIEW, emulator_client, wait_for_operation
 from tests.support.pdf import make_pdf
 
 pytestmark = pytest.mark.integration
-
-GA, PREVIEW = "2025-11-01", "2025-05-01-preview"
-DEPLOYMENTS = {"gpt-4.1": "gpt-4.1"}
 
 
 @pytest.fixture

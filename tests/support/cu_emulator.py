@@ -10,8 +10,13 @@ import pytest
 
 from emulators.content_understanding import Emulator, running_emulator
 from services.content_understanding import ContentUnderstandingClient, OperationStatus
+from services.settings import GA_API_VERSION, PRO_MODE_API_VERSION
 
 EMULATOR_KEY = "test-emulator-key"
+GA, PREVIEW = GA_API_VERSION, PRO_MODE_API_VERSION
+DEPLOYMENTS = {
+    "gpt-4.1": "gpt-4.1"
+}  # what GA prebuilt analyzers need (see docs/content-understanding-emulator.md)
 
 
 @pytest.fixture
@@ -23,9 +28,7 @@ async def cu_emulator() -> AsyncIterator[Emulator]:
         assert emulator.stats()["emulatorErrors"] == 0, "the emulator hit a bug: see the captured log"
 
 
-def emulator_client(
-    emulator: Emulator, api_version: str = "2025-11-01", **options: Any
-) -> ContentUnderstandingClient:
+def emulator_client(emulator: Emulator, api_version: str = GA, **options: Any) -> ContentUnderstandingClient:
     """A client for ``emulator`` whose retries wait milliseconds, not seconds."""
     options.setdefault("backoff_seconds", 0.01)
     return ContentUnderstandingClient(emulator.endpoint, api_version=api_version, key=emulator.key, **options)
