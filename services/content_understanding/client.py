@@ -344,6 +344,7 @@ class ContentUnderstandingClient:
                     f"{method} {safe_url} failed: {type(exc).__name__} (request id {client_request_id})",
                     request_id=client_request_id,
                 )
+                error.__cause__ = exc  # kept for debugging; its text names no secret
                 retryable = rule.allows_transport_retry(exc)
                 delay = None
             else:
