@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -295,3 +296,10 @@ async def test_test_hooks(http: httpx.AsyncClient, cu_emulator: Emulator) -> Non
     assert (await http.post("/../_emulator/reset")).status_code == 204
     assert (await http.get("/analyzers", params={"api-version": GA})).status_code == 200
     assert cu_emulator.stats()["faultsServed"] == {"total": 0}
+
+
+async def test_latency_is_added_to_api_calls(http: httpx.AsyncClient, cu_emulator: Emulator) -> None:
+    cu_emulator.set_faults(latency_ms=200)
+    started = time.monotonic()
+    assert (await http.get("/analyzers", params={"api-version": GA})).status_code == 200
+    assert time.monotonic() - started >= 0.2

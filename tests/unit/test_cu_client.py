@@ -18,10 +18,12 @@ from services.content_understanding import (
     ContentUnderstandingClient,
     ContentUnderstandingPermanentError,
     ContentUnderstandingTransientError,
+    get_content_understanding_client,
     parse_retry_after,
 )
 from services.content_understanding.auth import REFRESH_MARGIN_SECONDS, BearerTokenProvider
 from services.errors import PermanentError, TransientError
+from services.settings import get_settings
 
 ENDPOINT = "https://cu.example.cognitiveservices.azure.com"
 RESULT_URL = f"{ENDPOINT}/contentunderstanding/analyzerResults/op-1?api-version=2025-11-01"
@@ -338,3 +340,33 @@ def test_client_needs_exactly_one_way_to_authenticate() -> None:
         ContentUnderstandingClient(ENDPOINT)
     with pytest.raises(ValueError, match="http"):
         ContentUnderstandingClient("ftp://x", key="k")
+
+
+async def test_process_client_comes_from_settings() -> None:
+    get_content_understanding_client.cache_clear()
+    client = get_content_understanding_client()
+    try:
+        assert client is get_content_understanding_client()  # one shared client per process
+        assert client.endpoint == get_settings().content_understanding.endpoint
+        assert client.api_version == "2025-11-01"
+        assert await client._headers("id") == {
+            "x-ms-client-request-id": "id",
+            "Ocp-Apim-Subscription-Key": get_settings().content_understanding.key,
+        }
+    finally:
+        await client.aclose()
+        get_content_understanding_client.cache_clear()
+
+
+async def test_process_client_without_a_key_uses_entra_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CONTENT_UNDERSTANDING_KEY")
+    get_settings.cache_clear()
+    get_content_understanding_client.cache_clear()
+    client = get_content_understanding_client()
+    try:
+        assert client._tokens is not None  # DefaultAzureCredential, asked for a token only when needed
+        assert client._key is None
+    finally:
+        await client.aclose()
+        get_content_understanding_client.cache_clear()
+        get_settings.cache_clear()
