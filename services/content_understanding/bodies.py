@@ -123,14 +123,14 @@ def _check_knowledge_sources(sources: Any, api_version: str) -> None:
         if not isinstance(source, dict):
             raise ContentUnderstandingRequestError(f"Analyzer {where} must be an object")
         if source.get("kind") != kind:
+            hint = (
+                " (reference knowledge sources are pro mode: 2025-05-01-preview)"
+                if kind != "reference"
+                else ""
+            )
             raise ContentUnderstandingRequestError(
                 f"Analyzer {where} has kind {source.get('kind')!r}; API version {api_version} accepts "
-                f"only {kind!r}"
-                + (
-                    " (reference knowledge sources are pro mode, 2025-05-01-preview)"
-                    if source.get("kind") == "reference"
-                    else ""
-                )
+                f"only {kind!r}{hint}"
             )
         missing = [name for name in _KNOWLEDGE_SOURCE_REQUIRED[api_version] if not source.get(name)]
         if missing:
