@@ -123,11 +123,8 @@ def _check_knowledge_sources(sources: Any, api_version: str) -> None:
         if not isinstance(source, dict):
             raise ContentUnderstandingRequestError(f"Analyzer {where} must be an object")
         if source.get("kind") != kind:
-            hint = (
-                " (reference knowledge sources are pro mode: 2025-05-01-preview)"
-                if kind != "reference"
-                else ""
-            )
+            pro_only = source.get("kind") == "reference"
+            hint = " (reference knowledge sources are pro mode: 2025-05-01-preview)" if pro_only else ""
             raise ContentUnderstandingRequestError(
                 f"Analyzer {where} has kind {source.get('kind')!r}; API version {api_version} accepts "
                 f"only {kind!r}{hint}"
