@@ -1,0 +1,44 @@
+"""Azure AI Content Understanding: an async REST client (httpx), one call per method.
+
+The public names live in small modules and are re-exported here:
+``client`` (the client and its results), ``bodies`` (request bodies per API version),
+``errors`` (the exception tree and SAS redaction), ``auth`` (key or Entra ID token).
+"""
+
+from services.content_understanding.bodies import AnalyzeInput, build_analyze_body, build_analyzer_body
+from services.content_understanding.client import (
+    TERMINAL_STATUSES,
+    AnalyzeOperation,
+    ContentUnderstandingClient,
+    OperationStatus,
+    get_content_understanding_client,
+    parse_retry_after,
+)
+from services.content_understanding.errors import (
+    AnalyzerConflictError,
+    ContentUnderstandingError,
+    ContentUnderstandingPermanentError,
+    ContentUnderstandingRequestError,
+    ContentUnderstandingTransientError,
+    redact_text,
+    redact_url,
+)
+
+__all__ = [
+    "TERMINAL_STATUSES",
+    "AnalyzeInput",
+    "AnalyzeOperation",
+    "AnalyzerConflictError",
+    "ContentUnderstandingClient",
+    "ContentUnderstandingError",
+    "ContentUnderstandingPermanentError",
+    "ContentUnderstandingRequestError",
+    "ContentUnderstandingTransientError",
+    "OperationStatus",
+    "build_analyze_body",
+    "build_analyzer_body",
+    "get_content_understanding_client",
+    "parse_retry_after",
+    "redact_text",
+    "redact_url",
+]
