@@ -40,9 +40,9 @@ def sanitize_name(name: str) -> str:
         raise InputError(
             f"File name {shown} contains a path; give the file name only", code="InvalidName", input_name=name
         )
+    text = " ".join(text.split())  # tabs, newlines and runs of spaces become one space
     text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("C"))
-    text = _UNSAFE_CHARACTERS.sub("_", text)
-    text = " ".join(text.split()).strip(" .")
+    text = _UNSAFE_CHARACTERS.sub("_", text).strip(" .")
     if not text.strip("_"):
         raise InputError(f"File name {shown} has no usable characters", code="InvalidName", input_name=name)
     if text.split(".", 1)[0].upper() in _WINDOWS_RESERVED:

@@ -15,6 +15,8 @@ from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
     HttpResponseError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
@@ -40,12 +42,13 @@ def translate(error: AzureError, action: str) -> AppError:
     detail = _detail(error, status)
     if isinstance(error, ClientAuthenticationError) or status in (401, 403):
         return StorageAccessDenied(f"{action} was refused by storage ({detail})")
+    if isinstance(error, ResourceNotFoundError) or status == 404:
+        return PermanentError(f"{action} failed: not found ({detail})", code="NotFound")
+    if isinstance(error, ResourceModifiedError) or status == 412:
+        # A conditional request found the blob changed: reading it afresh can succeed.
+        return TransientError(f"{action} failed: the blob changed meanwhile ({detail})", code="BlobChanged")
     if isinstance(error, HttpResponseError) and (status in _TRANSIENT_STATUSES or status is None):
         return TransientError(f"{action} failed ({detail})", code="StorageUnavailable")
-    if status == 412:  # a conditional request found the blob changed: reading it afresh can succeed
-        return TransientError(f"{action} failed: the blob changed meanwhile ({detail})", code="BlobChanged")
-    if status == 404:
-        return PermanentError(f"{action} failed: not found ({detail})", code="NotFound")
     return PermanentError(f"{action} failed ({detail})", code="StorageRequestFailed")
 
 

@@ -9,7 +9,7 @@ import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
 from services.settings import get_settings
-from services.storage_client import close_blob_service_client, get_blob_service_client
+from services.storage_client import close_blob_service_client, ensure_containers, get_blob_service_client
 from tests.support.azurite import Azurite
 from tests.support.loopback import FileServer, file_server
 
@@ -18,6 +18,7 @@ from tests.support.loopback import FileServer, file_server
 async def storage(azurite: Azurite) -> AsyncIterator[BlobServiceClient]:
     """The app's process-wide storage client, on the session Azurite, closed after the test."""
     try:
+        await ensure_containers()
         yield get_blob_service_client()
     finally:
         await close_blob_service_client()
