@@ -41,7 +41,7 @@ from services.content_types import (
     sniff_content_type,
     too_large,
 )
-from services.errors import InputError, TransientError
+from services.errors import InputError, PermanentError, TransientError
 from services.names import check_job_id, sanitize_name
 from services.redact import display_url
 from services.settings import get_settings
@@ -221,12 +221,21 @@ async def ingest_to(
             await discard_staged([source["staged"]])
         return _ingested(index, name, blob_name, existing)
     metadata = {SOURCE_KEY: fingerprint, NAME_KEY: quote(name)}
-    if "staged" in source:
-        properties = await _copy_staged(blob, job_id, source["staged"], name, metadata, limits)
-    elif "blob" in source:
-        properties = await _write_from_blob(blob, source["blob"], name, metadata, limits)
-    else:
-        properties = await _write_from_url(blob, source["url"], name, metadata, limits)
+    try:
+        if "staged" in source:
+            properties = await _copy_staged(blob, job_id, source["staged"], name, metadata, limits)
+        elif "blob" in source:
+            properties = await _write_from_blob(blob, source["blob"], name, metadata, limits)
+        else:
+            properties = await _write_from_url(blob, source["url"], name, metadata, limits)
+    except PermanentError:
+        # Activities run at least once: a concurrent execution of this same ingest may have just
+        # finished it (and, for an upload, removed the staged blob this one was about to read).
+        existing = await _already_ingested(blob, fingerprint)
+        if existing is None:
+            raise
+        logger.info("Input %s of job %s was ingested concurrently as %s", index, job_id, blob_name)
+        properties = existing
     result = _ingested(index, name, blob_name, properties)
     logger.info(
         "Ingested input %s of job %s: %s, %s bytes, %s",

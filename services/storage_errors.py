@@ -23,7 +23,9 @@ from azure.core.exceptions import (
 
 from services.errors import AppError, PermanentError, TransientError
 
-_TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# 409 included: storage conflicts (a pending copy, a lease, a container being deleted) pass; callers
+# that expect a 409 as an answer (creating what exists) handle ResourceExistsError themselves.
+_TRANSIENT_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
 class StorageAccessDenied(PermanentError):

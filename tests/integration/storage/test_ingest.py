@@ -181,3 +181,26 @@ async def test_streamed_uploads_are_staged_with_their_facts(storage: BlobService
     assert (staged.size, staged.sha256, staged.content_type) == (len(data), sha256(data), PDF)
     assert staged.staged.startswith(f"{job_id}/")
     assert await read_blob(storage, "staging", staged.staged) == data
+
+
+async def test_two_executions_of_the_same_ingest_at_once_both_succeed(
+    storage: BlobServiceClient, job_id: str
+) -> None:
+    # Durable activities run at least once; a duplicate may race the original.
+    data = documents.pdf("twice")
+
+    async def later(delay: float, index: int, source: InputSource) -> IngestedInput:
+        await asyncio.sleep(delay)
+        return await ingest_input(job_id, index, source)
+
+    for attempt in range(12):  # the duplicate starts 0-11 ms later, overlapping each step of the first
+        source = (await stage_upload(job_id, f"r{attempt}.pdf", data, max_bytes=10**6)).source()
+
+        first, second = await asyncio.gather(
+            ingest_input(job_id, attempt, source), later(attempt / 1000, attempt, source)
+        )
+
+        assert first.blob == second.blob
+        assert first.sha256 == second.sha256 == sha256(data)
+        assert await read_blob(storage, "inputs", first.blob) == data
+    assert await blob_names(storage, "staging", f"{job_id}/") == []
