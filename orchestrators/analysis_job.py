@@ -56,9 +56,7 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
                 "jobId": job["jobId"],
                 "index": index,
                 "source": source,
-                "apiVersion": job["apiVersion"],
                 "proMode": job["mode"] == "combined",
-                "role": "input",
             },
         )
         for index, source in enumerate(job["inputs"])
@@ -86,7 +84,7 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         context,
         [
             context.call_activity_with_retry(
-                names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job["jobId"], "blob": fate["blob"], "scope": "blob"}
+                names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job["jobId"], "kind": "input", "blob": fate["blob"]}
             )
             for fate in ready
         ],
@@ -94,7 +92,7 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     grants: dict[int, str] = {}
     for fate, outcome in zip(ready, granted, strict=True):
         if outcome.succeeded:
-            grants[fate["index"]] = outcome.value["grant"]
+            grants[fate["index"]] = outcome.value["grant"]["grant"]
         else:
             _fail(fate, outcome.error_info)
 

@@ -83,40 +83,37 @@ def run_ensure_analyzer(context: Any) -> Generator[Any, Any, EnsureResult]:
 
 
 def _ingest_references(context: Any, request: EnsureRequest) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """Copy the references into this job's knowledge-base folder; their hashes feed the fingerprint."""
+    prefix = knowledge_base_prefix(request)
     tasks = [
         context.call_activity_with_retry(
-            names.INGEST_INPUT,
+            names.ADD_REFERENCE_FILE,
             ACTIVITY_RETRY,
-            {
-                "jobId": request["jobId"],
-                "index": index,
-                "source": source,
-                "apiVersion": request["analyzer"]["apiVersion"],
-                "proMode": True,
-                "role": "reference",
-            },
+            {"jobId": request["jobId"], "prefix": prefix, "index": index, "source": source},
         )
         for index, source in enumerate(request["references"])
     ]
     outcomes: list[Outcome] = yield from settle(context, tasks)
-    for index, outcome in enumerate(outcomes):
-        if not outcome.succeeded:
-            error = outcome.error_info
-            raise AnalyzerFailed({**error, "message": f"Reference {index}: {error.get('message')}"})
-    return [outcome.value["input"] for outcome in outcomes]
+    _raise_first_failure(outcomes, "Adding a reference document")
+    return [outcome.value["file"] for outcome in outcomes]
+
+
+def knowledge_base_prefix(request: EnsureRequest) -> str:
+    """Each job that builds a knowledge base gets its own folder: ``<analyzer>/<job>/``."""
+    return f"{request['analyzer']['analyzerId']}/{request['jobId']}/"
 
 
 def _create_if_needed(
     context: Any, request: EnsureRequest, references: list[dict[str, Any]], fingerprint: str
 ) -> Generator[Any, Any, bool]:
     spec = request["analyzer"]
+    knowledge_source = None
     for _attempt in range(CREATE_ATTEMPTS):
         state = yield from _wait_until_settled(context, request)
         if state["exists"] and state.get("definitionHash") == fingerprint and state["status"] == "ready":
             return False
-        knowledge_source = None
-        if references:
-            knowledge_source = yield from _build_knowledge_base(context, request, references, fingerprint)
+        if references and knowledge_source is None:
+            knowledge_source = yield from _build_knowledge_base(context, request, references)
         context.set_custom_status({"stage": "creating analyzer", "definitionHash": fingerprint})
         begun = yield context.call_activity_with_retry(
             names.BEGIN_CREATE_ANALYZER,
@@ -189,17 +186,18 @@ def _wait_until_settled(context: Any, request: EnsureRequest) -> Generator[Any, 
 
 
 def _build_knowledge_base(
-    context: Any, request: EnsureRequest, references: list[dict[str, Any]], fingerprint: str
+    context: Any, request: EnsureRequest, references: list[dict[str, Any]]
 ) -> Generator[Any, Any, dict[str, Any]]:
     """Analyse every reference, write the knowledge base, grant read+list: returns the source spec."""
     spec = request["analyzer"]
     job_id = request["jobId"]
+    prefix = knowledge_base_prefix(request)
     context.set_custom_status({"stage": "building knowledge base", "references": len(references)})
     grants: list[Outcome] = yield from settle(
         context,
         [
             context.call_activity_with_retry(
-                names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job_id, "blob": ref["blob"], "scope": "blob"}
+                names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job_id, "kind": "reference", "blob": ref["blob"]}
             )
             for ref in references
         ],
@@ -213,10 +211,10 @@ def _build_knowledge_base(
                 ACTIVITY_RETRY,
                 {
                     "jobId": job_id,
-                    "key": f"ref-{index}",
+                    "key": f"reference-{index}",
                     "analyzerId": KNOWLEDGE_BASE_ANALYZER_ID,
                     "apiVersion": spec["apiVersion"],
-                    "inputs": [{"grant": grant.value["grant"], "name": ref["name"]}],
+                    "inputs": [{"grant": grant.value["grant"]["grant"], "name": ref["name"]}],
                     "modelDeployments": {},
                 },
             )
@@ -231,49 +229,43 @@ def _build_knowledge_base(
                 names.MONITOR_OPERATION,
                 MonitorRequest(
                     jobId=job_id,
-                    key=f"ref-{index}",
-                    kind="analysis",
+                    key=f"reference-{index}",
+                    kind="reference",
                     operationLocation=started.value["operationLocation"],
                     polling=request["polling"],
+                    knowledgeBase={"prefix": prefix, "fileName": ref["name"]},
                 ),
             )
-            for index, started in enumerate(begun)
+            for index, (ref, started) in enumerate(zip(references, begun, strict=True))
         ],
     )
-    for index, outcome in enumerate(monitored):
+    for ref, outcome in zip(references, monitored, strict=True):
         if not outcome.ok or outcome.value["status"] != "Succeeded":
             error = outcome.value.get("error") if outcome.ok else outcome.error_info
             raise AnalyzerFailed(
                 {
                     "code": "ReferenceAnalysisFailed",
-                    "message": f"Reference {references[index]['name']!r} could not be analysed: "
+                    "message": f"Reference {ref['name']!r} could not be analysed: "
                     f"{(error or {}).get('message', 'failed')}",
                     "transient": False,
                 }
             )
-    prefix = f"{spec['analyzerId']}/{fingerprint[:16]}/"
-    written = yield context.call_activity_with_retry(
-        names.WRITE_KNOWLEDGE_BASE,
-        ACTIVITY_RETRY,
-        {
-            "jobId": job_id,
-            "prefix": prefix,
-            "files": [
-                {"blob": ref["blob"], "name": ref["name"], "resultBlob": outcome.value["resultBlob"]}
-                for ref, outcome in zip(references, monitored, strict=True)
-            ],
-        },
-    )
+    written = yield context.call_activity_with_retry(names.WRITE_KNOWLEDGE_BASE, ACTIVITY_RETRY, {"prefix": prefix})
     if not written.get("ok"):
         raise AnalyzerFailed(written["error"])
+    knowledge_base = written["knowledgeBase"]
     container_grant = yield context.call_activity_with_retry(
         names.CREATE_SAS,
         ACTIVITY_RETRY,
-        {"jobId": job_id, "container": written["container"], "prefix": prefix, "scope": "container"},
+        {"jobId": job_id, "kind": "container", "container": knowledge_base["container"], "prefix": prefix},
     )
     if not container_grant.get("ok"):
         raise AnalyzerFailed(container_grant["error"])
-    return {"grant": container_grant["grant"], "prefix": prefix, "fileListPath": written["fileListPath"]}
+    return {
+        "grant": container_grant["grant"]["grant"],
+        "prefix": prefix,
+        "fileListPath": knowledge_base["fileListPath"],
+    }
 
 
 def _raise_first_failure(outcomes: list[Outcome], what: str) -> None:

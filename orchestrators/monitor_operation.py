@@ -25,9 +25,11 @@ POLLS_PER_EXECUTION = 40
 class MonitorRequest(TypedDict):
     jobId: str
     key: str  # which operation of the job: "0", "combined", "analyzer", "ref-2", ...
-    kind: Literal["analysis", "analyzer"]
+    kind: Literal["analysis", "analyzer", "reference"]
     operationLocation: str
     polling: PollingPolicy
+    # kind "reference": where the reference's analysis goes in the knowledge base
+    knowledgeBase: NotRequired[dict[str, str]]  # {"prefix", "fileName"}
     deadlineAt: NotRequired[str]  # set on the first execution, carried through continue_as_new
     polls: NotRequired[int]
 
@@ -63,6 +65,7 @@ def run_monitor(context: Any) -> Generator[Any, Any, MonitorResult | None]:
                 "key": request["key"],
                 "kind": request["kind"],
                 "operationLocation": request["operationLocation"],
+                "knowledgeBase": request.get("knowledgeBase"),
             },
         )
         polls += 1

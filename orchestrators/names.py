@@ -13,6 +13,7 @@ MONITOR_OPERATION = "monitor_operation"
 INGEST_INPUT = "ingest_input"
 CREATE_SAS = "create_sas"
 SAVE_RESULTS = "save_results"
+ADD_REFERENCE_FILE = "add_reference_file"
 WRITE_KNOWLEDGE_BASE = "write_knowledge_base"
 CLEANUP_JOB = "cleanup_job"
 

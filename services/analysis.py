@@ -17,6 +17,7 @@ from services.content_understanding import (
     get_content_understanding_client,
 )
 from services.grants import resolve_grant
+from services.knowledge_base import save_reference_result
 from services.redact import redact_text
 from services.results import save_result
 from services.settings import GA_API_VERSION, get_settings
@@ -47,8 +48,9 @@ class BeginAnalysisRequest(TypedDict):
 class GetOperationRequest(TypedDict):
     jobId: str
     key: str
-    kind: str  # "analysis" | "analyzer"
+    kind: str  # "analysis" | "analyzer" | "reference"
     operationLocation: str
+    knowledgeBase: dict[str, str] | None  # kind "reference": {"prefix", "fileName"}
 
 
 async def get_analyzer_state(analyzer_id: str, api_version: str) -> dict[str, Any]:
@@ -116,12 +118,21 @@ async def get_operation(request: GetOperationRequest) -> dict[str, Any]:
             "transient": False,
         }
     if status.status == "Succeeded" and request["kind"] == "analysis":
-        answer["resultBlob"] = await save_result(request["jobId"], f"operations/{request["key"]}", status.raw)
+        answer["resultBlob"] = await save_result(request["jobId"], operation_result_key(request["key"]), status.raw)
+    if status.status == "Succeeded" and request["kind"] == "reference":
+        # The whole operation JSON is the knowledge base's <file>.result.json (reference §10).
+        target = request["knowledgeBase"] or {}
+        answer["resultBlob"] = await save_reference_result(target["prefix"], target["fileName"], status.raw)
     return answer
 
 
+def operation_result_key(key: str) -> str:
+    """The results-container key under which an operation's full response is kept."""
+    return f"operation-{key}"
+
+
 def _record_blob(job_id: str, key: str) -> str:
-    return f"{job_id}/operations/{key}.operation.json"
+    return f"{job_id}/operation-{key}.started.json"
 
 
 async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None:

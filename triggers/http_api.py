@@ -29,6 +29,7 @@ from services.job_requests import ANALYZER_ID, parse_job_request
 from services.jobs import job_status, polling_policy
 from services.openapi import openapi_document
 from services.redact import redact_text
+from services.result_document import RESULT_KEY
 from services.settings import get_settings
 from triggers.http_problems import input_error_response, json_response, problem_response
 
@@ -180,8 +181,12 @@ async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
     if runtime != "Completed" or output is None or not output.get("resultBlob"):
         public = job_status(runtime, output)
         return problem_response(409, f"The analysis is {public}: its result is not available", status=public)
-    body = await results.read_result_document(output["resultBlob"])
-    return func.HttpResponse(body, status_code=200, mimetype="application/json", charset="utf-8")
+    stream = await results.open_result_stream(job_id, RESULT_KEY)
+    # The Python worker needs the whole body; reading it in chunks keeps the peak to one copy.
+    body = bytearray()
+    async for chunk in stream.chunks:
+        body += chunk
+    return func.HttpResponse(bytes(body), status_code=200, mimetype="application/json", charset="utf-8")
 
 
 async def cancel(job_id: str, client: Any) -> func.HttpResponse:
