@@ -19,6 +19,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import quote
 
 from azure.storage.blob import (
@@ -81,59 +82,35 @@ class SasSigner:
 
     async def sign_blob(self, container: str, blob: str, expires_at: datetime) -> str:
         """A read-only URL for one blob, valid until ``expires_at``."""
-        start = self._clock() - CLOCK_SKEW
-        permission = BlobSasPermissions(read=True)
-        protocol = self._protocol()
-        if self._account_key is not None:
-            token = generate_blob_sas(
-                self._account_name,
-                container,
-                blob,
-                account_key=self._account_key,
-                permission=permission,
-                start=start,
-                expiry=expires_at,
-                protocol=protocol,
-            )
-        else:
-            token = generate_blob_sas(
-                self._account_name,
-                container,
-                blob,
-                user_delegation_key=await self._user_delegation_key(expires_at),
-                permission=permission,
-                start=start,
-                expiry=expires_at,
-                protocol=protocol,
-            )
+        token = generate_blob_sas(
+            self._account_name,
+            container,
+            blob,
+            permission=BlobSasPermissions(read=True),
+            **await self._signing(expires_at),
+        )
         return self._url(f"{quote(container)}/{quote(blob, safe='/')}", token)
 
     async def sign_container(self, container: str, expires_at: datetime) -> str:
         """A read+list URL for a whole container (a knowledge source), valid until ``expires_at``."""
-        start = self._clock() - CLOCK_SKEW
-        permission = ContainerSasPermissions(read=True, list=True)
-        protocol = self._protocol()
-        if self._account_key is not None:
-            token = generate_container_sas(
-                self._account_name,
-                container,
-                account_key=self._account_key,
-                permission=permission,
-                start=start,
-                expiry=expires_at,
-                protocol=protocol,
-            )
-        else:
-            token = generate_container_sas(
-                self._account_name,
-                container,
-                user_delegation_key=await self._user_delegation_key(expires_at),
-                permission=permission,
-                start=start,
-                expiry=expires_at,
-                protocol=protocol,
-            )
+        token = generate_container_sas(
+            self._account_name,
+            container,
+            permission=ContainerSasPermissions(read=True, list=True),
+            **await self._signing(expires_at),
+        )
         return self._url(quote(container), token)
+
+    async def _signing(self, expires_at: datetime) -> dict[str, Any]:
+        """The key, validity and protocol arguments every SAS of this signer shares."""
+        common = {
+            "start": self._clock() - CLOCK_SKEW,
+            "expiry": expires_at,
+            "protocol": "https" if self.service.scheme == "https" else "https,http",
+        }
+        if self._account_key is not None:
+            return {**common, "account_key": self._account_key}
+        return {**common, "user_delegation_key": await self._user_delegation_key(expires_at)}
 
     async def _user_delegation_key(self, needed_until: datetime) -> UserDelegationKey:
         # A user-delegation SAS may not outlive its key: renew when the cached key ends too soon.
@@ -155,9 +132,6 @@ class SasSigner:
                 self._delegation_key_expiry = expiry
                 logger.info("Obtained a user delegation key valid until %s", expiry.isoformat())
             return self._delegation_key
-
-    def _protocol(self) -> str:
-        return "https" if self.service.scheme == "https" else "https,http"
 
     def _url(self, path: str, token: str) -> str:
         url = f"{self.service.url.rstrip('/')}/{path}?{token}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ class FileServer:
     base_url: str = ""
     files: dict[str, bytes] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    latency: float = 0.0  # seconds before each file response, like a remote server's
 
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
@@ -43,6 +45,7 @@ def _routes(server: FileServer) -> list[web.RouteDef]:
     async def get_file(request: web.Request) -> web.StreamResponse:
         server.requests.append(request.path_qs)
         data = server.files.get(request.match_info["path"])
+        await asyncio.sleep(server.latency)
         if data is None:
             raise web.HTTPNotFound()
         return web.Response(body=data, content_type="application/octet-stream")

@@ -1,9 +1,9 @@
 """Checking a user-delegation SAS signature independently of the SDK that made it.
 
-The string-to-sign follows the documented layout of a user-delegation SAS ("Create a user
-delegation SAS", Storage REST reference); ``with_request_fields`` adds the signed request headers
-and query parameters lines that API versions from 2026 include (the SDK signs version 2026-10-06)
-and that Azurite 3.35.0 does not know yet (its newest layout is that of 2025-07-05).
+The string-to-sign follows the layout of a user-delegation SAS ("Create a user delegation SAS",
+Storage REST reference). ``with_request_fields`` adds the two lines for signed request headers and
+query parameters: the layout azure-storage-blob 12.31 signs (version 2026-10-06) has them, the newest
+layout Azurite 3.35.0 knows (2025-07-05) does not.
 """
 
 from __future__ import annotations
