@@ -13,22 +13,25 @@ from services import analysis
 bp = df.Blueprint()
 
 
-@bp.activity_trigger(input_name="payload", activity=names.GET_ANALYZER_STATE)
+@bp.function_name(names.GET_ANALYZER_STATE)
+@bp.activity_trigger(input_name="payload")
 async def get_analyzer_state(payload: dict[str, Any]) -> dict[str, Any]:
     return await envelope(analysis.get_analyzer_state(payload["analyzerId"], payload["apiVersion"]))
 
 
-@bp.activity_trigger(input_name="payload", activity=names.BEGIN_CREATE_ANALYZER)
+@bp.function_name(names.BEGIN_CREATE_ANALYZER)
+@bp.activity_trigger(input_name="payload")
 async def begin_create_analyzer(payload: analysis.CreateAnalyzerRequest) -> dict[str, Any]:
     return await envelope(analysis.begin_create_analyzer(payload))
 
 
-@bp.activity_trigger(input_name="payload", activity=names.BEGIN_ANALYSIS)
+@bp.function_name(names.BEGIN_ANALYSIS)
+@bp.activity_trigger(input_name="payload")
 async def begin_analysis(payload: analysis.BeginAnalysisRequest) -> dict[str, Any]:
     return await envelope(analysis.begin_analysis(payload))
 
 
-@bp.activity_trigger(input_name="payload", activity=names.GET_OPERATION)
+@bp.function_name(names.GET_OPERATION)
+@bp.activity_trigger(input_name="payload")
 async def get_operation(payload: analysis.GetOperationRequest) -> dict[str, Any]:
     return await envelope(analysis.get_operation(payload))
-

@@ -15,6 +15,7 @@ from services.errors import PermanentError, error_info
 
 
 async def envelope(work: Awaitable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Run ``work``: permanent failures become an error envelope, transient ones propagate."""
     try:
         result = await work
     except PermanentError as error:

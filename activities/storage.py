@@ -19,21 +19,24 @@ grant's name and expiry only (see ``services.grants``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
+from activities.envelope import envelope
+from orchestrators.names import (
+    ADD_REFERENCE_FILE,
+    CLEANUP_JOB,
+    CREATE_SAS,
+    INGEST_INPUT,
+    SAVE_RESULTS,
+    WRITE_KNOWLEDGE_BASE,
+)
 from services import grants, knowledge_base, results
-from services.errors import InputError, PermanentError, error_info
+from services.errors import InputError
 from services.ingest import ingest_input as ingest_one, parse_source
-
-INGEST_INPUT = "ingest_input"
-CREATE_SAS = "create_sas"
-SAVE_RESULTS = "save_results"
-ADD_REFERENCE_FILE = "add_reference_file"
-WRITE_KNOWLEDGE_BASE = "write_knowledge_base"
-CLEANUP_JOB = "cleanup_job"
+from services.result_document import write_result_document
 
 Payload = Mapping[str, Any]
 Envelope = dict[str, Any]
@@ -60,7 +63,9 @@ async def create_sas(payload: dict[str, Any]) -> Envelope:
 @bp.function_name(SAVE_RESULTS)
 @bp.activity_trigger(input_name="payload")
 async def save_results(payload: dict[str, Any]) -> Envelope:
-    """``{"jobId", "results": {key: document}}`` -> ``{"ok": true, "blobs": {key: blob name}}``."""
+    """``{"jobId", "analyzerId", "mode", "operations": [{key, inputs, operationId, status}]}`` ->
+    ``{"ok": true, "resultBlob": <name>}``: the job's result document, assembled from the saved
+    operation responses (never passed through history)."""
     return await run_save_results(payload)
 
 
@@ -98,8 +103,8 @@ async def run_ingest_input(payload: Payload) -> Envelope:
         )
         return {"input": ingested.to_dict()}
 
-    envelope = await _enveloped(work())
-    return envelope if envelope["ok"] else {**envelope, "index": index}
+    result = await envelope(work())
+    return result if result["ok"] else {**result, "index": index}
 
 
 async def run_create_sas(payload: Payload) -> Envelope:
@@ -118,17 +123,20 @@ async def run_create_sas(payload: Payload) -> Envelope:
             raise _bad_payload(f"'kind' must be input, reference or container, not {kind!r}")
         return {"grant": dict(grant)}
 
-    return await _enveloped(work())
+    return await envelope(work())
 
 
 async def run_save_results(payload: Payload) -> Envelope:
     async def work() -> Envelope:
-        job_id = _text(payload, "jobId")
-        documents = _field(payload, "results", dict)
-        blobs = {key: await results.save_result(job_id, key, document) for key, document in documents.items()}
-        return {"blobs": blobs}
+        blob = await write_result_document(
+            _text(payload, "jobId"),
+            _text(payload, "analyzerId"),
+            _text(payload, "mode"),
+            _field(payload, "operations", list),
+        )
+        return {"resultBlob": blob}
 
-    return await _enveloped(work())
+    return await envelope(work())
 
 
 async def run_add_reference_file(payload: Payload) -> Envelope:
@@ -141,7 +149,7 @@ async def run_add_reference_file(payload: Payload) -> Envelope:
         )
         return {"file": added.to_dict()}
 
-    return await _enveloped(work())
+    return await envelope(work())
 
 
 async def run_write_knowledge_base(payload: Payload) -> Envelope:
@@ -151,23 +159,14 @@ async def run_write_knowledge_base(payload: Payload) -> Envelope:
         checked = await knowledge_base.validate_knowledge_base(prefix)
         return {"knowledgeBase": checked.to_dict()}
 
-    return await _enveloped(work())
+    return await envelope(work())
 
 
 async def run_cleanup_job(payload: Payload) -> Envelope:
     async def work() -> Envelope:
         return {"deleted": await results.cleanup_job(_text(payload, "jobId"))}
 
-    return await _enveloped(work())
-
-
-async def _enveloped(work: Awaitable[Envelope]) -> Envelope:
-    """Run ``work``: permanent failures become an error envelope, transient ones propagate."""
-    try:
-        payload = await work
-    except PermanentError as error:
-        return {"ok": False, "error": error_info(error)}
-    return {"ok": True, **payload}
+    return await envelope(work())
 
 
 def _field(payload: Payload, key: str, kind: type[_T]) -> _T:

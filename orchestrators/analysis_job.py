@@ -32,7 +32,8 @@ class OperationPlan(TypedDict):
     inputs: list[int]  # indexes of the inputs this operation analyses
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=names.ANALYSIS_JOB)
+@bp.function_name(names.ANALYSIS_JOB)
+@bp.orchestration_trigger(context_name="context")
 def analysis_job(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     return (yield from run_analysis_job(context))
 
@@ -66,14 +67,22 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         ensure_task = context.call_sub_orchestrator(
             names.ENSURE_ANALYZER,
             EnsureRequest(
-                jobId=job["jobId"], analyzer=job["analyzer"], references=job["references"], polling=job["polling"]
+                jobId=job["jobId"],
+                analyzer=job["analyzer"],
+                references=job["references"],
+                polling=job["polling"],
             ),
         )
     ingested: list[Outcome] = yield from settle(context, ingest_tasks)
     for fate, outcome in zip(fates, ingested, strict=True):
         if outcome.succeeded:
-            fate.update(outcome.value["input"])  # type: ignore[typeddict-item]
+            ingested_input = outcome.value["input"]
             fate["status"] = "ingested"
+            fate["name"] = ingested_input["name"]
+            fate["blob"] = ingested_input["blob"]
+            fate["size"] = ingested_input["size"]
+            fate["contentType"] = ingested_input["contentType"]
+            fate["sha256"] = ingested_input["sha256"]
         else:
             _fail(fate, outcome.error_info)
     progress.update("granting access")
@@ -84,7 +93,9 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         context,
         [
             context.call_activity_with_retry(
-                names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job["jobId"], "kind": "input", "blob": fate["blob"]}
+                names.CREATE_SAS,
+                ACTIVITY_RETRY,
+                {"jobId": job["jobId"], "kind": "input", "blob": fate["blob"]},
             )
             for fate in ready
         ],
@@ -111,7 +122,8 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     elif lost and job["partialFailure"] == "fail":
         stop_reason = {
             "code": "InputFailed",
-            "message": f"{len(lost)} of {len(fates)} inputs could not be prepared and partialFailure is 'fail'",
+            "message": f"{len(lost)} of {len(fates)} inputs could not be prepared "
+            "and partialFailure is 'fail'",
             "transient": False,
         }
     elif not grants:
@@ -242,9 +254,7 @@ def _finish(
         "mode": job["mode"],
         "apiVersion": job["apiVersion"],
         "inputs": fates,
-        "operations": [
-            {k: op[k] for k in ("key", "operationId", "status") if k in op} for op in operations
-        ],
+        "operations": [{k: op[k] for k in ("key", "operationId", "status") if k in op} for op in operations],
         "resultBlob": saved.get("resultBlob") if isinstance(saved, dict) else None,
         "startedAt": started_at,
         "finishedAt": to_iso(context.current_utc_datetime),
@@ -261,7 +271,11 @@ def _fail(fate: InputFate, error: dict[str, Any]) -> None:
 
 
 def _operation_error(status: str) -> dict[str, Any]:
-    return {"code": f"Operation{status}", "message": f"The analysis operation ended {status}", "transient": False}
+    return {
+        "code": f"Operation{status}",
+        "message": f"The analysis operation ended {status}",
+        "transient": False,
+    }
 
 
 class _Progress:

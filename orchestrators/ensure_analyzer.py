@@ -58,7 +58,8 @@ class AnalyzerFailed(Exception):
         self.error = error
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=names.ENSURE_ANALYZER)
+@bp.function_name(names.ENSURE_ANALYZER)
+@bp.orchestration_trigger(context_name="context")
 def ensure_analyzer(context: df.DurableOrchestrationContext) -> Generator[Any, Any, EnsureResult]:
     return (yield from run_ensure_analyzer(context))
 
@@ -177,7 +178,8 @@ def _wait_until_settled(context: Any, request: EnsureRequest) -> Generator[Any, 
             raise AnalyzerFailed(
                 {
                     "code": "DeadlineExceeded",
-                    "message": f"Analyzer {spec['analyzerId']!r} stayed {state['status']!r} past the deadline",
+                    "message": f"Analyzer {spec['analyzerId']!r} stayed {state['status']!r} "
+                    "past the deadline",
                     "transient": False,
                 }
             )
@@ -250,7 +252,9 @@ def _build_knowledge_base(
                     "transient": False,
                 }
             )
-    written = yield context.call_activity_with_retry(names.WRITE_KNOWLEDGE_BASE, ACTIVITY_RETRY, {"prefix": prefix})
+    written = yield context.call_activity_with_retry(
+        names.WRITE_KNOWLEDGE_BASE, ACTIVITY_RETRY, {"prefix": prefix}
+    )
     if not written.get("ok"):
         raise AnalyzerFailed(written["error"])
     knowledge_base = written["knowledgeBase"]

@@ -42,7 +42,8 @@ class MonitorResult(TypedDict):
     error: NotRequired[dict[str, Any]]
 
 
-@bp.orchestration_trigger(context_name="context", orchestration=names.MONITOR_OPERATION)
+@bp.function_name(names.MONITOR_OPERATION)
+@bp.orchestration_trigger(context_name="context")
 def monitor_operation(context: df.DurableOrchestrationContext) -> Generator[Any, Any, MonitorResult | None]:
     return (yield from run_monitor(context))
 
@@ -95,7 +96,12 @@ def run_monitor(context: Any) -> Generator[Any, Any, MonitorResult | None]:
         wait = next_poll_interval(policy, polls, state.get("retryAfterSeconds"))
         fire_at = min(now + seconds(wait), deadline)
         context.set_custom_status(
-            {"stage": "polling", "operationStatus": state["status"], "polls": polls, "nextPollAt": to_iso(fire_at)}
+            {
+                "stage": "polling",
+                "operationStatus": state["status"],
+                "polls": polls,
+                "nextPollAt": to_iso(fire_at),
+            }
         )
         yield context.create_timer(fire_at)
 

@@ -50,7 +50,7 @@ def settle(context: Any, tasks: Sequence[Any]) -> Generator[Any, Any, list[Outco
         return []  # task_all([]) would yield None, not []
     try:
         yield context.task_all(list(tasks))
-    except Exception:  # noqa: S110 - each task's own outcome is read below
+    except Exception:
         for task in tasks:
             if not task.is_completed:
                 try:

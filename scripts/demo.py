@@ -45,14 +45,24 @@ async def run_demo(base_url: str) -> None:
         for analyzer_id in (PER_DOCUMENT["analyzer"], COMBINED["analyzer"]):
             await register_analyzer(http, analyzer_id)
 
-        print(f"\n== Per-document job: {len(PER_DOCUMENT['files'])} invoices, analyzer {PER_DOCUMENT['analyzer']}")
-        files = [("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in PER_DOCUMENT["files"]]
+        print(
+            f"\n== Per-document job: {len(PER_DOCUMENT['files'])} invoices, "
+            f"analyzer {PER_DOCUMENT['analyzer']}"
+        )
+        files = [
+            ("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in PER_DOCUMENT["files"]
+        ]
         request = {"analyzerId": PER_DOCUMENT["analyzer"], "mode": "per-document"}
         await run_job(http, files, request)
 
-        print(f"\n== Combined (pro mode) job: invoice checked against a contract, analyzer {COMBINED['analyzer']}")
+        print(
+            "\n== Combined (pro mode) job: invoice checked against a contract, "
+            f"analyzer {COMBINED['analyzer']}"
+        )
         files = [("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in COMBINED["files"]]
-        files += [("references", (n, (SAMPLES / "references" / n).read_bytes())) for n in COMBINED["references"]]
+        files += [
+            ("references", (n, (SAMPLES / "references" / n).read_bytes())) for n in COMBINED["references"]
+        ]
         await run_job(http, files, {"analyzerId": COMBINED["analyzer"], "mode": "combined"})
 
 
@@ -65,14 +75,18 @@ async def register_analyzer(http: httpx.AsyncClient, analyzer_id: str) -> None:
 
 
 async def run_job(http: httpx.AsyncClient, files: list[Any], request: dict[str, Any]) -> None:
-    response = await http.post("/api/analyses", files=[*files, ("request", (None, json.dumps(request), "application/json"))])
+    response = await http.post(
+        "/api/analyses", files=[*files, ("request", (None, json.dumps(request), "application/json"))]
+    )
     if response.status_code != 202:
         raise DemoFailed(f"Submitting the job failed: {response.status_code} {response.text}")
     job = response.json()
     print(f"Submitted job {job['id']}")
     status = await follow(http, job["statusUrl"])
     if status["status"] != "succeeded":
-        raise DemoFailed(f"Job {job['id']} ended {status['status']}: {json.dumps(status['error'] or status['summary'])}")
+        raise DemoFailed(
+            f"Job {job['id']} ended {status['status']}: {json.dumps(status['error'] or status['summary'])}"
+        )
     result = (await http.get(job["resultUrl"])).json()
     print_result(status["summary"], result)
 
@@ -83,7 +97,8 @@ async def follow(http: httpx.AsyncClient, status_url: str) -> dict[str, Any]:
     last = None
     while time.monotonic() - started < TIMEOUT_SECONDS:
         status = (await http.get(status_url)).json()
-        line = f"  {time.monotonic() - started:5.1f}s  {status['status']:<10} {status['stage']:<18} {_progress(status)}"
+        elapsed = time.monotonic() - started
+        line = f"  {elapsed:5.1f}s  {status['status']:<10} {status['stage']:<18} {_progress(status)}"
         if line.split(maxsplit=1)[1] != (last or "").split(maxsplit=1)[-1]:
             print(line, flush=True)
             last = line
@@ -97,7 +112,10 @@ def _progress(status: dict[str, Any]) -> str:
     p = status.get("progress") or {}
     if not p:
         return ""
-    return f"ingested {p.get('ingested', 0)}/{p.get('total', 0)}, analyzing {p.get('analyzing', 0)}, done {p.get('done', 0)}, failed {p.get('failed', 0)}"
+    return (
+        f"ingested {p.get('ingested', 0)}/{p.get('total', 0)}, analyzing {p.get('analyzing', 0)}, "
+        f"done {p.get('done', 0)}, failed {p.get('failed', 0)}"
+    )
 
 
 def print_result(summary: dict[str, Any], result: dict[str, Any]) -> None:
@@ -138,7 +156,9 @@ async def main_async(arguments: argparse.Namespace) -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--no-stack", action="store_true", help="use a stack that is already running (make serve)")
+    parser.add_argument(
+        "--no-stack", action="store_true", help="use a stack that is already running (make serve)"
+    )
     return asyncio.run(main_async(parser.parse_args()))
 
 

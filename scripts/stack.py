@@ -18,9 +18,9 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
-import socket
 import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
@@ -87,14 +87,18 @@ def app_settings(ports: Ports) -> dict[str, str]:
 
 def _write_settings(ports: Ports, state: Path) -> Path:
     path = state / "stack.settings.json"
-    path.write_text(json.dumps({"IsEncrypted": False, "Values": app_settings(ports)}, indent=2), encoding="utf-8")
+    path.write_text(
+        json.dumps({"IsEncrypted": False, "Values": app_settings(ports)}, indent=2), encoding="utf-8"
+    )
     return path
 
 
 class Stack:
     """The three processes, started in order and stopped together."""
 
-    def __init__(self, ports: Ports, *, state: Path = STATE, persistent: bool = True, quiet: bool = False) -> None:
+    def __init__(
+        self, ports: Ports, *, state: Path = STATE, persistent: bool = True, quiet: bool = False
+    ) -> None:
         self.ports = ports
         self.state = state
         self.persistent = persistent
@@ -105,7 +109,9 @@ class Stack:
         self.state.mkdir(parents=True, exist_ok=True)
         settings = _write_settings(self.ports, self.state)
         key = app_settings(self.ports).get("CONTENT_UNDERSTANDING_KEY") or "local-emulator-key"
-        storage = ["--location", str(self.state / "azurite")] if self.persistent else ["--inMemoryPersistence"]
+        storage = (
+            ["--location", str(self.state / "azurite")] if self.persistent else ["--inMemoryPersistence"]
+        )
         azurite = str(ROOT / "node_modules" / ".bin" / "azurite")
         p = self.ports
         self._spawn(
@@ -148,7 +154,7 @@ class Stack:
 
     def _spawn(self, name: str, command: list[str]) -> None:
         output = subprocess.DEVNULL if self.quiet else None
-        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=output)
+        process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=output)  # noqa: S603 - our own commands
         self._processes.append((name, process))
 
     def _wait_for_port(self, port: int, name: str, timeout: float = 30.0) -> None:
@@ -173,7 +179,9 @@ class Stack:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(ports: Ports, *, persistent: bool = False, quiet: bool = True) -> AsyncIterator[Stack]:
+async def running_stack(
+    ports: Ports, *, persistent: bool = False, quiet: bool = True
+) -> AsyncIterator[Stack]:
     """The stack for one program run (``make demo``): in-memory storage, quiet by default."""
     stack = Stack(ports, persistent=persistent, quiet=quiet)
     try:
@@ -195,7 +203,8 @@ def main() -> int:
         stack.start()
         print(
             f"Stack ready: app {ports.app_url}/api (health, openapi.json), status page {ports.app_url}/, "
-            f"CU emulator http://127.0.0.1:{ports.emulator}, Azurite blob port {ports.blob}. Ctrl-C stops all.",
+            f"CU emulator http://127.0.0.1:{ports.emulator}, Azurite blob port {ports.blob}. "
+            "Ctrl-C stops all.",
             flush=True,
         )
         while True:

@@ -85,7 +85,10 @@ async def begin_create_analyzer(request: CreateAnalyzerRequest) -> dict[str, Any
         await client.delete_analyzer(request["analyzerId"], api_version=request["apiVersion"])
     try:
         location = await client.begin_create_analyzer(
-            request["analyzerId"], definition, api_version=request["apiVersion"], allow_replace=request["replace"] and ga
+            request["analyzerId"],
+            definition,
+            api_version=request["apiVersion"],
+            allow_replace=request["replace"] and ga,
         )
     except AnalyzerConflictError:
         return {"conflict": True}
@@ -97,10 +100,15 @@ async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
     recorded = await _read_operation_record(request["jobId"], request["key"])
     if recorded is not None:
         return recorded
-    inputs = [AnalyzeInput(url=await resolve_grant(item["grant"]), name=item["name"]) for item in request["inputs"]]
+    inputs = [
+        AnalyzeInput(url=await resolve_grant(item["grant"]), name=item["name"]) for item in request["inputs"]
+    ]
     deployments = request["modelDeployments"] if request["apiVersion"] == GA_API_VERSION else None
     operation = await get_content_understanding_client().begin_analyze(
-        request["analyzerId"], inputs, api_version=request["apiVersion"], model_deployments=deployments or None
+        request["analyzerId"],
+        inputs,
+        api_version=request["apiVersion"],
+        model_deployments=deployments or None,
     )
     record = {"operationLocation": operation.operation_location, "operationId": operation.operation_id}
     await _write_operation_record(request["jobId"], request["key"], record)
@@ -118,7 +126,9 @@ async def get_operation(request: GetOperationRequest) -> dict[str, Any]:
             "transient": False,
         }
     if status.status == "Succeeded" and request["kind"] == "analysis":
-        answer["resultBlob"] = await save_result(request["jobId"], operation_result_key(request["key"]), status.raw)
+        answer["resultBlob"] = await save_result(
+            request["jobId"], operation_result_key(request["key"]), status.raw
+        )
     if status.status == "Succeeded" and request["kind"] == "reference":
         # The whole operation JSON is the knowledge base's <file>.result.json (reference §10).
         target = request["knowledgeBase"] or {}

@@ -34,11 +34,15 @@ def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -
     standard analyzer of the configured (GA) version.
     """
     if is_prebuilt(analyzer_id):
-        raise InputError(f"{analyzer_id!r} is a prebuilt analyzer id; choose another id", code="ReservedAnalyzerId")
+        raise InputError(
+            f"{analyzer_id!r} is a prebuilt analyzer id; choose another id", code="ReservedAnalyzerId"
+        )
     if not isinstance(definition, dict):
         raise InputError("The analyzer definition must be a JSON object", code="InvalidDefinition")
     if len(json.dumps(definition)) > MAX_DEFINITION_BYTES:
-        raise InputError(f"The analyzer definition is over {MAX_DEFINITION_BYTES} bytes", code="InvalidDefinition")
+        raise InputError(
+            f"The analyzer definition is over {MAX_DEFINITION_BYTES} bytes", code="InvalidDefinition"
+        )
     if "knowledgeSources" in definition:
         raise InputError(
             "Give no knowledgeSources: send reference documents with a combined job instead, and the app "
@@ -50,7 +54,9 @@ def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -
     try:
         build_analyzer_body(definition, api_version)
     except PermanentError as error:
-        raise InputError(f"The analyzer definition is not valid for {api_version}: {error}", code="InvalidDefinition") from None
+        raise InputError(
+            f"The analyzer definition is not valid for {api_version}: {error}", code="InvalidDefinition"
+        ) from None
     return {"analyzerId": analyzer_id, "apiVersion": api_version, "definition": definition}
 
 

@@ -375,18 +375,28 @@ async def _wait_for_copy(blob: BlobClient) -> BlobProperties:
         await asyncio.sleep(COPY_POLL_SECONDS)
 
 
-async def _write_from_blob(
-    blob: BlobClient, reference: str, name: str, metadata: dict[str, str], limits: IngestLimits
-) -> BlobProperties:
+def check_blob_input(reference: str) -> tuple[str, str]:
+    """``(container, path)`` of a ``{"blob": ...}`` input, else ``InputError``.
+
+    Only the intake and references containers may be named: the others hold other jobs' data,
+    the grants, or (locally, in the same account) the Functions host's own secrets.
+    """
     storage = get_settings().storage
     container, _, path = reference.partition("/")
     allowed = (storage.intake_container, storage.references_container)
-    if container not in allowed or not path:
+    if container not in allowed or not path or path.endswith("/"):
         raise InputError(
-            f"Blob {reference!r} must be in one of the containers {', '.join(allowed)}",
+            f"Blob {reference!r} must be a blob in one of the containers {', '.join(allowed)}",
             code="BlobNotAllowed",
             input_name=reference,
         )
+    return container, path
+
+
+async def _write_from_blob(
+    blob: BlobClient, reference: str, name: str, metadata: dict[str, str], limits: IngestLimits
+) -> BlobProperties:
+    container, path = check_blob_input(reference)
     source = get_blob_service_client().get_blob_client(container, path)
     action = f"Reading blob {reference}"
     with translated(action):

@@ -59,7 +59,7 @@ async def plan_job(blob_name: str, *, read_manifest: Callable[[], bytes]) -> Int
         analyzer = await resolve_analyzer(request, settings)
         await check_blob_sources([*request.inputs, *request.references])
     except InputError as error:
-        logger.error("Intake blob %s starts no job: %s", blob_name, error)  # noqa: TRY400 - expected, not a crash
+        logger.error("Intake blob %s starts no job: %s", blob_name, error)
         return None
     spec = build_job_spec(job_id, request, analyzer, [], settings, origin=f"blob:{blob_name}")
     return IntakePlan(job_id=job_id, spec=spec)

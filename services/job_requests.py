@@ -8,15 +8,14 @@ that the HTTP layer maps to a status (see ``triggers/http_problems.py``).
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
-from urllib.parse import urlsplit
+from typing import Any, Literal
 
-from services.errors import InputError
 from services.content_types import SNIFF_BYTES, check_supported, sniff_content_type
+from services.errors import InputError
+from services.ingest import check_blob_input
 from services.jobs import (
     DEFAULT_PARTIAL_FAILURE,
     MODES,
@@ -28,11 +27,11 @@ from services.jobs import (
 from services.multipart import parse_multipart
 from services.names import sanitize_name
 from services.settings import Settings
+from services.url_fetch import check_url_input
 
 ANALYZER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # the CU spec's pattern
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces
 REQUEST_FIELDS = {"analyzerId", "mode", "inputs", "references", "partialFailure", "idempotencyKey"}
-MAX_URL_LENGTH = 2048
 MAX_JSON_BYTES = 256 * 1024
 
 
@@ -61,7 +60,9 @@ class JobRequest:
         return sum(1 for upload in self.uploads if upload.role == "input") + len(self.inputs)
 
 
-def parse_job_request(body: bytes, content_type: str, settings: Settings, *, pro_api_version: str) -> JobRequest:
+def parse_job_request(
+    body: bytes, content_type: str, settings: Settings, *, pro_api_version: str
+) -> JobRequest:
     """Parse and validate the whole request; ``pro_api_version`` applies to combined jobs."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json":
@@ -71,7 +72,8 @@ def parse_job_request(body: bytes, content_type: str, settings: Settings, *, pro
         fields, uploads = _multipart_fields(body, content_type, settings)
     else:
         raise InputError(
-            f"Unsupported Content-Type {media_type or '(none)'!r}: send application/json or multipart/form-data",
+            f"Unsupported Content-Type {media_type or '(none)'!r}: "
+            "send application/json or multipart/form-data",
             code="UnsupportedMediaType",
         )
     return validate_fields(fields, settings, pro_api_version, uploads)
@@ -81,11 +83,11 @@ def _multipart_fields(
     body: bytes, content_type: str, settings: Settings
 ) -> tuple[dict[str, Any], list[tuple[str, str, memoryview]]]:
     max_parts = 2 * settings.limits.max_files_per_job + 1
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] | None = None
     uploads: list[tuple[str, str, memoryview]] = []
     for part in parse_multipart(body, content_type, max_parts=max_parts):
         if part.name == "request":
-            if fields:
+            if fields is not None:
                 raise InputError("Only one 'request' part is allowed", code="BadMultipart")
             fields = parse_json_object(bytes(part.data), "The 'request' part")
         elif part.name in ("files", "references"):
@@ -97,7 +99,7 @@ def _multipart_fields(
                 f"Unknown multipart part {part.name!r}: use 'files', 'references' and 'request'",
                 code="UnknownPart",
             )
-    return fields, uploads
+    return fields or {}, uploads
 
 
 def validate_fields(
@@ -112,11 +114,13 @@ def validate_fields(
         raise InputError(f"Unknown request field(s): {', '.join(unknown)}", code="UnknownField")
     analyzer_id = _string(fields, "analyzerId", settings.content_understanding.default_analyzer_id)
     if not ANALYZER_ID.fullmatch(analyzer_id):
-        raise InputError(f"analyzerId {analyzer_id!r} must match [A-Za-z0-9._-]{{1,64}}", code="InvalidAnalyzerId")
+        raise InputError(
+            f"analyzerId {analyzer_id!r} must match [A-Za-z0-9._-]{{1,64}}", code="InvalidAnalyzerId"
+        )
     mode = _string(fields, "mode", "per-document")
     if mode not in MODES:
         raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", code="InvalidMode")
-    typed_mode = cast(Mode, mode)
+    typed_mode: Mode = mode
     policy = _string(fields, "partialFailure", DEFAULT_PARTIAL_FAILURE[typed_mode])
     if policy not in PARTIAL_FAILURE_POLICIES:
         raise InputError(
@@ -125,21 +129,27 @@ def validate_fields(
         )
     key = fields.get("idempotencyKey")
     if key is not None and (not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key)):
-        raise InputError("idempotencyKey must be 1-200 printable ASCII characters", code="InvalidIdempotencyKey")
+        raise InputError(
+            "idempotencyKey must be 1-200 printable ASCII characters", code="InvalidIdempotencyKey"
+        )
 
     api_version = pro_api_version if typed_mode == "combined" else settings.content_understanding.api_version
     pro_mode = typed_mode == "combined"
-    uploads = [_upload(role, name, data, settings, api_version, pro_mode) for role, name, data in raw_uploads or []]
+    uploads = [
+        _upload(role, name, data, settings, api_version, pro_mode) for role, name, data in raw_uploads or []
+    ]
     inputs = _sources(fields, "inputs", settings)
     references = _sources(fields, "references", settings)
     reference_uploads = sum(1 for upload in uploads if upload.role == "reference")
     if (references or reference_uploads) and not pro_mode:
-        raise InputError("references are only used by mode 'combined' (pro mode)", code="ReferencesNeedCombined")
+        raise InputError(
+            "references are only used by mode 'combined' (pro mode)", code="ReferencesNeedCombined"
+        )
 
     request = JobRequest(
         analyzer_id=analyzer_id,
         mode=typed_mode,
-        partial_failure=cast(PartialFailurePolicy, policy),
+        partial_failure=policy,
         uploads=[u for u in uploads if u.role == "input"] + [u for u in uploads if u.role == "reference"],
         inputs=inputs,
         references=references,
@@ -158,7 +168,8 @@ def validate_fields(
     total = sum(len(upload.data) for upload in uploads)
     if total > limits.max_job_bytes:
         raise InputError(
-            f"The uploaded files total {total} bytes, over the job limit of {limits.max_job_bytes} (MAX_JOB_BYTES)",
+            f"The uploaded files total {total} bytes, "
+            f"over the job limit of {limits.max_job_bytes} (MAX_JOB_BYTES)",
             code="JobTooLarge",
         )
     return request
@@ -168,12 +179,21 @@ def _upload(
     role: str, filename: str, data: memoryview, settings: Settings, api_version: str, pro_mode: bool
 ) -> Upload:
     name = sanitize_name(filename)  # refuses path segments and unusable names
+    if len(data) == 0:
+        raise InputError(f"File {filename!r} is empty", code="EmptyInput", input_name=filename)
     content_type = sniff_content_type(bytes(data[:SNIFF_BYTES]), name)
     check_supported(
-        content_type, len(data), api_version, pro_mode=pro_mode, name=filename, max_bytes=settings.limits.max_file_bytes
+        content_type,
+        len(data),
+        api_version,
+        pro_mode=pro_mode,
+        name=filename,
+        max_bytes=settings.limits.max_file_bytes,
     )
     assert content_type is not None  # check_supported refuses unrecognised content
-    return Upload(role="input" if role == "files" else "reference", name=name, content_type=content_type, data=data)
+    return Upload(
+        role="input" if role == "files" else "reference", name=name, content_type=content_type, data=data
+    )
 
 
 def _sources(fields: dict[str, Any], field_name: str, settings: Settings) -> list[InputSource]:
@@ -185,48 +205,17 @@ def _sources(fields: dict[str, Any], field_name: str, settings: Settings) -> lis
 
 def _source(item: Any, where: str, settings: Settings) -> InputSource:
     if not isinstance(item, dict) or len(item) != 1 or not ({"blob", "url"} & set(item)):
-        raise InputError(f'{where} must be {{"blob": "container/path"}} or {{"url": "https://..."}}', code="InvalidInputs")
+        raise InputError(
+            f'{where} must be {{"blob": "container/path"}} or {{"url": "https://..."}}', code="InvalidInputs"
+        )
     ((kind, value),) = item.items()
     if not isinstance(value, str) or not value:
         raise InputError(f"{where}.{kind} must be a non-empty string", code="InvalidInputs")
     if kind == "blob":
-        _check_blob_reference(value, where, settings)
+        check_blob_input(value)
         return {"blob": value}
-    _check_url(value, where, settings.allow_local_urls)
+    check_url_input(value, allow_local=settings.allow_local_urls)
     return {"url": value}
-
-
-def _check_blob_reference(value: str, where: str, settings: Settings) -> None:
-    container, _, path = value.partition("/")
-    if not path or path.endswith("/") or "//" in value or value.startswith("/"):
-        raise InputError(f"{where}.blob must be 'container/path/to/blob', got {value!r}", code="InvalidBlobReference")
-    storage = settings.storage
-    internal = {storage.staging_container, storage.grants_container, storage.results_container}
-    if container in internal:
-        raise InputError(f"{where}.blob may not point into the app's own {container!r} container", code="InvalidBlobReference")
-
-
-def _check_url(value: str, where: str, allow_local: bool) -> None:
-    if len(value) > MAX_URL_LENGTH:
-        raise InputError(f"{where}.url is longer than {MAX_URL_LENGTH} characters", code="InvalidUrl")
-    parts = urlsplit(value)
-    allowed_schemes = ("https", "http") if allow_local else ("https",)
-    if parts.scheme not in allowed_schemes or not parts.hostname:
-        raise InputError(f"{where}.url must be an https URL, got scheme {parts.scheme!r}", code="InvalidUrl")
-    if parts.username or parts.password:
-        raise InputError(f"{where}.url must not carry credentials", code="InvalidUrl")
-    if not allow_local and _is_local_host(parts.hostname):
-        raise InputError(f"{where}.url points at a private or loopback address", code="PrivateAddress")
-
-
-def _is_local_host(host: str) -> bool:
-    if host.lower() in ("localhost", "localhost.localdomain") or host.lower().endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False  # a DNS name: ingest checks the addresses it resolves to
-    return not address.is_global
 
 
 def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:

@@ -42,7 +42,8 @@ async def resolve_analyzer(request: JobRequest, settings: Settings) -> AnalyzerS
         if pro != combined:
             needed = "combined" if pro else "per-document"
             raise InputError(
-                f"Analyzer {analyzer_id!r} is a {'pro-mode' if pro else 'standard'} analyzer: use mode '{needed}'",
+                f"Analyzer {analyzer_id!r} is a {'pro-mode' if pro else 'standard'} analyzer: "
+                f"use mode '{needed}'",
                 code="AnalyzerModeMismatch",
             )
         return spec
@@ -73,7 +74,9 @@ async def check_blob_sources(sources: Sequence[InputSource]) -> None:
         try:
             await service.get_blob_client(container, path).get_blob_properties()
         except ResourceNotFoundError:
-            raise InputError(f"Blob {reference!r} does not exist", code="BlobNotFound", input_name=reference) from None
+            raise InputError(
+                f"Blob {reference!r} does not exist", code="BlobNotFound", input_name=reference
+            ) from None
 
     await asyncio.gather(*(check(source["blob"]) for source in sources if "blob" in source))
 
@@ -89,8 +92,8 @@ async def stage_uploads(job_id: str, uploads: Sequence[Upload], concurrency: int
     async def stage(upload: Upload) -> InputSource:
         async with limit:
             result = await stage_upload(job_id, upload.name, bytes(upload.data), max_bytes=len(upload.data))
-            staged.append(result.blob)
-            return {"staged": result.blob, "name": upload.name}
+            staged.append(result.staged)
+            return result.source()
 
     try:
         return list(await asyncio.gather(*(stage(upload) for upload in uploads)))
@@ -114,7 +117,9 @@ def build_job_spec(
     origin: str,
 ) -> JobSpec:
     """The orchestration input: the whole job's configuration, references only."""
-    staged_inputs = [source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "input"]
+    staged_inputs = [
+        source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "input"
+    ]
     staged_references = [
         source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "reference"
     ]

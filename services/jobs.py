@@ -122,7 +122,7 @@ def next_poll_interval(policy: PollingPolicy, polls_done: int, retry_after: floa
     if retry_after is not None and retry_after > 0:
         return float(retry_after)
     exponent = min(max(polls_done - 1, 0), 30)
-    return min(policy["initialIntervalSeconds"] * 2**exponent, policy["maxIntervalSeconds"])
+    return float(min(policy["initialIntervalSeconds"] * 2**exponent, policy["maxIntervalSeconds"]))
 
 
 def to_iso(moment: datetime) -> str:

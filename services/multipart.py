@@ -26,7 +26,9 @@ def boundary_of(content_type: str) -> str:
     header["content-type"] = content_type
     boundary = header.get_param("boundary")
     if not isinstance(boundary, str) or not 1 <= len(boundary) <= 70:
-        raise InputError("multipart/form-data requires a boundary parameter (1-70 characters)", code="BadMultipart")
+        raise InputError(
+            "multipart/form-data requires a boundary parameter (1-70 characters)", code="BadMultipart"
+        )
     return boundary
 
 
@@ -43,15 +45,21 @@ def parse_multipart(body: bytes, content_type: str, *, max_parts: int) -> list[P
         if body[position : position + 2] == b"--":
             return parts  # the closing delimiter
         if body[position : position + 2] != b"\r\n":
-            raise InputError("Malformed multipart body: a boundary is not followed by CRLF", code="BadMultipart")
+            raise InputError(
+                "Malformed multipart body: a boundary is not followed by CRLF", code="BadMultipart"
+            )
         headers_end = body.find(b"\r\n\r\n", position + 2)
         if headers_end < 0:
             raise InputError("Malformed multipart body: a part has no header end", code="BadMultipart")
         next_delimiter = body.find(b"\r\n" + delimiter, headers_end + 4)
         if next_delimiter < 0:
-            raise InputError("Malformed multipart body: it is truncated (no closing boundary)", code="BadMultipart")
+            raise InputError(
+                "Malformed multipart body: it is truncated (no closing boundary)", code="BadMultipart"
+            )
         if len(parts) >= max_parts:
-            raise InputError(f"Too many parts in the multipart body (at most {max_parts})", code="TooManyParts")
+            raise InputError(
+                f"Too many parts in the multipart body (at most {max_parts})", code="TooManyParts"
+            )
         parts.append(_part(body[position + 2 : headers_end], view[headers_end + 4 : next_delimiter]))
         position = next_delimiter + 2 + len(delimiter)
 
@@ -59,10 +67,10 @@ def parse_multipart(body: bytes, content_type: str, *, max_parts: int) -> list[P
 def _part(raw_headers: bytes, data: memoryview) -> Part:
     headers = Message()
     for line in raw_headers.decode("utf-8", errors="replace").split("\r\n"):
-        name, separator, value = line.partition(":")
+        header, separator, value = line.partition(":")
         if not separator:
             raise InputError("Malformed multipart body: a part header has no colon", code="BadMultipart")
-        headers[name.strip()] = value.strip()
+        headers[header.strip()] = value.strip()
     if headers.get_content_disposition() != "form-data":
         raise InputError("Every multipart part needs Content-Disposition: form-data", code="BadMultipart")
     name = headers.get_param("name", header="content-disposition")

@@ -54,7 +54,9 @@ _STATUS = {
         "stage": {"type": "string"},
         "progress": {
             "type": "object",
-            "properties": {k: {"type": "integer"} for k in ("total", "ingested", "failed", "analyzing", "done")},
+            "properties": {
+                k: {"type": "integer"} for k in ("total", "ingested", "failed", "analyzing", "done")
+            },
         },
         "error": {"type": ["object", "null"]},
         "summary": {"type": ["object", "null"], "description": "per-input fates, operations, timings"},
@@ -77,7 +79,10 @@ _RESULT = {
                     "inputs": {"type": "array", "items": {"type": "string"}},
                     "operationId": {"type": ["string", "null"]},
                     "status": {"type": "string"},
-                    "result": {"type": ["object", "null"], "description": "the CU result as the service returned it"},
+                    "result": {
+                        "type": ["object", "null"],
+                        "description": "the CU result as the service returned it",
+                    },
                 },
             },
         },
@@ -92,7 +97,10 @@ def openapi_document() -> dict[str, Any]:
             "schema": {
                 "type": "object",
                 "properties": {
-                    "files": {"type": "array", "items": {"type": "string", "contentMediaType": "application/octet-stream"}},
+                    "files": {
+                        "type": "array",
+                        "items": {"type": "string", "contentMediaType": "application/octet-stream"},
+                    },
                     "references": {
                         "type": "array",
                         "items": {"type": "string", "contentMediaType": "application/octet-stream"},
@@ -121,7 +129,8 @@ def openapi_document() -> dict[str, Any]:
         "info": {
             "title": "Content Understanding pipeline",
             "version": APP_VERSION,
-            "description": "Durable analysis jobs over Azure AI Content Understanding. Errors are RFC 9457 problems.",
+            "description": "Durable analysis jobs over Azure AI Content Understanding. "
+            "Errors are RFC 9457 problems.",
         },
         "servers": [{"url": "/api"}],
         "components": {
@@ -149,7 +158,10 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "A job's status, progress and summary",
                     "parameters": [_ID],
                     "responses": {
-                        "200": {"description": "Status", "content": {"application/json": {"schema": _STATUS}}},
+                        "200": {
+                            "description": "Status",
+                            "content": {"application/json": {"schema": _STATUS}},
+                        },
                         "404": _PROBLEM,
                     },
                 },
@@ -164,7 +176,10 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "The full result of a completed job",
                     "parameters": [_ID],
                     "responses": {
-                        "200": {"description": "Result", "content": {"application/json": {"schema": _RESULT}}},
+                        "200": {
+                            "description": "Result",
+                            "content": {"application/json": {"schema": _RESULT}},
+                        },
                         "404": _PROBLEM,
                         "409": _PROBLEM,
                     },
@@ -172,10 +187,16 @@ def openapi_document() -> dict[str, Any]:
             },
             "/analyzers/{analyzerId}": {
                 "put": {
-                    "summary": "Register an analyzer definition and ensure it exists in Content Understanding",
+                    "summary": "Register an analyzer definition and ensure it exists in CU",
                     "parameters": [_ANALYZER_ID],
-                    "requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
-                    "responses": {"202": {"description": "Registered; creation runs in the background"}, "400": _PROBLEM},
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "202": {"description": "Registered; creation runs in the background"},
+                        "400": _PROBLEM,
+                    },
                 },
                 "get": {
                     "summary": "The registered definition and the service's view of the analyzer",
@@ -191,7 +212,11 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             "/openapi.json": {
-                "get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI"}}}
+                "get": {
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": {"description": "OpenAPI"}},
+                }
             },
         },
     }

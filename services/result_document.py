@@ -27,7 +27,9 @@ def public_status(status: str) -> str:
     return "timed_out" if status == "TimedOut" else status.lower()
 
 
-async def write_result_document(job_id: str, analyzer_id: str, mode: str, operations: list[OperationOutcome]) -> str:
+async def write_result_document(
+    job_id: str, analyzer_id: str, mode: str, operations: list[OperationOutcome]
+) -> str:
     """Assemble and store ``{"id", "analyzerId", "mode", "results": [...]}``; return its blob name."""
     results: list[dict[str, Any]] = []
     for operation in operations:

@@ -46,7 +46,11 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     healthy, report = health_report(os.environ)
     if not healthy:
         return problem_response(
-            503, report["error"]["message"], title="Misconfigured", version=report["version"], error=report["error"]
+            503,
+            report["error"]["message"],
+            title="Misconfigured",
+            version=report["version"],
+            error=report["error"],
         )
     return json_response(report)
 
@@ -74,7 +78,9 @@ async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.function_name("get_analysis_result")
 @bp.route(route="analyses/{id}/result", methods=[func.HttpMethod.GET])
 @bp.durable_client_input(client_name="client")
-async def get_analysis_result(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+async def get_analysis_result(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
     return await analysis_result(req.route_params["id"], client)
 
 
@@ -121,7 +127,9 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
     try:
         analyzer = await job_submission.resolve_analyzer(request, settings)
         await job_submission.check_blob_sources([*request.inputs, *request.references])
-        staged = await job_submission.stage_uploads(job_id, request.uploads, settings.limits.upload_concurrency)
+        staged = await job_submission.stage_uploads(
+            job_id, request.uploads, settings.limits.upload_concurrency
+        )
     except InputError as error:
         return input_error_response(error)
     except TransientError as error:
@@ -180,7 +188,9 @@ async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
     output = status.output if isinstance(status.output, dict) else None
     if runtime != "Completed" or output is None or not output.get("resultBlob"):
         public = job_status(runtime, output)
-        return problem_response(409, f"The analysis is {public}: its result is not available", status=public)
+        return problem_response(
+            409, f"The analysis is {public}: its result is not available", jobStatus=public
+        )
     stream = await results.open_result_stream(job_id, RESULT_KEY)
     # The Python worker needs the whole body; reading it in chunks keeps the peak to one copy.
     body = bytearray()
@@ -198,7 +208,9 @@ async def cancel(job_id: str, client: Any) -> func.HttpResponse:
         return problem_response(409, f"The analysis already ended ({job_status(runtime, status.output)})")
     await client.terminate(job_id, "Canceled by the user")
     await results.cleanup_job(job_id)
-    return json_response({"id": job_id, "status": "canceled"}, status=202, headers={"Location": _status_path(job_id)})
+    return json_response(
+        {"id": job_id, "status": "canceled"}, status=202, headers={"Location": _status_path(job_id)}
+    )
 
 
 async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResponse:
@@ -210,12 +222,18 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
         return problem_response(400, "The body must be an analyzer definition in JSON", code="InvalidJson")
     try:
         if not ANALYZER_ID.fullmatch(analyzer_id):
-            raise InputError(f"Analyzer id {analyzer_id!r} must match [A-Za-z0-9._-]{{1,64}}", code="InvalidAnalyzerId")
+            raise InputError(
+                f"Analyzer id {analyzer_id!r} must match [A-Za-z0-9._-]{{1,64}}", code="InvalidAnalyzerId"
+            )
         spec = analyzer_registry.validate_definition(analyzer_id, definition, settings)
     except InputError as error:
         return input_error_response(error)
     await analyzer_registry.save_definition(spec)
-    body: dict[str, Any] = {"analyzerId": analyzer_id, "apiVersion": spec["apiVersion"], "statusUrl": _analyzer_path(analyzer_id)}
+    body: dict[str, Any] = {
+        "analyzerId": analyzer_id,
+        "apiVersion": spec["apiVersion"],
+        "statusUrl": _analyzer_path(analyzer_id),
+    }
     if definition.get("mode") != "pro":
         # Standard analyzers are created now; a pro-mode one is created by its first combined job,
         # whose reference documents make up its knowledge base.
@@ -225,7 +243,12 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
             await client.start_new(
                 names.ENSURE_ANALYZER,
                 instance_id,
-                {"jobId": instance_id, "analyzer": spec, "references": [], "polling": polling_policy(settings)},
+                {
+                    "jobId": instance_id,
+                    "analyzer": spec,
+                    "references": [],
+                    "polling": polling_policy(settings),
+                },
             )
         body["ensureInstanceId"] = instance_id
     return json_response(body, status=202, headers={"Location": _analyzer_path(analyzer_id)})

@@ -31,7 +31,12 @@ def multipart(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
 
 
 def parse_json(body: dict[str, Any], **limits: int):
-    return parse_job_request(json.dumps(body).encode(), "application/json", settings(**limits), pro_api_version=PRO_MODE_API_VERSION)
+    return parse_job_request(
+        json.dumps(body).encode(),
+        "application/json",
+        settings(**limits),
+        pro_api_version=PRO_MODE_API_VERSION,
+    )
 
 
 def parse_parts(parts: list[tuple[str, str | None, bytes]], **limits: int):
@@ -41,7 +46,10 @@ def parse_parts(parts: list[tuple[str, str | None, bytes]], **limits: int):
 
 def test_a_json_job_with_references() -> None:
     request = parse_json(
-        {"analyzerId": "invoice-fields", "inputs": [{"blob": "intake/a.pdf"}, {"url": "https://example.com/b.pdf"}]}
+        {
+            "analyzerId": "invoice-fields",
+            "inputs": [{"blob": "intake/a.pdf"}, {"url": "https://example.com/b.pdf"}],
+        }
     )
     assert request.analyzer_id == "invoice-fields"
     assert request.mode == "per-document"
@@ -87,11 +95,17 @@ def test_defaults_come_from_settings() -> None:
         ({"inputs": "intake/a.pdf"}, "InvalidInputs"),
         ({"inputs": [{"blob": "intake/a.pdf", "url": "https://x"}]}, "InvalidInputs"),
         ({"inputs": [{"file": "a.pdf"}]}, "InvalidInputs"),
-        ({"inputs": [{"blob": "no-path"}]}, "InvalidBlobReference"),
-        ({"inputs": [{"blob": "grants/job-1/0.json"}]}, "InvalidBlobReference"),
-        ({"inputs": [{"url": "ftp://example.com/a.pdf"}]}, "InvalidUrl"),
-        ({"inputs": [{"url": "https://user:pw@example.com/a.pdf"}]}, "InvalidUrl"),
-        ({"inputs": [{"blob": "intake/a.pdf"}], "references": [{"blob": "refs/c.pdf"}]}, "ReferencesNeedCombined"),
+        ({"inputs": [{"blob": "intake"}]}, "BlobNotAllowed"),
+        ({"inputs": [{"blob": "intake/folder/"}]}, "BlobNotAllowed"),
+        ({"inputs": [{"blob": "grants/job-1/0.json"}]}, "BlobNotAllowed"),
+        ({"inputs": [{"blob": "results/job-1/result.json"}]}, "BlobNotAllowed"),
+        ({"inputs": [{"url": "ftp://example.com/a.pdf"}]}, "UrlNotHttps"),
+        ({"inputs": [{"url": "https://user:pw@example.com/a.pdf"}]}, "UrlHasCredentials"),
+        ({"inputs": [{"url": "https://example.com/a.pdf?sv=1&sig=abc"}]}, "UrlHasSignature"),
+        (
+            {"inputs": [{"blob": "intake/a.pdf"}], "references": [{"blob": "references/c.pdf"}]},
+            "ReferencesNeedCombined",
+        ),
     ],
 )
 def test_bad_json_requests_are_refused(body: dict[str, Any], code: str) -> None:
@@ -104,14 +118,19 @@ def test_private_urls_are_refused_unless_local_urls_are_allowed() -> None:
     body = {"inputs": [{"url": "http://127.0.0.1:9/a.pdf"}]}
     assert parse_json(body).inputs == [{"url": "http://127.0.0.1:9/a.pdf"}]  # ALLOW_LOCAL_URLS=true locally
     strict = replace(settings(), allow_local_urls=False)
-    for url in ("https://127.0.0.1/a.pdf", "https://10.1.2.3/a.pdf", "https://[::1]/a", "https://localhost/a"):
+    for url in ("https://127.0.0.1/a.pdf", "https://10.1.2.3/a.pdf", "https://[::1]/a"):
         with pytest.raises(InputError) as caught:
             parse_job_request(
-                json.dumps({"inputs": [{"url": url}]}).encode(), "application/json", strict, pro_api_version=PRO_MODE_API_VERSION
+                json.dumps({"inputs": [{"url": url}]}).encode(),
+                "application/json",
+                strict,
+                pro_api_version=PRO_MODE_API_VERSION,
             )
-        assert caught.value.code == "PrivateAddress", url
+        assert caught.value.code == "UrlNotAllowed", url
     with pytest.raises(InputError, match="https"):
-        parse_job_request(json.dumps(body).encode(), "application/json", strict, pro_api_version=PRO_MODE_API_VERSION)
+        parse_job_request(
+            json.dumps(body).encode(), "application/json", strict, pro_api_version=PRO_MODE_API_VERSION
+        )
 
 
 @pytest.mark.parametrize(
@@ -122,7 +141,10 @@ def test_private_urls_are_refused_unless_local_urls_are_allowed() -> None:
         ([("files", "a\\b.txt", b"x")], "InvalidName"),
         ([("files", None, b"x")], "MissingFileName"),
         ([("attachment", "a.txt", b"x")], "UnknownPart"),
-        ([("files", "a.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" * 8)], "UnsupportedContentType"),
+        (
+            [("files", "a.exe", b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00" * 8)],
+            "UnsupportedContentType",
+        ),
         ([("files", "a.txt", b"x"), ("request", None, b"{not json")], "InvalidJson"),
         ([("files", "a.txt", b"x"), ("request", None, b"[1]")], "InvalidJson"),
         ([("files", "a.txt", b"x"), ("request", None, b"{}"), ("request", None, b"{}")], "BadMultipart"),
@@ -147,7 +169,9 @@ def test_size_and_count_limits() -> None:
 
 
 def test_pro_mode_refuses_types_it_cannot_analyse() -> None:
-    body, content_type = multipart([("files", "a.txt", b"plain text"), ("request", None, b'{"mode": "combined"}')])
+    body, content_type = multipart(
+        [("files", "a.txt", b"plain text"), ("request", None, b'{"mode": "combined"}')]
+    )
     with pytest.raises(InputError) as caught:
         parse_job_request(body, content_type, settings(), pro_api_version=PRO_MODE_API_VERSION)
     assert caught.value.code == "UnsupportedContentType"

@@ -14,14 +14,19 @@ def body(*parts: bytes) -> bytes:
 
 def test_parses_files_and_fields_without_copying() -> None:
     raw = body(
-        b'Content-Disposition: form-data; name="request"\r\nContent-Type: application/json\r\n\r\n{"mode": "combined"}',
+        b'Content-Disposition: form-data; name="request"\r\n'
+        b'Content-Type: application/json\r\n\r\n{"mode": "combined"}',
         b'Content-Disposition: form-data; name="files"; filename="a.pdf"\r\n\r\n%PDF-1.4\r\n--not-a-boundary',
-        b'Content-Disposition: form-data; name="files"; filename*=UTF-8\'\'r%C3%A9sum%C3%A9.txt\r\n\r\n',
+        b"Content-Disposition: form-data; name=\"files\"; filename*=UTF-8''r%C3%A9sum%C3%A9.txt\r\n\r\n",
     )
     request, first, second = parse_multipart(raw, CT, max_parts=5)
     assert (request.name, request.filename, bytes(request.data)) == ("request", None, b'{"mode": "combined"}')
     assert request.content_type == "application/json"
-    assert (first.name, first.filename, bytes(first.data)) == ("files", "a.pdf", b"%PDF-1.4\r\n--not-a-boundary")
+    assert (first.name, first.filename, bytes(first.data)) == (
+        "files",
+        "a.pdf",
+        b"%PDF-1.4\r\n--not-a-boundary",
+    )
     assert isinstance(first.data, memoryview)
     assert (second.filename, bytes(second.data)) == ("résumé.txt", b"")
 

@@ -10,14 +10,15 @@ import azure.durable_functions as df
 import pytest
 
 from activities import storage
+from orchestrators import names
 
 ACTIVITY_NAMES = {
-    storage.INGEST_INPUT,
-    storage.CREATE_SAS,
-    storage.SAVE_RESULTS,
-    storage.ADD_REFERENCE_FILE,
-    storage.WRITE_KNOWLEDGE_BASE,
-    storage.CLEANUP_JOB,
+    names.INGEST_INPUT,
+    names.CREATE_SAS,
+    names.SAVE_RESULTS,
+    names.ADD_REFERENCE_FILE,
+    names.WRITE_KNOWLEDGE_BASE,
+    names.CLEANUP_JOB,
 }
 
 

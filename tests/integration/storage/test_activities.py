@@ -19,7 +19,7 @@ from activities.storage import (
 from services.errors import TransientError
 from services.grants import resolve_grant
 from services.ingest import stage_upload
-from services.results import read_result
+from services.results import read_result, save_result
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob
 from tests.support.loopback import FileServer
@@ -93,12 +93,29 @@ async def test_create_sas_returns_a_grant_name_and_expiry_only(
 
 async def test_save_results_and_cleanup(storage: BlobServiceClient, job_id: str) -> None:
     staged = await stage_upload(job_id, "left.pdf", documents.pdf(), max_bytes=10**6)
+    await save_result(job_id, "operation-0", {"id": "op-0", "status": "Succeeded", "result": {"x": "ü"}})
     saved = await run_save_results(
-        {"jobId": job_id, "results": {"summary": {"inputs": 1}, "0-a": {"x": "ü"}}}
+        {
+            "jobId": job_id,
+            "analyzerId": "a1",
+            "mode": "per-document",
+            "operations": [
+                {"key": "0", "inputs": ["a.pdf"], "operationId": "op-0", "status": "Succeeded"},
+                {"key": "1", "inputs": ["b.pdf"], "operationId": None, "status": "TimedOut"},
+            ],
+        }
     )
 
-    assert saved == {"ok": True, "blobs": {"summary": f"{job_id}/summary.json", "0-a": f"{job_id}/0-a.json"}}
-    assert await read_result(job_id, "0-a") == {"x": "ü"}
+    assert saved == {"ok": True, "resultBlob": f"{job_id}/result.json"}
+    assert await read_result(job_id, "result") == {
+        "id": job_id,
+        "analyzerId": "a1",
+        "mode": "per-document",
+        "results": [
+            {"inputs": ["a.pdf"], "operationId": "op-0", "status": "succeeded", "result": {"x": "ü"}},
+            {"inputs": ["b.pdf"], "operationId": None, "status": "timed_out", "result": None},
+        ],
+    }
     assert await run_cleanup_job({"jobId": job_id}) == {"ok": True, "deleted": 1}
     assert await blob_names(storage, "staging", staged.staged) == []
 
