@@ -41,6 +41,7 @@ log = logging.getLogger("devhost")
 MAX_ATTEMPTS = 5
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _PARAMETER = re.compile(r"\{[^}]+\}")
+_APP_SETTING = re.compile(r"%([A-Za-z0-9_]+)%")
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,19 @@ class BlobTriggers:
 
 
 def _path(function: FunctionInfo) -> BlobPath:
-    return BlobPath.parse(str(function.trigger["path"]))
+    return BlobPath.parse(resolve_app_settings(str(function.trigger["path"])))
+
+
+def resolve_app_settings(text: str) -> str:
+    """Replace ``%NAME%`` with the app setting NAME, as the host resolves binding expressions."""
+
+    def setting(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise KeyError(f"binding expression %{name}% names an app setting that is not set")
+        return os.environ[name]
+
+    return _APP_SETTING.sub(setting, text)
 
 
 def _blob_properties(properties: Any) -> dict[str, Any]:

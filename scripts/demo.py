@@ -24,15 +24,11 @@ import httpx
 from scripts.stack import Ports, running_stack
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
-PER_DOCUMENT = {
-    "analyzer": "invoice-fields",
-    "files": ["invoice-contoso.txt", "invoice-fabrikam.pdf", "invoice-litware.md"],
-}
-COMBINED = {
-    "analyzer": "invoice-contract-check",
-    "files": ["invoice-contoso-msa.pdf"],
-    "references": ["contract-msa-77.pdf"],
-}
+PER_DOCUMENT_ANALYZER = "invoice-fields"
+PER_DOCUMENT_FILES = ["invoice-contoso.txt", "invoice-fabrikam.pdf", "invoice-litware.md"]
+COMBINED_ANALYZER = "invoice-contract-check"
+COMBINED_FILES = ["invoice-contoso-msa.pdf"]
+COMBINED_REFERENCES = ["contract-msa-77.pdf"]
 TIMEOUT_SECONDS = 120.0
 
 
@@ -42,28 +38,28 @@ class DemoFailed(Exception):
 
 async def run_demo(base_url: str) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-        for analyzer_id in (PER_DOCUMENT["analyzer"], COMBINED["analyzer"]):
+        for analyzer_id in (PER_DOCUMENT_ANALYZER, COMBINED_ANALYZER):
             await register_analyzer(http, analyzer_id)
 
         print(
-            f"\n== Per-document job: {len(PER_DOCUMENT['files'])} invoices, "
-            f"analyzer {PER_DOCUMENT['analyzer']}"
+            f"\n== Per-document job: {len(PER_DOCUMENT_FILES)} invoices, "
+            f"analyzer {PER_DOCUMENT_ANALYZER}"
         )
         files = [
-            ("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in PER_DOCUMENT["files"]
+            ("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in PER_DOCUMENT_FILES
         ]
-        request = {"analyzerId": PER_DOCUMENT["analyzer"], "mode": "per-document"}
+        request = {"analyzerId": PER_DOCUMENT_ANALYZER, "mode": "per-document"}
         await run_job(http, files, request)
 
         print(
             "\n== Combined (pro mode) job: invoice checked against a contract, "
-            f"analyzer {COMBINED['analyzer']}"
+            f"analyzer {COMBINED_ANALYZER}"
         )
-        files = [("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in COMBINED["files"]]
+        files = [("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in COMBINED_FILES]
         files += [
-            ("references", (n, (SAMPLES / "references" / n).read_bytes())) for n in COMBINED["references"]
+            ("references", (n, (SAMPLES / "references" / n).read_bytes())) for n in COMBINED_REFERENCES
         ]
-        await run_job(http, files, {"analyzerId": COMBINED["analyzer"], "mode": "combined"})
+        await run_job(http, files, {"analyzerId": COMBINED_ANALYZER, "mode": "combined"})
 
 
 async def register_analyzer(http: httpx.AsyncClient, analyzer_id: str) -> None:
@@ -94,14 +90,13 @@ async def run_job(http: httpx.AsyncClient, files: list[Any], request: dict[str, 
 async def follow(http: httpx.AsyncClient, status_url: str) -> dict[str, Any]:
     """Poll the status API, printing each change of stage or progress, until the job ends."""
     started = time.monotonic()
-    last = None
+    shown = None
     while time.monotonic() - started < TIMEOUT_SECONDS:
         status = (await http.get(status_url)).json()
-        elapsed = time.monotonic() - started
-        line = f"  {elapsed:5.1f}s  {status['status']:<10} {status['stage']:<18} {_progress(status)}"
-        if line.split(maxsplit=1)[1] != (last or "").split(maxsplit=1)[-1]:
-            print(line, flush=True)
-            last = line
+        state = f"{status['status']:<10} {status['stage']:<18} {_progress(status)}"
+        if state != shown:
+            print(f"  {time.monotonic() - started:5.1f}s  {state}", flush=True)
+            shown = state
         if status["status"] not in ("pending", "running"):
             return dict(status)
         await asyncio.sleep(0.25)
@@ -131,7 +126,7 @@ def print_result(summary: dict[str, Any], result: dict[str, Any]) -> None:
 def _value(field: dict[str, Any]) -> str:
     for key, value in field.items():
         if key.startswith("value"):
-            return json.dumps(value)
+            return json.dumps(value, ensure_ascii=False)
     return "(no value)"
 
 

@@ -18,7 +18,7 @@ from services.errors import InputError, PermanentError
 from services.jobs import AnalyzerSpec, definition_hash
 from services.redact import redact_text
 from services.settings import Settings, get_settings
-from services.storage_client import get_blob_service_client
+from services.storage_client import ensure_containers, get_blob_service_client
 
 MAX_DEFINITION_BYTES = 64 * 1024
 
@@ -61,6 +61,7 @@ def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -
 
 
 async def save_definition(spec: AnalyzerSpec) -> None:
+    await ensure_containers()
     container = _container()
     await container.upload_blob(_blob(spec["analyzerId"]), json.dumps(spec).encode(), overwrite=True)
 

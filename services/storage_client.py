@@ -84,6 +84,7 @@ async def ensure_containers() -> None:
         storage.results_container,
         storage.references_container,
         storage.grants_container,
+        storage.analyzers_container,
     )
     await asyncio.gather(*(_create_container(service, name) for name in names))
     current.containers_ready = True
