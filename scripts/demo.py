@@ -41,10 +41,7 @@ async def run_demo(base_url: str) -> None:
         for analyzer_id in (PER_DOCUMENT_ANALYZER, COMBINED_ANALYZER):
             await register_analyzer(http, analyzer_id)
 
-        print(
-            f"\n== Per-document job: {len(PER_DOCUMENT_FILES)} invoices, "
-            f"analyzer {PER_DOCUMENT_ANALYZER}"
-        )
+        print(f"\n== Per-document job: {len(PER_DOCUMENT_FILES)} invoices, analyzer {PER_DOCUMENT_ANALYZER}")
         files = [
             ("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in PER_DOCUMENT_FILES
         ]
@@ -52,13 +49,10 @@ async def run_demo(base_url: str) -> None:
         await run_job(http, files, request)
 
         print(
-            "\n== Combined (pro mode) job: invoice checked against a contract, "
-            f"analyzer {COMBINED_ANALYZER}"
+            f"\n== Combined (pro mode) job: invoice checked against a contract, analyzer {COMBINED_ANALYZER}"
         )
         files = [("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in COMBINED_FILES]
-        files += [
-            ("references", (n, (SAMPLES / "references" / n).read_bytes())) for n in COMBINED_REFERENCES
-        ]
+        files += [("references", (n, (SAMPLES / "references" / n).read_bytes())) for n in COMBINED_REFERENCES]
         await run_job(http, files, {"analyzerId": COMBINED_ANALYZER, "mode": "combined"})
 
 

@@ -8,6 +8,7 @@ a job's reference documents, and its SAS is added only inside the activity that 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -78,7 +79,8 @@ async def load_definition(analyzer_id: str) -> AnalyzerSpec | None:
 def ensure_instance_id(spec: AnalyzerSpec) -> str:
     """The orchestration that ensures this exact definition: one per analyzer and fingerprint."""
     fingerprint = definition_hash(spec["definition"], [])
-    return f"analyzer-{spec['analyzerId']}-{fingerprint[:16]}"
+    digest = hashlib.sha256(f"{spec['analyzerId']}\n{fingerprint}".encode()).hexdigest()
+    return f"analyzer-{digest[:32]}"
 
 
 def redacted_service_view(analyzer: dict[str, Any] | None) -> dict[str, Any] | None:
