@@ -43,9 +43,9 @@ class AppStack:
         assert response.status_code == 202, response.text
         return str(response.json()["id"])
 
-    async def wait(self, job_id: str, timeout: float = 30.0) -> dict[str, Any]:
+    async def wait(self, job_id: str, within: float = 30.0) -> dict[str, Any]:
         """Poll the status API until the job ends; returns the last status document."""
-        async with asyncio.timeout(timeout):
+        async with asyncio.timeout(within):
             while True:
                 response = await self.http.get(f"/api/analyses/{job_id}")
                 assert response.status_code == 200, response.text
