@@ -167,8 +167,11 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
             operation["error"] = outcome.error_info
             continue
         operation["operationId"] = outcome.value["operationId"]
+        attempts = outcome.value.get("attempts", 1)
         for index in plan["inputs"]:
             fates[index]["operationId"] = outcome.value["operationId"]
+            if attempts > 1:
+                fates[index]["analysisAttempts"] = attempts
         monitors[plan["key"]] = context.call_sub_orchestrator(
             names.MONITOR_OPERATION,
             MonitorRequest(

@@ -2,8 +2,9 @@
 
 Each round calls the ``get_operation`` activity, then sleeps on a durable timer (never ``sleep``)
 for the server's ``Retry-After`` or a doubling backoff, until the operation ends or the deadline
-passes. Every ``POLLS_PER_EXECUTION`` polls it restarts itself with ``continue_as_new`` so that a
-very long wait keeps a short history.
+passes. A poll that fails even after its retries (CU or storage down for a while) does not end the
+wait: the operation runs on at CU, so the next round polls again. Every ``POLLS_PER_EXECUTION``
+polls it restarts itself with ``continue_as_new`` so that a very long wait keeps a short history.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import azure.durable_functions as df
 
 from orchestrators import names
-from orchestrators.tasks import ACTIVITY_RETRY
+from orchestrators.tasks import ACTIVITY_RETRY, first_line
 from services.jobs import PollingPolicy, from_iso, next_poll_interval, seconds, to_iso
 
 bp = df.Blueprint()
@@ -58,17 +59,22 @@ def run_monitor(context: Any) -> Generator[Any, Any, MonitorResult | None]:
     deadline = from_iso(deadline_at)
 
     for _ in range(POLLS_PER_EXECUTION):
-        state = yield context.call_activity_with_retry(
-            names.GET_OPERATION,
-            ACTIVITY_RETRY,
-            {
-                "jobId": request["jobId"],
-                "key": request["key"],
-                "kind": request["kind"],
-                "operationLocation": request["operationLocation"],
-                "knowledgeBase": request.get("knowledgeBase"),
-            },
-        )
+        try:
+            state = yield context.call_activity_with_retry(
+                names.GET_OPERATION,
+                ACTIVITY_RETRY,
+                {
+                    "jobId": request["jobId"],
+                    "key": request["key"],
+                    "kind": request["kind"],
+                    "operationLocation": request["operationLocation"],
+                    "knowledgeBase": request.get("knowledgeBase"),
+                },
+            )
+        except Exception as error:
+            # Even its retries failed (CU or storage unavailable for a while). The operation goes
+            # on at CU regardless: keep polling, more slowly, until it ends or the deadline passes.
+            state = {"status": "Unknown", "pollError": first_line(str(error))}
         polls += 1
         if state.get("ok") is False:  # a permanent error reading the operation
             return {"key": request["key"], "status": "Failed", "polls": polls, "error": state["error"]}
@@ -88,22 +94,32 @@ def run_monitor(context: Any) -> Generator[Any, Any, MonitorResult | None]:
                 "polls": polls,
                 "error": {
                     "code": "DeadlineExceeded",
-                    "message": f"The {request['kind']} operation was still {state['status']} after "
-                    f"{policy['deadlineSeconds']:g} s (ANALYSIS_DEADLINE_SECONDS); it was abandoned.",
+                    "message": _deadline_message(request, policy, state),
                     "transient": False,
                 },
             }
         wait = next_poll_interval(policy, polls, state.get("retryAfterSeconds"))
         fire_at = min(now + seconds(wait), deadline)
-        context.set_custom_status(
-            {
-                "stage": "polling",
-                "operationStatus": state["status"],
-                "polls": polls,
-                "nextPollAt": to_iso(fire_at),
-            }
-        )
+        progress = {
+            "stage": "polling",
+            "operationStatus": state["status"],
+            "polls": polls,
+            "nextPollAt": to_iso(fire_at),
+        }
+        if "pollError" in state:
+            progress["pollError"] = state["pollError"]
+        context.set_custom_status(progress)
         yield context.create_timer(fire_at)
 
     context.continue_as_new({**request, "deadlineAt": deadline_at, "polls": polls})
     return None
+
+
+def _deadline_message(request: MonitorRequest, policy: PollingPolicy, state: dict[str, Any]) -> str:
+    waited = f"{policy['deadlineSeconds']:g} s (ANALYSIS_DEADLINE_SECONDS)"
+    if "pollError" in state:
+        return (
+            f"The {request['kind']} operation could not be polled until the deadline of {waited}; "
+            f"the last poll failed: {state['pollError']}"
+        )
+    return f"The {request['kind']} operation was still {state['status']} after {waited}; it was abandoned."

@@ -7,24 +7,29 @@ returns. Signed URLs are resolved from grant blobs here, at the last moment, and
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, TypedDict
-
-from azure.core.exceptions import ResourceNotFoundError
 
 from services.content_understanding import (
     AnalyzeInput,
     AnalyzerConflictError,
     get_content_understanding_client,
 )
+from services.errors import PermanentError, TransientError
 from services.grants import resolve_grant
 from services.knowledge_base import save_reference_result
 from services.redact import redact_text
 from services.results import save_result
 from services.settings import GA_API_VERSION, get_settings
-from services.storage_client import get_blob_service_client
+from services.storage_client import ensure_containers, get_blob_service_client
+from services.storage_errors import translated
+
+logger = logging.getLogger(__name__)
 
 # The analyzer tag that records which definition (and knowledge base) it was created from.
 DEFINITION_HASH_TAG = "pipelineDefinitionHash"
+# Content Understanding operations one analysis may cost at most when its record keeps being lost.
+MAX_ANALYSIS_ATTEMPTS = 3
 
 
 class CreateAnalyzerRequest(TypedDict):
@@ -96,22 +101,60 @@ async def begin_create_analyzer(request: CreateAnalyzerRequest) -> dict[str, Any
 
 
 async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
-    """Start the analysis once: a retried call finds the recorded operation and returns it."""
-    recorded = await _read_operation_record(request["jobId"], request["key"])
-    if recorded is not None:
+    """Start the analysis once: a retried call finds the recorded operation and returns it.
+
+    Content Understanding has no idempotency key and no way to list operations, so an operation
+    whose ``Operation-Location`` was never recorded cannot be found again. The record blob closes
+    every gap but one: the host dying after CU accepted the request and before the record is
+    written (or CU's answer being lost on the way). The next attempt must then submit again. So
+    the record counts attempts, written *before* each request: a repeated attempt is reported
+    (``attempts`` > 1: an earlier one may have started an operation of its own) and bounded (after
+    ``MAX_ANALYSIS_ATTEMPTS`` the input fails rather than cost yet another analysis).
+    """
+    job_id, key = request["jobId"], request["key"]
+    recorded = await _read_operation_record(job_id, key)
+    if recorded is not None and "operationLocation" in recorded:
         return recorded
+    attempts = int(recorded["attempts"]) if recorded is not None else 0
+    if attempts >= MAX_ANALYSIS_ATTEMPTS:
+        names = ", ".join(repr(item["name"]) for item in request["inputs"])
+        raise PermanentError(
+            f"The analysis of {names} was attempted {attempts} times without its operation ever being "
+            "recorded (each time the host stopped between sending it to Content Understanding and "
+            "recording the answer); it is not submitted again",
+            code="AnalysisNotRecorded",
+        )
     inputs = [
         AnalyzeInput(url=await resolve_grant(item["grant"]), name=item["name"]) for item in request["inputs"]
     ]
     deployments = request["modelDeployments"] if request["apiVersion"] == GA_API_VERSION else None
+    attempts += 1
+    await _write_operation_record(job_id, key, {"attempts": attempts})
+    if attempts > 1:
+        logger.warning(
+            "Job %s: submitting analysis %s again (attempt %d): an earlier attempt may have started "
+            "an operation that was never recorded",
+            job_id,
+            key,
+            attempts,
+        )
     operation = await get_content_understanding_client().begin_analyze(
         request["analyzerId"],
         inputs,
         api_version=request["apiVersion"],
         model_deployments=deployments or None,
     )
-    record = {"operationLocation": operation.operation_location, "operationId": operation.operation_id}
-    await _write_operation_record(request["jobId"], request["key"], record)
+    record = {
+        "operationLocation": operation.operation_location,
+        "operationId": operation.operation_id,
+        "attempts": attempts,
+    }
+    try:
+        await _write_operation_record(job_id, key, record)
+    except TransientError as error:
+        # Raising would make the host retry, and the retry would submit a second analysis. The
+        # host records this activity's result in history; the blob only matters if it dies now.
+        logger.warning("Job %s: analysis %s started, but its record was not written: %s", job_id, key, error)
     return record
 
 
@@ -147,14 +190,22 @@ def _record_blob(job_id: str, key: str) -> str:
 
 async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None:
     container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
+    name = _record_blob(job_id, key)
     try:
-        downloaded = await container.download_blob(_record_blob(job_id, key))
-    except ResourceNotFoundError:
-        return None
-    record: dict[str, Any] = json.loads(await downloaded.readall())
+        with translated(f"Reading the operation record {name}"):
+            downloaded = await container.download_blob(name)
+            data = await downloaded.readall()
+    except PermanentError as error:
+        if error.code == "NotFound":
+            return None
+        raise
+    record: dict[str, Any] = json.loads(data)
     return record
 
 
 async def _write_operation_record(job_id: str, key: str, record: dict[str, Any]) -> None:
+    await ensure_containers()
     container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
-    await container.upload_blob(_record_blob(job_id, key), json.dumps(record).encode(), overwrite=True)
+    name = _record_blob(job_id, key)
+    with translated(f"Writing the operation record {name}"):
+        await container.upload_blob(name, json.dumps(record).encode(), overwrite=True)

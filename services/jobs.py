@@ -78,6 +78,9 @@ class InputFate(TypedDict):
     contentType: NotRequired[str]
     sha256: NotRequired[str]
     operationId: NotRequired[str]
+    # Present when the analysis had to be submitted more than once (services/analysis.py): an
+    # earlier attempt may have started an operation of its own, analysing the input again.
+    analysisAttempts: NotRequired[int]
     error: NotRequired[dict[str, Any]]
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob.aio import BlobServiceClient
+from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
 
 from services.settings import StorageSettings, get_settings
 from services.storage_errors import translated
@@ -97,15 +97,34 @@ async def _create_container(service: BlobServiceClient, name: str) -> None:
         logger.info("Created blob container %s", name)
 
 
+def storage_retry_policy() -> ExponentialRetry:
+    """Short in-call retries (about 1, 3 and 5 s): ride out a blip, leave longer outages to the host.
+
+    The SDK's default waits 15, 18 and 24 s, so a storage blip of a second cost every call in
+    flight about 20 s, and an HTTP request nearly a minute before it could answer 503. Outages
+    longer than these retries fail the call as transient; an activity's ``RetryOptions`` (durable
+    timers, no worker held) then tries again (orchestrators/tasks.py).
+    """
+    return ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3, random_jitter_range=1)
+
+
 def _create(storage: StorageSettings) -> tuple[BlobServiceClient, AsyncTokenCredential | None]:
     if storage.connection_string is not None:
-        return BlobServiceClient.from_connection_string(storage.connection_string), None
+        return (
+            BlobServiceClient.from_connection_string(
+                storage.connection_string, retry_policy=storage_retry_policy()
+            ),
+            None,
+        )
     # Imported here: azure.identity is only needed (and only loaded) where a managed identity is used.
     from azure.identity.aio import DefaultAzureCredential
 
     assert storage.blob_service_uri is not None  # settings guarantee one of the two
     credential = DefaultAzureCredential(managed_identity_client_id=storage.managed_identity_client_id)
-    return BlobServiceClient(storage.blob_service_uri, credential=credential), credential
+    service = BlobServiceClient(
+        storage.blob_service_uri, credential=credential, retry_policy=storage_retry_policy()
+    )
+    return service, credential
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
