@@ -2,9 +2,9 @@
 
 Each round calls the ``get_operation`` activity, then sleeps on a durable timer (never ``sleep``)
 for the server's ``Retry-After`` or a doubling backoff, until the operation ends or the deadline
-passes. A poll that fails even after its retries (CU or storage down for a while) does not end the
-wait: the operation runs on at CU, so the next round polls again. Every ``POLLS_PER_EXECUTION``
-polls it restarts itself with ``continue_as_new`` so that a very long wait keeps a short history.
+passes. A poll that fails (CU or storage down for a while) does not end the wait: the operation
+runs on at CU, so the next round polls again. Every ``POLLS_PER_EXECUTION`` polls it restarts
+itself with ``continue_as_new`` so that a very long wait keeps a short history.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Literal, NotRequired, TypedDict
 import azure.durable_functions as df
 
 from orchestrators import names
-from orchestrators.tasks import ACTIVITY_RETRY, first_line
+from orchestrators.tasks import first_line
 from services.jobs import PollingPolicy, from_iso, next_poll_interval, seconds, to_iso
 
 bp = df.Blueprint()
@@ -60,9 +60,10 @@ def run_monitor(context: Any) -> Generator[Any, Any, MonitorResult | None]:
 
     for _ in range(POLLS_PER_EXECUTION):
         try:
-            state = yield context.call_activity_with_retry(
+            # No RetryOptions: the next round is the retry, after the backoff (and the deadline
+            # check), so an outage costs polls, not the activity retry policy's two minutes each.
+            state = yield context.call_activity(
                 names.GET_OPERATION,
-                ACTIVITY_RETRY,
                 {
                     "jobId": request["jobId"],
                     "key": request["key"],
@@ -72,7 +73,7 @@ def run_monitor(context: Any) -> Generator[Any, Any, MonitorResult | None]:
                 },
             )
         except Exception as error:
-            # Even its retries failed (CU or storage unavailable for a while). The operation goes
+            # CU or storage is unavailable (the clients' own retries failed). The operation goes
             # on at CU regardless: keep polling, more slowly, until it ends or the deadline passes.
             state = {"status": "Unknown", "pollError": first_line(str(error))}
         polls += 1

@@ -13,11 +13,11 @@ import azure.durable_functions as df
 
 # Transient failures raise in activities and are retried by the host with this policy. Python's
 # RetryOptions has no backoff, so the delay is constant; the CU and storage clients already retry
-# with backoff inside each attempt (about 5 s and 10 s in all). max_number_of_attempts counts the
-# first attempt. Together: an activity rides out an outage of about two minutes (8 attempts, each
-# about 10 s of in-call retries, 5 s apart), then fails with the last error (docs/reliability.md).
-# The waits between attempts are durable timers: no worker is held, and a restart keeps them.
-ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=8)
+# with backoff inside each attempt (for about 5 and 8 s). max_number_of_attempts counts the first
+# attempt. Together an activity rides out an outage of about two minutes (10 attempts, 5 s apart),
+# then fails with the last error (docs/reliability.md). The waits between attempts are durable
+# timers: no worker is held meanwhile, and a restart keeps them.
+ACTIVITY_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5_000, max_number_of_attempts=10)
 
 
 @dataclass(frozen=True)

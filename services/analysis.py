@@ -79,7 +79,7 @@ async def begin_create_analyzer(request: CreateAnalyzerRequest) -> dict[str, Any
         definition["knowledgeSources"] = [
             {
                 "kind": "reference",
-                "containerUrl": await resolve_grant(source["grant"]),
+                "containerUrl": await resolve_grant(source["grant"], renew=True),
                 "prefix": source["prefix"],
                 "fileListPath": source["fileListPath"],
             }
@@ -125,7 +125,8 @@ async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
             code="AnalysisNotRecorded",
         )
     inputs = [
-        AnalyzeInput(url=await resolve_grant(item["grant"]), name=item["name"]) for item in request["inputs"]
+        AnalyzeInput(url=await resolve_grant(item["grant"], renew=True), name=item["name"])
+        for item in request["inputs"]
     ]
     deployments = request["modelDeployments"] if request["apiVersion"] == GA_API_VERSION else None
     attempts += 1

@@ -20,6 +20,7 @@ from services.jobs import AnalyzerSpec, definition_hash
 from services.redact import redact_text
 from services.settings import Settings, get_settings
 from services.storage_client import ensure_containers, get_blob_service_client
+from services.storage_errors import translated
 
 MAX_DEFINITION_BYTES = 64 * 1024
 
@@ -63,16 +64,20 @@ def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -
 
 async def save_definition(spec: AnalyzerSpec) -> None:
     await ensure_containers()
-    container = _container()
-    await container.upload_blob(_blob(spec["analyzerId"]), json.dumps(spec).encode(), overwrite=True)
+    name = _blob(spec["analyzerId"])
+    with translated(f"Saving analyzer definition {name}"):
+        await _container().upload_blob(name, json.dumps(spec).encode(), overwrite=True)
 
 
 async def load_definition(analyzer_id: str) -> AnalyzerSpec | None:
-    try:
-        downloaded = await _container().download_blob(_blob(analyzer_id))
-    except ResourceNotFoundError:
-        return None
-    spec: AnalyzerSpec = json.loads(await downloaded.readall())
+    name = _blob(analyzer_id)
+    with translated(f"Reading analyzer definition {name}"):
+        try:
+            downloaded = await _container().download_blob(name)
+        except ResourceNotFoundError:
+            return None
+        data = await downloaded.readall()
+    spec: AnalyzerSpec = json.loads(data)
     return spec
 
 

@@ -36,6 +36,9 @@ from services.storage_errors import translated
 logger = logging.getLogger(__name__)
 
 GRANT_CONTENT_TYPE = "application/json"
+# A grant resolved with ``renew`` is signed again if it ends sooner than this: CU reads an input
+# when the analysis starts, and a knowledge source while the analyzer is created.
+RENEW_MARGIN = timedelta(minutes=10)
 
 
 class Grant(TypedDict):
@@ -95,8 +98,25 @@ async def create_container_grant(
     return await _store(job_id, scope, url, expires_at)
 
 
-async def resolve_grant(grant_name: str) -> str:
-    """The signed URL behind a grant. Only for the activity that hands it to Content Understanding."""
+async def resolve_grant(grant_name: str, *, renew: bool = False) -> str:
+    """The signed URL behind a grant. Only for the activity that hands it to Content Understanding.
+
+    An expired grant raises ``GrantExpired``; with ``renew``, a grant that has expired or ends
+    within ``RENEW_MARGIN`` is signed again for the same scope with a fresh lifetime instead. A job
+    can wait longer than ``SAS_TTL_MINUTES`` between granting and analysing (its host was down, or
+    storage was); least privilege stays, since the scope comes from the grant itself.
+    """
+    record = await _read_grant(grant_name)
+    expires_at = datetime.fromisoformat(record["expiresAt"])
+    if expires_at <= utc_now() + (RENEW_MARGIN if renew else timedelta(0)):
+        if not renew:
+            raise GrantExpired(f"Grant {grant_name} expired at {record['expiresAt']}; create a new one")
+        return await _renew(grant_name, record)
+    url: str = record["url"]
+    return url
+
+
+async def _read_grant(grant_name: str) -> dict[str, str]:
     if not isinstance(grant_name, str) or not grant_name.endswith(".json") or grant_name.count("/") != 1:
         raise GrantNotFound(f"{grant_name!r} is not a grant name")
     grants = get_blob_service_client().get_container_client(get_settings().storage.grants_container)
@@ -105,10 +125,23 @@ async def resolve_grant(grant_name: str) -> str:
             stream = await grants.download_blob(grant_name)
         except ResourceNotFoundError:
             raise GrantNotFound(f"Grant {grant_name} does not exist (the job may have ended)") from None
-        record = json.loads(await stream.readall())
-    if datetime.fromisoformat(record["expiresAt"]) <= utc_now():
-        raise GrantExpired(f"Grant {grant_name} expired at {record['expiresAt']}; create a new one")
-    url: str = record["url"]
+        record: dict[str, str] = json.loads(await stream.readall())
+    return record
+
+
+async def _renew(grant_name: str, record: dict[str, str]) -> str:
+    """Sign the grant's scope again with a fresh lifetime, under the same grant name."""
+    job_id = grant_name.split("/", 1)[0]
+    scope = {key: value for key, value in record.items() if key not in ("url", "expiresAt")}
+    if grant_blob_name(job_id, scope) != grant_name:
+        raise GrantNotFound(f"Grant {grant_name} does not match its own scope; it is not renewed")
+    expires_at = _expiry(None)
+    if scope["kind"] == "container":
+        url = await get_signer().sign_container(scope["container"], expires_at)
+    else:
+        url = await get_signer().sign_blob(scope["container"], scope["blob"], expires_at)
+    await _store(job_id, scope, url, expires_at)
+    logger.warning("Grant %s had expired (or nearly) at %s: renewed", grant_name, record["expiresAt"])
     return url
 
 

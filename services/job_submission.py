@@ -21,6 +21,7 @@ from services.job_requests import JobRequest, Upload
 from services.jobs import AnalyzerSpec, InputSource, JobSpec, polling_policy
 from services.settings import Settings
 from services.storage_client import get_blob_service_client
+from services.storage_errors import translated
 
 JOB_ID_PREFIX = "job-"
 
@@ -71,12 +72,13 @@ async def check_blob_sources(sources: Sequence[InputSource]) -> None:
 
     async def check(reference: str) -> None:
         container, _, path = reference.partition("/")
-        try:
-            await service.get_blob_client(container, path).get_blob_properties()
-        except ResourceNotFoundError:
-            raise InputError(
-                f"Blob {reference!r} does not exist", code="BlobNotFound", input_name=reference
-            ) from None
+        with translated(f"Checking blob {reference}"):
+            try:
+                await service.get_blob_client(container, path).get_blob_properties()
+            except ResourceNotFoundError:
+                raise InputError(
+                    f"Blob {reference!r} does not exist", code="BlobNotFound", input_name=reference
+                ) from None
 
     await asyncio.gather(*(check(source["blob"]) for source in sources if "blob" in source))
 

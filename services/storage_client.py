@@ -98,14 +98,15 @@ async def _create_container(service: BlobServiceClient, name: str) -> None:
 
 
 def storage_retry_policy() -> ExponentialRetry:
-    """Short in-call retries (about 1, 3 and 5 s): ride out a blip, leave longer outages to the host.
+    """Short in-call retries (after about 3 and 5 s): ride out a blip, leave longer outages to the host.
 
     The SDK's default waits 15, 18 and 24 s, so a storage blip of a second cost every call in
     flight about 20 s, and an HTTP request nearly a minute before it could answer 503. Outages
     longer than these retries fail the call as transient; an activity's ``RetryOptions`` (durable
     timers, no worker held) then tries again (orchestrators/tasks.py).
     """
-    return ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=3, random_jitter_range=1)
+    # The SDK waits initial_backoff + increment_base ** n before retry n (n from 1), +-jitter.
+    return ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1)
 
 
 def _create(storage: StorageSettings) -> tuple[BlobServiceClient, AsyncTokenCredential | None]:

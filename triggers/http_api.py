@@ -37,6 +37,7 @@ bp = df.Blueprint()
 logger = logging.getLogger(__name__)
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
+DEPENDENCY_RETRY_AFTER_SECONDS = 10
 
 
 @bp.function_name("health")
@@ -133,7 +134,7 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
     except InputError as error:
         return input_error_response(error)
     except TransientError as error:
-        return problem_response(503, redact_text(str(error)), title="Dependency unavailable")
+        return dependency_unavailable(error)
     spec = job_submission.build_job_spec(job_id, request, analyzer, staged, settings, origin="http")
     try:
         await client.start_new(names.ANALYSIS_JOB, job_id, spec)
@@ -191,11 +192,14 @@ async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
         return problem_response(
             409, f"The analysis is {public}: its result is not available", jobStatus=public
         )
-    stream = await results.open_result_stream(job_id, RESULT_KEY)
-    # The Python worker needs the whole body; reading it in chunks keeps the peak to one copy.
     body = bytearray()
-    async for chunk in stream.chunks:
-        body += chunk
+    try:
+        stream = await results.open_result_stream(job_id, RESULT_KEY)
+        # The Python worker needs the whole body; reading it in chunks keeps the peak to one copy.
+        async for chunk in stream.chunks:
+            body += chunk
+    except TransientError as error:
+        return dependency_unavailable(error)
     return func.HttpResponse(bytes(body), status_code=200, mimetype="application/json", charset="utf-8")
 
 
@@ -207,7 +211,11 @@ async def cancel(job_id: str, client: Any) -> func.HttpResponse:
     if runtime in TERMINAL:
         return problem_response(409, f"The analysis already ended ({job_status(runtime, status.output)})")
     await client.terminate(job_id, "Canceled by the user")
-    await results.cleanup_job(job_id)
+    try:
+        await results.cleanup_job(job_id)
+    except TransientError as error:
+        # The job is canceled all the same; its grants are short-lived SAS and expire on their own.
+        logger.warning("Job %s canceled; its clean-up failed and is left to expiry: %s", job_id, error)
     return json_response(
         {"id": job_id, "status": "canceled"}, status=202, headers={"Location": _status_path(job_id)}
     )
@@ -228,7 +236,10 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
         spec = analyzer_registry.validate_definition(analyzer_id, definition, settings)
     except InputError as error:
         return input_error_response(error)
-    await analyzer_registry.save_definition(spec)
+    try:
+        await analyzer_registry.save_definition(spec)
+    except TransientError as error:
+        return dependency_unavailable(error)
     body: dict[str, Any] = {
         "analyzerId": analyzer_id,
         "apiVersion": spec["apiVersion"],
@@ -256,9 +267,13 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
 
 async def analyzer_state(analyzer_id: str) -> func.HttpResponse:
     settings = get_settings()
-    spec = await analyzer_registry.load_definition(analyzer_id)
-    api_version = spec["apiVersion"] if spec else settings.content_understanding.api_version
-    service = await get_content_understanding_client().get_analyzer(analyzer_id, api_version=api_version)
+    try:
+        spec = await analyzer_registry.load_definition(analyzer_id)
+        api_version = spec["apiVersion"] if spec else settings.content_understanding.api_version
+        client = get_content_understanding_client()
+        service = await client.get_analyzer(analyzer_id, api_version=api_version)
+    except TransientError as error:
+        return dependency_unavailable(error)
     if spec is None and service is None:
         return problem_response(404, f"No analyzer with id {analyzer_id!r}")
     return json_response(
@@ -270,6 +285,13 @@ async def analyzer_state(analyzer_id: str) -> func.HttpResponse:
             "service": analyzer_registry.redacted_service_view(service),
         }
     )
+
+
+def dependency_unavailable(error: TransientError) -> func.HttpResponse:
+    """503 when storage or CU is unavailable for now (their clients' own retries failed)."""
+    response = problem_response(503, redact_text(str(error)), title="Dependency unavailable", code=error.code)
+    response.headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
+    return response
 
 
 def _accepted(job_id: str, *, replayed: bool) -> func.HttpResponse:

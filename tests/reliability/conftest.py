@@ -175,6 +175,12 @@ class KillStack:
         started: dict[str, int] = self.emulator.stats()["analysesStarted"]
         return started
 
+    def restart_summary(self) -> str:
+        ready = self.devhost.ready_seconds
+        return (
+            f"{self.devhost.kills} kills, devhost ready {min(ready):.2f}-{max(ready):.2f} s after each start"
+        )
+
     def log_text(self) -> str:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 from tests.reliability.conftest import KillStack
 
+WhileDown = Callable[[KillStack], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class Armed:
@@ -21,6 +23,10 @@ class Armed:
 
     reached: Callable[[], Awaitable[bool]]
     after_kill: Callable[[], None]
+
+
+async def _nothing(stack: KillStack) -> None:
+    return None
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class AtRequest:
     forward: bool
     count: int = 1
     body: bytes | None = None
+    while_down: WhileDown = _nothing  # what else happens before devhost is started again
 
     def arm(self, stack: KillStack) -> Armed:
         hold = stack.proxy.hold(self.method, self.path, self.body)
@@ -53,6 +60,7 @@ class When:
 
     label: str
     condition: Callable[[KillStack], Awaitable[bool]]
+    while_down: WhileDown = _nothing
 
     def arm(self, stack: KillStack) -> Armed:
         return Armed(lambda: self.condition(stack), lambda: None)
@@ -64,7 +72,8 @@ KillPoint = AtRequest | When
 @dataclass
 class KillReport:
     kills: list[str] = field(default_factory=list)  # labels, in order
-    recovery_seconds: float = 0.0  # last restart (process start) to every job ended
+    job_seconds: float = 0.0  # the jobs' start to their end, kills and restarts included
+    recovery_seconds: float = 0.0  # devhost ready again, after the last kill, to every job ended
 
 
 async def run_with_kills(
@@ -77,9 +86,11 @@ async def run_with_kills(
     """Start the jobs, kill -9 devhost at every point in turn, restart it, wait for every job."""
     report = KillReport()
     job_ids: list[str] | None = None
+    started = time.monotonic()
     for point in points:
         armed = point.arm(stack)  # while devhost is down (or before the jobs start)
         if job_ids is None:
+            started = time.monotonic()
             job_ids = await start_jobs()
         else:
             await stack.devhost.start()
@@ -89,6 +100,7 @@ async def run_with_kills(
             raise AssertionError(f"kill point {point.label!r} was never reached") from None
         await stack.devhost.kill()
         armed.after_kill()
+        await point.while_down(stack)
         report.kills.append(point.label)
     if job_ids is None:
         job_ids = await start_jobs()
@@ -98,4 +110,5 @@ async def run_with_kills(
     for job_id in job_ids:
         await stack.wait(job_id, within=within)
     report.recovery_seconds = time.monotonic() - restarted
+    report.job_seconds = time.monotonic() - started
     return job_ids, report

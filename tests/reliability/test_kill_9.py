@@ -3,14 +3,22 @@ with the right results, and Content Understanding analyses every document exactl
 
 from __future__ import annotations
 
+import asyncio
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
+from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
 from services.analysis import MAX_ANALYSIS_ATTEMPTS
+from services.intake import intake_job_id
 from tests.e2e.conftest import sample
 from tests.reliability.conftest import KillStack
 from tests.reliability.kill_points import AtRequest, KillPoint, When, run_with_kills
+from tests.support.azurite import ACCOUNT_KEY, ACCOUNT_NAME
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -83,7 +91,7 @@ async def test_a_per_document_job_survives_kill_9_at_every_stage(stack: KillStac
     # Nothing left behind: no staged upload, no grant (signed URL).
     for container in ("STAGING_CONTAINER", "GRANTS_CONTAINER"):
         assert await stack.blob_names(stack.settings[container], prefix=f"{job_id}/") == []
-    print(f"per-document: {len(report.kills)} kills, recovery {report.recovery_seconds:.2f} s")
+    print(f"\nper-document job: {report.job_seconds:.2f} s in all; {stack.restart_summary()}")
 
 
 async def _analyzer_creating(stack: KillStack) -> bool:
@@ -145,7 +153,7 @@ async def test_a_combined_pro_mode_job_survives_kill_9_at_every_stage(stack: Kil
         "contract-msa-77.pdf.result.json",
         "sources.jsonl",
     ]
-    print(f"combined: {len(report.kills)} kills, recovery {report.recovery_seconds:.2f} s")
+    print(f"\ncombined job: {report.job_seconds:.2f} s in all; {stack.restart_summary()}")
 
 
 async def _start_one_document(stack: KillStack) -> list[str]:
@@ -190,3 +198,93 @@ async def test_attempts_to_analyse_an_input_whose_record_keeps_being_lost_are_bo
     (fate,) = status["summary"]["inputs"]
     assert fate["error"]["code"] == "AnalysisNotRecorded"
     assert "attempted 3 times without its operation ever being recorded" in fate["error"]["message"]
+
+
+async def _expire_grants(stack: KillStack) -> None:
+    """What hours of downtime do to a job's grants: their signatures and recorded expiry lie in the past."""
+    (job_id,) = stack.jobs
+    grants = stack.storage.get_container_client(stack.settings["GRANTS_CONTAINER"])
+    past = datetime.now(UTC) - timedelta(hours=1)
+    async for name in grants.list_blob_names(name_starts_with=f"{job_id}/"):
+        record = json.loads(await (await grants.download_blob(name)).readall())
+        signature = generate_blob_sas(
+            ACCOUNT_NAME, record["container"], record["blob"], account_key=ACCOUNT_KEY,
+            permission=BlobSasPermissions(read=True), start=past - timedelta(hours=2), expiry=past,
+        )  # fmt: skip
+        record["url"] = f"{stack.proxy.blob_endpoint}/{record['container']}/{record['blob']}?{signature}"
+        record["expiresAt"] = past.isoformat()
+        await grants.upload_blob(name, json.dumps(record).encode(), overwrite=True)
+
+
+async def test_a_job_resumed_after_its_grants_expired_renews_them(stack: KillStack) -> None:
+    async def start() -> list[str]:
+        files = [("files", name, sample(name)) for name in INVOICES[:2]]
+        return [await stack.submit(files, {"analyzerId": "prebuilt-document"})]
+
+    before_analysis = AtRequest(
+        "about to analyse, down for longer than SAS_TTL_MINUTES",
+        "PUT",
+        r"/operation-\d+\.started\.json$",
+        forward=False,
+        while_down=_expire_grants,
+    )
+    (job_id,), _ = await run_with_kills(stack, start, [before_analysis])
+
+    status = await stack.status(job_id)
+    assert status["status"] == "succeeded", status
+    assert stack.analyses_started() == {"prebuilt-document": 2}
+    assert stack.log_text().count("had expired (or nearly)") == 2
+
+
+async def test_a_request_retried_after_a_kill_during_its_upload_starts_one_job(stack: KillStack) -> None:
+    files = [("files", ("invoice-contoso.txt", sample("invoice-contoso.txt")))]
+    key = f"order-{uuid.uuid4().hex}"  # job ids derive from it, and the session's Azurite is shared
+    request = ("request", (None, json.dumps({"idempotencyKey": key}), "application/json"))
+    staging = stack.proxy.hold("PUT", r"/staging/job-")
+    first = asyncio.create_task(stack.http.post("/api/analyses", files=[*files, request]))
+    async with asyncio.timeout(20):
+        await staging.arrived.wait()
+    await stack.devhost.kill()  # the client never hears back
+    staging.release(forward=True)  # ... but the staged upload lands: an orphan of the lost request
+    with pytest.raises(httpx.HTTPError):
+        await first
+    await stack.devhost.start()
+
+    retried = await stack.http.post("/api/analyses", files=[*files, request])
+    assert retried.status_code == 202, retried.text
+    status = await stack.wait(retried.json()["id"])
+
+    assert status["status"] == "succeeded", status
+    assert stack.analyses_started() == {"prebuilt-document": 1}
+    # The lost request's staged upload is under the same job id, so the job's clean-up removed it.
+    staged = await stack.blob_names(stack.settings["STAGING_CONTAINER"], prefix=f"{status['id']}/")
+    assert len(staging.paths) == 1
+    assert staged == []
+
+
+async def test_a_blob_intake_delivery_interrupted_by_kill_9_starts_one_job(stack: KillStack) -> None:
+    intake = stack.settings["INTAKE_CONTAINER"]
+
+    async def drop_a_document() -> list[str]:
+        container = stack.storage.get_container_client(intake)
+        await container.create_container()
+        uploaded = await container.get_blob_client("scan.pdf").upload_blob(sample("invoice-fabrikam.pdf"))
+        job_id = intake_job_id(intake, "scan.pdf", str(uploaded["etag"]))
+        stack.jobs.append(job_id)
+        return [job_id]
+
+    points: list[KillPoint] = [
+        # devhost's poller downloads the blob to call the trigger: no receipt, no job yet.
+        AtRequest("delivering the blob to the trigger", "GET", rf"/{intake}/scan\.pdf$", forward=True),
+        # The job started (its receipt may or may not be written): the next scan delivers it again.
+        AtRequest("ingesting the dropped document", "PUT", r"/inputs/intake-[^/]+/0-", forward=False),
+    ]
+    (job_id,), _ = await run_with_kills(stack, drop_a_document, points)
+
+    status = await stack.status(job_id)
+    assert status["status"] == "succeeded", status
+    assert "FAB-2044" in (await stack.result(job_id))["results"][0]["result"]["contents"][0]["markdown"]
+    assert stack.analyses_started() == {"prebuilt-document": 1}
+    response = await stack.http.get("/runtime/webhooks/durabletask/instances")
+    started = [i["instanceId"] for i in response.json() if i["instanceId"].startswith("intake-")]
+    assert started == [job_id]

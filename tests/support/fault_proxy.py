@@ -105,7 +105,8 @@ class FaultProxy:
             return
         app = web.Application(client_max_size=1024**3)
         app.router.add_route("*", "/{tail:.*}", self._forward)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        # A short shutdown: an outage cuts requests in flight instead of waiting for them.
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.1)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", self.port).start()
         self.port = runner.addresses[0][1]

@@ -1,0 +1,113 @@
+"""Storage outages during a job: a blip is ridden out at every stage; a long one ends the job with a
+clear error, never a hang. The outage is the fault proxy closing its port and every connection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import sample
+from tests.reliability.conftest import KillStack
+from tests.reliability.test_kill_9 import INVOICES, OPERATION_RECORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration]
+
+THREE = [("files", name, sample(name)) for name in INVOICES]
+
+
+async def down_at(
+    stack: KillStack, method: str, path: str, *, body: bytes | None = None, count: int = 1
+) -> None:
+    """Take storage down once ``count`` requests matching ``method``/``path``/``body`` arrived.
+
+    The requests that triggered the outage are cut off with every other open connection.
+    """
+    hold = stack.proxy.hold(method, path, body)
+
+    async def arrived() -> bool:
+        return len(hold.paths) >= count
+
+    await stack.until(arrived, within=30)
+    await stack.proxy.go_down()  # first: nothing may slip through between the release and the outage
+    hold.release(forward=False)
+
+
+async def outage_at(
+    stack: KillStack, method: str, path: str, seconds: float, *, body: bytes | None = None, count: int = 1
+) -> None:
+    """Like ``down_at``; storage comes back ``seconds`` later."""
+    await down_at(stack, method, path, body=body, count=count)
+    await asyncio.sleep(seconds)
+    await stack.proxy.come_up()
+
+
+async def test_storage_outages_at_every_stage_are_ridden_out(stack: KillStack) -> None:
+    job_id = await stack.submit(THREE, {"analyzerId": "prebuilt-document"})
+
+    await outage_at(stack, "PUT", r"/inputs/job-[^/]+/\d+-", 1)  # ingesting
+    # CU accepted every analysis (and read its input), and storage is down for longer than the
+    # storage client's own retries (about 8 s): writing the records fails, yet the activities must
+    # not fail (a retry would analyse the documents again).
+    await outage_at(
+        stack, "PUT", r"/operation-\d+\.started\.json$", 10, body=OPERATION_RECORD, count=len(INVOICES)
+    )
+    await outage_at(stack, "PUT", r"/result\.json$", 1)  # writing the result document
+    up_again = time.monotonic()
+    status = await stack.wait(job_id)
+    up_again_to_end = time.monotonic() - up_again
+
+    assert status["status"] == "succeeded", status
+    assert stack.analyses_started() == {"prebuilt-document": 3}
+    assert not any("analysisAttempts" in fate for fate in status["summary"]["inputs"])
+    assert "but its record was not written" in stack.log_text()
+    by_input = {entry["inputs"][0]: entry for entry in (await stack.result(job_id))["results"]}
+    assert "FAB-2044" in by_input["invoice-fabrikam.pdf"]["result"]["contents"][0]["markdown"]
+    assert await stack.blob_names(stack.settings["GRANTS_CONTAINER"], prefix=f"{job_id}/") == []
+    print(f"\nstorage outages: the job finished {up_again_to_end:.2f} s after storage was back")
+
+
+async def test_an_outage_longer_than_the_deadline_fails_the_inputs_clearly(
+    start_kill_stack: Callable[..., Any],
+) -> None:
+    async with start_kill_stack(ANALYSIS_DEADLINE_SECONDS="2") as stack:
+        job_id = await stack.submit(THREE, {"analyzerId": "prebuilt-document"})
+
+        # Down as the first finished analysis is saved: CU finishes them all, no result can be saved.
+        await down_at(stack, "PUT", r"/operation-\d+\.json$")
+        started = time.monotonic()
+
+        # Meanwhile the API answers: status from the task hub, a prompt 503 for what needs storage.
+        status = await stack.status(job_id)
+        assert status["status"] == "running"
+        definition = {"baseAnalyzerId": "prebuilt-document", "fieldSchema": {"fields": {}}}
+        submit, register = await asyncio.gather(
+            stack.http.post("/api/analyses", files=[("files", ("a.txt", b"Invoice"))]),
+            stack.http.put("/api/analyzers/during-outage", json=definition),
+        )
+        for response in (submit, register):
+            assert response.status_code == 503, response.text
+            assert response.headers["Content-Type"].startswith("application/problem+json")
+            assert response.headers["Retry-After"] == "10"
+            assert response.json()["code"] == "StorageUnavailable"
+            assert "storage did not answer" in response.json()["detail"]
+        assert time.monotonic() - started < 30  # the storage client's own retries, not a hang
+
+        async def inputs_given_up() -> bool:
+            progress = (await stack.status(job_id))["progress"]
+            return bool(progress.get("failed") == len(INVOICES))
+
+        await stack.until(inputs_given_up, within=40)
+        await stack.proxy.come_up()
+        status = await stack.wait(job_id)
+
+    assert status["status"] == "failed", status
+    for fate in status["summary"]["inputs"]:
+        assert fate["status"] == "failed"
+        assert fate["error"]["code"] == "DeadlineExceeded"
+        assert "could not be polled until the deadline of 2 s" in fate["error"]["message"]
+        assert "storage did not answer" in fate["error"]["message"]
+    assert stack.analyses_started() == {"prebuilt-document": 3}
