@@ -1,8 +1,8 @@
 """The real app on devhost as a separate process that tests kill -9 and restart on the same state.
 
-The stack: the session's Azurite behind a fault proxy (tests/support/fault_proxy.py), the CU
-emulator in this process (analyses take about a second), and ``python -m devhost start`` as a
-child process with a state directory and a fixed port, so that a restart finds everything again.
+The stack: the session's Azurite and the CU emulator (in this process; analyses take about a
+second), each behind a fault proxy (tests/support/fault_proxy.py), and ``python -m devhost start``
+as a child process with a state directory and a fixed port, so that a restart finds everything.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ class KillStack:
     devhost: DevhostProcess
     http: httpx.AsyncClient
     emulator: Emulator
-    proxy: FaultProxy
+    proxy: FaultProxy  # in front of storage
+    cu_proxy: FaultProxy  # in front of the CU emulator
     storage: BlobServiceClient  # straight to Azurite, for the test's own checks
     settings: dict[str, str]
     log_path: Path
@@ -185,12 +186,14 @@ class KillStack:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 
 
-def stack_settings(proxy: FaultProxy, emulator: Emulator, **overrides: str) -> dict[str, str]:
+def stack_settings(
+    proxy: FaultProxy, cu_proxy: FaultProxy, emulator: Emulator, **overrides: str
+) -> dict[str, str]:
     return {
         **example_settings(),
         "DocumentStorage": proxy.connection_string,
         "AzureWebJobsStorage": proxy.connection_string,
-        "CONTENT_UNDERSTANDING_ENDPOINT": emulator.endpoint,
+        "CONTENT_UNDERSTANDING_ENDPOINT": cu_proxy.url,
         "CONTENT_UNDERSTANDING_KEY": emulator.key,
         "POLL_INITIAL_INTERVAL_SECONDS": "0.2",
         "POLL_MAX_INTERVAL_SECONDS": "0.5",
@@ -211,16 +214,17 @@ def start_kill_stack(azurite: Azurite, tmp_path: Path) -> Callable[..., Any]:
             running_emulator(
                 key="reliability-key", seed=11, analysis_seconds=ANALYSIS_SECONDS, retry_after=0.25
             ) as emulator,
-            fault_proxy(azurite) as proxy,
+            fault_proxy(f"http://127.0.0.1:{azurite.blob_port}") as proxy,
+            fault_proxy(emulator.endpoint) as cu_proxy,
             BlobServiceClient.from_connection_string(azurite.connection_string) as storage,
         ):  # fmt: skip
-            settings = stack_settings(proxy, emulator, **overrides)
+            settings = stack_settings(proxy, cu_proxy, emulator, **overrides)
             log_path = tmp_path / "devhost.log"
             devhost = DevhostProcess(settings, tmp_path / "state", log_path)
             await devhost.start()
             try:
                 async with httpx.AsyncClient(base_url=devhost.base_url, timeout=30) as http:
-                    yield KillStack(devhost, http, emulator, proxy, storage, settings, log_path)
+                    yield KillStack(devhost, http, emulator, proxy, cu_proxy, storage, settings, log_path)
             finally:
                 await devhost.stop()
             assert emulator.stats()["emulatorErrors"] == 0

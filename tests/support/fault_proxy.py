@@ -1,4 +1,4 @@
-"""A loopback HTTP reverse proxy that puts storage faults between the app and Azurite.
+"""A loopback HTTP reverse proxy that puts faults between the app and Azurite (or the CU emulator).
 
 Like toxiproxy, but it understands HTTP, so a test can pick one request out of the traffic:
 
@@ -8,10 +8,11 @@ Like toxiproxy, but it understands HTTP, so a test can pick one request out of t
   happened). This is how a test kills the app at an exact point, for example between Content
   Understanding accepting an analysis and the app recording it.
 * ``go_down()`` / ``come_up()``: stop listening and cut every open connection (clients get
-  "connection refused" or a reset, as in a storage outage), then listen again on the same port.
+  "connection refused" or a reset, as in an outage), then listen again on the same port.
 
 Requests and responses are forwarded byte for byte (headers included, so Shared Key signatures
-stay valid); only hop-by-hop headers are dropped.
+stay valid, and Host, so that the CU emulator's Operation-Location points back at the proxy);
+only hop-by-hop headers are dropped.
 """
 
 from __future__ import annotations
@@ -27,11 +28,11 @@ from aiohttp import web
 from multidict import CIMultiDict
 from yarl import URL
 
-from tests.support.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
+from tests.support.azurite import ACCOUNT_KEY, ACCOUNT_NAME
 
-# RFC 9110 §7.6.1 connection-specific fields, plus Host (the upstream gets its own).
+# RFC 9110 §7.6.1 connection-specific fields.
 _HOP_BY_HOP = frozenset(
-    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "host"}
+    {"connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"}
 )
 
 
@@ -68,7 +69,7 @@ class Hold:
 
 @dataclass
 class FaultProxy:
-    upstream: str  # "http://127.0.0.1:<azurite blob port>"
+    upstream: str  # "http://127.0.0.1:<port>" of Azurite's blob service or the CU emulator
     port: int = 0
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) of every request
     holds: list[Hold] = field(default_factory=list)
@@ -76,8 +77,12 @@ class FaultProxy:
     _runner: web.AppRunner | None = None
 
     @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def blob_endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}/{ACCOUNT_NAME}"
+        return f"{self.url}/{ACCOUNT_NAME}"
 
     @property
     def connection_string(self) -> str:
@@ -161,9 +166,9 @@ class FaultProxy:
 
 
 @contextlib.asynccontextmanager
-async def fault_proxy(azurite: Azurite) -> AsyncIterator[FaultProxy]:
-    """A proxy in front of ``azurite``'s blob service, on a free loopback port, until the block exits."""
-    proxy = FaultProxy(upstream=f"http://127.0.0.1:{azurite.blob_port}")
+async def fault_proxy(upstream: str) -> AsyncIterator[FaultProxy]:
+    """A proxy in front of ``upstream`` (``http://127.0.0.1:<port>``) on a free loopback port."""
+    proxy = FaultProxy(upstream=upstream)
     await proxy.come_up()
     try:
         yield proxy

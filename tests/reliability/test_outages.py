@@ -1,5 +1,6 @@
-"""Storage outages during a job: a blip is ridden out at every stage; a long one ends the job with a
-clear error, never a hang. The outage is the fault proxy closing its port and every connection."""
+"""Outages during a job: storage or CU down for a while is ridden out; storage down for longer than
+the analysis deadline ends the job with a clear error, never a hang. An outage is a fault proxy
+closing its port and every open connection."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 from tests.e2e.conftest import sample
 from tests.reliability.conftest import KillStack
 from tests.reliability.test_kill_9 import INVOICES, OPERATION_RECORD
+from tests.support.fault_proxy import FaultProxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -20,42 +22,62 @@ THREE = [("files", name, sample(name)) for name in INVOICES]
 
 
 async def down_at(
-    stack: KillStack, method: str, path: str, *, body: bytes | None = None, count: int = 1
+    proxy: FaultProxy, method: str, path: str, *, body: bytes | None = None, count: int = 1
 ) -> None:
-    """Take storage down once ``count`` requests matching ``method``/``path``/``body`` arrived.
+    """Take ``proxy`` down once ``count`` requests matching ``method``/``path``/``body`` arrived.
 
     The requests that triggered the outage are cut off with every other open connection.
     """
-    hold = stack.proxy.hold(method, path, body)
-
-    async def arrived() -> bool:
-        return len(hold.paths) >= count
-
-    await stack.until(arrived, within=30)
-    await stack.proxy.go_down()  # first: nothing may slip through between the release and the outage
+    hold = proxy.hold(method, path, body)
+    async with asyncio.timeout(30):
+        while len(hold.paths) < count:  # noqa: ASYNC110 - the requests come from another process
+            await asyncio.sleep(0.02)
+    await proxy.go_down()  # first: nothing may slip through between the release and the outage
     hold.release(forward=False)
 
 
 async def outage_at(
-    stack: KillStack, method: str, path: str, seconds: float, *, body: bytes | None = None, count: int = 1
+    proxy: FaultProxy,
+    method: str,
+    path: str,
+    seconds: float,
+    *,
+    body: bytes | None = None,
+    count: int = 1,
 ) -> None:
-    """Like ``down_at``; storage comes back ``seconds`` later."""
-    await down_at(stack, method, path, body=body, count=count)
+    """Like ``down_at``; the proxy comes back ``seconds`` later."""
+    await down_at(proxy, method, path, body=body, count=count)
     await asyncio.sleep(seconds)
-    await stack.proxy.come_up()
+    await proxy.come_up()
 
 
-async def test_storage_outages_at_every_stage_are_ridden_out(stack: KillStack) -> None:
+async def failed_polls(stack: KillStack) -> int:
+    """How many ``get_operation`` activities failed, over every monitor_operation instance."""
+    listed = await stack.http.get("/runtime/webhooks/durabletask/instances")
+    failed = 0
+    for instance in listed.json():
+        if instance["name"] != "monitor_operation":
+            continue
+        path = f"/runtime/webhooks/durabletask/instances/{instance['instanceId']}?showHistory=true"
+        history = (await stack.http.get(path)).json()["historyEvents"]
+        failed += sum(1 for event in history if event["EventType"] == "TaskFailed")
+    return failed
+
+
+async def test_storage_and_cu_outages_during_a_job_are_ridden_out(stack: KillStack) -> None:
     job_id = await stack.submit(THREE, {"analyzerId": "prebuilt-document"})
 
-    await outage_at(stack, "PUT", r"/inputs/job-[^/]+/\d+-", 1)  # ingesting
+    # CU is down for longer than the CU client's own retries (about 6 s) from the job's first poll:
+    # the polls fail, later ones succeed.
+    cu_outage = asyncio.create_task(outage_at(stack.cu_proxy, "GET", r"/analyzerResults/", 7))
     # CU accepted every analysis (and read its input), and storage is down for longer than the
     # storage client's own retries (about 8 s): writing the records fails, yet the activities must
     # not fail (a retry would analyse the documents again).
     await outage_at(
-        stack, "PUT", r"/operation-\d+\.started\.json$", 10, body=OPERATION_RECORD, count=len(INVOICES)
+        stack.proxy, "PUT", r"/operation-\d+\.started\.json$", 10, body=OPERATION_RECORD, count=len(INVOICES)
     )
-    await outage_at(stack, "PUT", r"/result\.json$", 1)  # writing the result document
+    await cu_outage
+    await outage_at(stack.proxy, "PUT", r"/result\.json$", 1)  # storage blips as the job saves
     up_again = time.monotonic()
     status = await stack.wait(job_id)
     up_again_to_end = time.monotonic() - up_again
@@ -64,10 +86,11 @@ async def test_storage_outages_at_every_stage_are_ridden_out(stack: KillStack) -
     assert stack.analyses_started() == {"prebuilt-document": 3}
     assert not any("analysisAttempts" in fate for fate in status["summary"]["inputs"])
     assert "but its record was not written" in stack.log_text()
+    assert await failed_polls(stack) > 0
     by_input = {entry["inputs"][0]: entry for entry in (await stack.result(job_id))["results"]}
     assert "FAB-2044" in by_input["invoice-fabrikam.pdf"]["result"]["contents"][0]["markdown"]
     assert await stack.blob_names(stack.settings["GRANTS_CONTAINER"], prefix=f"{job_id}/") == []
-    print(f"\nstorage outages: the job finished {up_again_to_end:.2f} s after storage was back")
+    print(f"\noutages: the job finished {up_again_to_end:.2f} s after the last one")
 
 
 async def test_an_outage_longer_than_the_deadline_fails_the_inputs_clearly(
@@ -77,7 +100,7 @@ async def test_an_outage_longer_than_the_deadline_fails_the_inputs_clearly(
         job_id = await stack.submit(THREE, {"analyzerId": "prebuilt-document"})
 
         # Down as the first finished analysis is saved: CU finishes them all, no result can be saved.
-        await down_at(stack, "PUT", r"/operation-\d+\.json$")
+        await down_at(stack.proxy, "PUT", r"/operation-\d+\.json$")
         started = time.monotonic()
 
         # Meanwhile the API answers: status from the task hub, a prompt 503 for what needs storage.
