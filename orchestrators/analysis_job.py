@@ -22,7 +22,9 @@ from orchestrators import names
 from orchestrators.ensure_analyzer import EnsureRequest
 from orchestrators.monitor_operation import MonitorRequest
 from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
-from services.jobs import InputFate, JobSpec, display_name, job_outcome, to_iso
+from services.errors import InputError
+from services.jobs import InputFate, InputSource, JobSpec, job_outcome, to_iso
+from services.names import display_name, input_blob_name
 
 bp = df.Blueprint()
 
@@ -42,26 +44,29 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     job: JobSpec = context.get_input()
     started_at = to_iso(context.current_utc_datetime)
     fates: list[InputFate] = [
-        {"index": index, "name": display_name(source, index), "status": "pending"}
+        {"index": index, "name": _name_or_placeholder(source, index), "status": "pending"}
         for index, source in enumerate(job["inputs"])
     ]
     progress = _Progress(context, job, fates)
     progress.update("ingesting")
 
-    # 1. Fan out: ingest + SAS per input, and the analyzer, all concurrently.
+    # 1. Fan out, all at once: ingest each input, grant CU read access to where it will be stored
+    #    (the blob name is known in advance, and a SAS can be signed before its blob exists), and
+    #    ensure the analyzer.
     ingest_tasks = [
         context.call_activity_with_retry(
             names.INGEST_INPUT,
             ACTIVITY_RETRY,
-            {
-                "jobId": job["jobId"],
-                "index": index,
-                "source": source,
-                "proMode": job["mode"] == "combined",
-            },
+            {"jobId": job["jobId"], "index": index, "source": source, "proMode": job["mode"] == "combined"},
         )
         for index, source in enumerate(job["inputs"])
     ]
+    grant_tasks = {
+        index: context.call_activity_with_retry(
+            names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job["jobId"], "kind": "input", "blob": blob}
+        )
+        for index, blob in _target_blobs(job).items()
+    }
     ensure_task = None
     if job["analyzer"] is not None:
         ensure_task = context.call_sub_orchestrator(
@@ -74,8 +79,16 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
             ),
         )
     ingested: list[Outcome] = yield from settle(context, ingest_tasks)
+    granted: list[Outcome] = yield from settle(context, list(grant_tasks.values()))
+    grant_outcomes = dict(zip(grant_tasks, granted, strict=True))
+    grants: dict[int, str] = {}
     for fate, outcome in zip(fates, ingested, strict=True):
-        if outcome.succeeded:
+        grant = grant_outcomes.get(fate["index"])
+        if not outcome.succeeded:
+            _fail(fate, outcome.error_info)
+        elif grant is None or not grant.succeeded:
+            _fail(fate, grant.error_info if grant is not None else _unnamed_error())
+        else:
             ingested_input = outcome.value["input"]
             fate["status"] = "ingested"
             fate["name"] = ingested_input["name"]
@@ -83,29 +96,8 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
             fate["size"] = ingested_input["size"]
             fate["contentType"] = ingested_input["contentType"]
             fate["sha256"] = ingested_input["sha256"]
-        else:
-            _fail(fate, outcome.error_info)
-    progress.update("granting access")
-
-    # SAS grants need the ingested blob's name, which ingest derives from the document's bytes.
-    ready = [fate for fate in fates if fate["status"] == "ingested"]
-    granted: list[Outcome] = yield from settle(
-        context,
-        [
-            context.call_activity_with_retry(
-                names.CREATE_SAS,
-                ACTIVITY_RETRY,
-                {"jobId": job["jobId"], "kind": "input", "blob": fate["blob"]},
-            )
-            for fate in ready
-        ],
-    )
-    grants: dict[int, str] = {}
-    for fate, outcome in zip(ready, granted, strict=True):
-        if outcome.succeeded:
-            grants[fate["index"]] = outcome.value["grant"]["grant"]
-        else:
-            _fail(fate, outcome.error_info)
+            grants[fate["index"]] = grant.value["grant"]["grant"]
+    progress.update("checking analyzer")
 
     analyzer_error = None
     if ensure_task is not None:
@@ -208,6 +200,28 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         progress.update("analyzing")
 
     return (yield from _finish(context, job, fates, operations, started_at, None))
+
+
+def _target_blobs(job: JobSpec) -> dict[int, str]:
+    """Where each input will be ingested (inputs whose name is unusable get no grant: ingest says why)."""
+    targets = {}
+    for index, source in enumerate(job["inputs"]):
+        try:
+            targets[index] = input_blob_name(job["jobId"], index, source)
+        except InputError:
+            continue
+    return targets
+
+
+def _name_or_placeholder(source: InputSource, index: int) -> str:
+    try:
+        return display_name(source)
+    except InputError:
+        return f"input-{index}"
+
+
+def _unnamed_error() -> dict[str, Any]:
+    return {"code": "InvalidName", "message": "The input has no usable name", "transient": False}
 
 
 def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:
