@@ -7,9 +7,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: help setup test lint format typecheck
+.PHONY: help setup test lint format typecheck serve demo
 
 help:
+	@echo "make demo       run the sample documents through the app on a local stack, then stop it"
+	@echo "make serve      Azurite + CU emulator + devhost on fixed ports until Ctrl-C"
 	@echo "make setup      create .venv, install Python requirements and Azurite (idempotent)"
 	@echo "make test       setup + lint + type-check + the whole test suite"
 	@echo "make lint       ruff lint and format check"
@@ -41,3 +43,9 @@ typecheck: setup
 
 test: setup lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+serve: setup
+	$(PY) -m scripts.stack
+
+demo: setup
+	$(PY) -m scripts.demo

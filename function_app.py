@@ -7,7 +7,10 @@ on first use, so the host can index the functions even when a setting is wrong.
 import azure.durable_functions as df
 import azure.functions as func
 
-from triggers import http_api
+from activities import analysis, storage
+from orchestrators import analysis_job, ensure_analyzer, monitor_operation
+from triggers import blob_intake, http_api
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-app.register_functions(http_api.bp)
+for module in (http_api, blob_intake, analysis_job, ensure_analyzer, monitor_operation, analysis, storage):
+    app.register_functions(module.bp)

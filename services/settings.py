@@ -47,6 +47,7 @@ class StorageSettings:
     results_container: str
     references_container: str
     grants_container: str
+    analyzers_container: str
 
     @property
     def auth_mode(self) -> str:
@@ -155,6 +156,7 @@ def _storage(reader: _Reader) -> StorageSettings:
         results_container=reader.container("RESULTS_CONTAINER", "results"),
         references_container=reader.container("REFERENCES_CONTAINER", "references"),
         grants_container=reader.container("GRANTS_CONTAINER", "grants"),
+        analyzers_container=reader.container("ANALYZERS_CONTAINER", "analyzers"),
     )
 
 

@@ -8,6 +8,8 @@ from typing import Any
 
 import azure.functions as func
 
+from services.errors import InputError
+
 PROBLEM_CONTENT_TYPE = "application/problem+json"
 
 
@@ -42,3 +44,22 @@ def json_response(
         charset="utf-8",
         headers=headers,
     )
+
+
+# Input error codes with a more specific status than 400.
+_STATUS_BY_CODE = {
+    "InputTooLarge": 413,
+    "JobTooLarge": 413,
+    "RequestTooLarge": 413,
+    "UnsupportedMediaType": 415,
+    "UnsupportedContentType": 415,
+}
+
+
+def input_error_response(error: InputError) -> func.HttpResponse:
+    """The problem response for a bad request: 400, or 413/415 where those say more."""
+    extensions: dict[str, Any] = {"code": error.code}
+    if error.input_name is not None:
+        extensions["input"] = error.input_name
+    status = _STATUS_BY_CODE.get(error.code, 400)
+    return problem_response(status, error.message, **extensions)

@@ -11,6 +11,7 @@ from services.content_understanding.client import (
     AnalyzeOperation,
     ContentUnderstandingClient,
     OperationStatus,
+    close_content_understanding_client,
     get_content_understanding_client,
     parse_retry_after,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "OperationStatus",
     "build_analyze_body",
     "build_analyzer_body",
+    "close_content_understanding_client",
     "get_content_understanding_client",
     "parse_retry_after",
     "redact_text",

@@ -477,3 +477,11 @@ def get_content_understanding_client() -> ContentUnderstandingClient:
         credential=credential,
         timeout=settings.request_timeout_seconds,
     )
+
+
+async def close_content_understanding_client() -> None:
+    """Close the shared client (if one was made); the next use builds a new one."""
+    if get_content_understanding_client.cache_info().currsize:
+        client = get_content_understanding_client()
+        get_content_understanding_client.cache_clear()
+        await client.aclose()

@@ -15,21 +15,70 @@ import azure.durable_functions as df
 import azure.functions as func
 import pytest
 
+from orchestrators import names
+
 HTTP_OUT = {"direction": "OUT", "type": "http", "name": "$return"}
+CLIENT = {"direction": "IN", "type": "durableClient", "name": "client"}
+
+
+def http(route: str, method: str, auth: str = "FUNCTION", *, client: bool = True) -> list[dict[str, Any]]:
+    trigger = {
+        "direction": "IN",
+        "type": "httpTrigger",
+        "name": "req",
+        "methods": [method],
+        "authLevel": auth,
+    }
+    return [*([CLIENT] if client else []), {**trigger, "route": route}, HTTP_OUT]
+
+
+def orchestrator() -> list[dict[str, Any]]:
+    return [{"direction": "IN", "type": "orchestrationTrigger", "name": "context"}]
+
+
+def activity() -> list[dict[str, Any]]:
+    return [{"direction": "IN", "type": "activityTrigger", "name": "payload"}]
+
 
 # function name -> the bindings the host must see, exactly.
 EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
-    "health": [
+    "health": http("health", "GET", "ANONYMOUS", client=False),
+    "openapi": http("openapi.json", "GET", "ANONYMOUS", client=False),
+    "start_analysis": http("analyses", "POST"),
+    "get_analysis": http("analyses/{id}", "GET"),
+    "get_analysis_result": http("analyses/{id}/result", "GET"),
+    "cancel_analysis": http("analyses/{id}", "DELETE"),
+    "put_analyzer": http("analyzers/{analyzerId}", "PUT"),
+    "get_analyzer": http("analyzers/{analyzerId}", "GET", client=False),
+    "blob_intake": [
+        CLIENT,
         {
             "direction": "IN",
-            "type": "httpTrigger",
-            "name": "req",
-            "methods": ["GET"],
-            "authLevel": "ANONYMOUS",
-            "route": "health",
+            "type": "blobTrigger",
+            "name": "blob",
+            "path": "%INTAKE_CONTAINER%/{name}",
+            "connection": "DocumentStorage",
+            "source": "EventGrid",
         },
-        HTTP_OUT,
     ],
+    names.ANALYSIS_JOB: orchestrator(),
+    names.ENSURE_ANALYZER: orchestrator(),
+    names.MONITOR_OPERATION: orchestrator(),
+    **{
+        name: activity()
+        for name in (
+            names.INGEST_INPUT,
+            names.CREATE_SAS,
+            names.SAVE_RESULTS,
+            names.ADD_REFERENCE_FILE,
+            names.WRITE_KNOWLEDGE_BASE,
+            names.CLEANUP_JOB,
+            names.GET_ANALYZER_STATE,
+            names.BEGIN_CREATE_ANALYZER,
+            names.BEGIN_ANALYSIS,
+            names.GET_OPERATION,
+        )
+    },
 }
 
 
@@ -54,6 +103,11 @@ def indexed_functions() -> dict[str, Any]:
 
 def test_the_app_defines_exactly_the_expected_functions(indexed_functions: dict[str, Any]) -> None:
     assert sorted(indexed_functions) == sorted(EXPECTED_BINDINGS)
+
+
+def test_every_name_constant_is_a_registered_function(indexed_functions: dict[str, Any]) -> None:
+    constants = {value for key, value in vars(names).items() if key.isupper() and isinstance(value, str)}
+    assert constants <= set(indexed_functions), constants - set(indexed_functions)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_BINDINGS))

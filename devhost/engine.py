@@ -1,0 +1,419 @@
+"""The orchestration engine: a dispatcher that runs episodes and activities from the store.
+
+One asyncio task loops: flush finished activities into the queue, start episodes for instances
+with visible messages (one at a time per instance, at most maxConcurrentOrchestratorFunctions),
+start queued activities (at most maxConcurrentActivityFunctions), then wait for something to
+finish or for the next timer. Episodes run in a thread pool (the orchestrator is synchronous
+Python); every database access stays on the event loop's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+
+from devhost import wire
+from devhost.app_loader import ACTIVITY_TRIGGER, ORCHESTRATION_TRIGGER, LoadedApp
+from devhost.clock import Clock
+from devhost.config import HostConfig
+from devhost.episode import (
+    EpisodePlan,
+    Settlement,
+    context_json,
+    plan_episode,
+    settle_episode,
+    settle_without_orchestrator,
+)
+from devhost.errors import (
+    InstanceExistsError,
+    InstanceGoneError,
+    InstanceNotFoundError,
+    InvalidInstanceIdError,
+    UnknownOrchestratorError,
+    missing_function_message,
+)
+from devhost.invoke import ActivityOutcome, Invoker
+from devhost.store import (
+    EVENT,
+    RESUME,
+    SUSPEND,
+    TERMINATE,
+    Instance,
+    InstanceQuery,
+    NewMessage,
+    Store,
+    WorkItem,
+)
+from devhost.wire import Event, RuntimeStatus
+
+log = logging.getLogger("devhost")
+
+_FORBIDDEN_ID_CHARACTERS = set("/\\?#")
+
+
+def validate_instance_id(instance_id: str) -> None:
+    """The Durable extension's instance id rules (reference §2.10)."""
+    if not instance_id.strip():
+        raise InvalidInstanceIdError("Instance ID must not be empty or whitespace.")
+    if len(instance_id) > 256:
+        raise InvalidInstanceIdError(f"Instance ID '{instance_id[:32]}...' is longer than 256 characters.")
+    if instance_id.startswith("@"):
+        raise InvalidInstanceIdError(f"Instance ID '{instance_id}' must not start with '@'.")
+    if any(c in _FORBIDDEN_ID_CHARACTERS or not c.isprintable() for c in instance_id):
+        raise InvalidInstanceIdError(
+            f"Instance ID {instance_id!r} contains a character that is not allowed ('/', '\\', '?', '#' "
+            "or a control character)."
+        )
+
+
+@dataclass
+class EngineStats:
+    """Counters for tests and the benchmark."""
+
+    episodes: int = 0
+    activities: int = 0
+    peak_episodes: int = 0
+    peak_activities: int = 0
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        app: LoadedApp,
+        invoker: Invoker,
+        clock: Clock,
+        config: HostConfig,
+        orchestrator_pool: ThreadPoolExecutor,
+    ) -> None:
+        self._store = store
+        self._app = app
+        self._invoker = invoker
+        self._clock = clock
+        self._config = config
+        self._orchestrator_pool = orchestrator_pool
+        self._wake = asyncio.Event()
+        self._changed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._episodes: dict[str, asyncio.Task[None]] = {}  # by instance id
+        self._activities: dict[int, asyncio.Task[None]] = {}  # by work item id
+        self._outbox: list[tuple[int, NewMessage | None]] = []
+        self._work_cursor = 0  # work items up to here are running or done (a restart runs them again)
+        self._held = False
+        self._stopping = False
+        self._dispatcher: asyncio.Task[None] | None = None
+        self.stats = EngineStats()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="devhost-dispatcher")
+
+    async def stop(self) -> None:
+        """Stop dispatching; running episodes finish, running activities are abandoned (they rerun)."""
+        self._stopping = True
+        self._wake.set()
+        if self._dispatcher is not None:
+            await self._dispatcher
+        if self._episodes:
+            await asyncio.wait(list(self._episodes.values()))
+        activities = list(self._activities.values())
+        for task in activities:
+            task.cancel()
+        await asyncio.gather(*activities, return_exceptions=True)
+        self._flush_outbox()
+
+    @contextlib.asynccontextmanager
+    async def holding_orchestrations(self) -> AsyncIterator[None]:
+        """Start no episode inside this block; messages queue up and then arrive together."""
+        self._held = True
+        try:
+            yield
+        finally:
+            self._held = False
+            self._wake.set()
+
+    # -- the management API ---------------------------------------------------------------------
+
+    def start_new(self, name: str, instance_id: str | None, raw_input: str | None) -> str:
+        function = self._app.find(ORCHESTRATION_TRIGGER, name)
+        if function is None:
+            known = ", ".join(f"'{f.name}'" for f in self._app.by_trigger(ORCHESTRATION_TRIGGER))
+            raise UnknownOrchestratorError(
+                f"{missing_function_message(name, 'orchestrator')} "
+                f"Additional info: The following are the known orchestrator functions: {known}."
+            )
+        instance_id = uuid.uuid4().hex if instance_id is None else instance_id
+        validate_instance_id(instance_id)
+        existing = self._store.instance(instance_id)
+        if existing is not None and not existing.runtime_status.is_terminal:
+            raise InstanceExistsError(
+                f"An Orchestration instance with the status {existing.runtime_status.value} already exists."
+            )
+        now = wire.to_epoch(self._clock.now())
+        instance = Instance(
+            instance_id=instance_id,
+            name=function.name,
+            execution_id=uuid.uuid4().hex,
+            runtime_status=RuntimeStatus.PENDING,
+            input=raw_input,
+            output=None,
+            custom_status=None,
+            created_time=now,
+            last_updated_time=now,
+        )
+        self._store.start_instance(instance, now)
+        log.info(
+            "%s: Function '%s (Orchestrator)' scheduled. Reason: NewInstance. State: Scheduled.",
+            instance_id,
+            name,
+        )
+        self._poke()
+        return instance_id
+
+    def raise_event(self, instance_id: str, event_name: str, raw_input: str | None) -> None:
+        self._running_instance(instance_id)
+        now = self._clock.now()
+        event = wire.event_raised(now, event_name, raw_input)
+        self._store.enqueue([NewMessage(instance_id, None, EVENT, event, wire.to_epoch(now))])
+        self._poke()
+
+    def terminate(self, instance_id: str, reason: str | None) -> None:
+        self._control(instance_id, TERMINATE, reason)
+
+    def suspend(self, instance_id: str, reason: str | None) -> None:
+        self._control(instance_id, SUSPEND, reason)
+
+    def resume(self, instance_id: str, reason: str | None) -> None:
+        self._control(instance_id, RESUME, reason)
+
+    def restart(self, instance_id: str, *, new_instance_id: bool) -> str:
+        instance = self._store.instance(instance_id)
+        if instance is None:
+            raise InstanceNotFoundError(f"No instance with ID '{instance_id}' found.")
+        return self.start_new(
+            instance.name, uuid.uuid4().hex if new_instance_id else instance_id, instance.input
+        )
+
+    def purge(self, instance_id: str) -> int:
+        """Delete a finished instance and its history (0 when unknown or still running)."""
+        instance = self._store.instance(instance_id)
+        if instance is None or not instance.runtime_status.is_terminal:
+            return 0
+        return self._store.purge([instance_id])
+
+    def purge_where(self, query: InstanceQuery) -> int:
+        finished = [i.instance_id for i in self._store.instances(query) if i.runtime_status.is_terminal]
+        return self._store.purge(finished)
+
+    def instance(self, instance_id: str) -> Instance | None:
+        return self._store.instance(instance_id)
+
+    def instances(self, query: InstanceQuery | None = None) -> list[Instance]:
+        return self._store.instances(query or InstanceQuery())
+
+    def history(self, instance_id: str) -> list[Event]:
+        return self._store.history(instance_id)
+
+    def queued(self, instance_id: str) -> int:
+        """How many messages wait for this instance now (visible ones)."""
+        return len(self._store.messages(instance_id, wire.to_epoch(self._clock.now())))
+
+    async def wait_for(self, instance_id: str, timeout: float) -> Instance:  # noqa: ASYNC109 - public API
+        """Wait until the instance is Completed, Failed, Terminated or Canceled."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            instance = self._store.instance(instance_id)
+            if instance is not None and instance.runtime_status.is_terminal:
+                return instance
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                state = "unknown" if instance is None else instance.runtime_status.value
+                raise TimeoutError(f"instance {instance_id} is still {state} after {timeout} s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self._changed), remaining)
+
+    def _running_instance(self, instance_id: str) -> Instance:
+        instance = self._store.instance(instance_id)
+        if instance is None:
+            raise InstanceNotFoundError(f"No instance with ID '{instance_id}' found.")
+        if instance.runtime_status.is_terminal:
+            raise InstanceGoneError(
+                f"The instance '{instance_id}' is {instance.runtime_status.value}: it no longer runs."
+            )
+        return instance
+
+    def _control(self, instance_id: str, kind: str, reason: str | None) -> None:
+        instance = self._running_instance(instance_id)
+        if kind == SUSPEND and instance.runtime_status is RuntimeStatus.SUSPENDED:
+            return  # already suspended: nothing to do (a resume when running is ignored later)
+        now = wire.to_epoch(self._clock.now())
+        self._store.enqueue([NewMessage(instance_id, None, kind, {"reason": reason}, now)])
+        self._poke()
+
+    def _poke(self) -> None:
+        self._wake.set()
+        self._notify_change()
+
+    def _notify_change(self) -> None:
+        changed, self._changed = self._changed, asyncio.get_running_loop().create_future()
+        changed.set_result(None)
+
+    # -- the dispatcher -------------------------------------------------------------------------
+
+    async def _dispatch_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            self._flush_outbox()
+            now = self._clock.now()
+            if self._start_episodes(now) + self._start_activities():
+                await asyncio.sleep(0)
+                continue
+            busy = bool(self._episodes or self._activities or self._outbox)
+            blocked = self._held and bool(self._store.runnable_instances(wire.to_epoch(now)))
+            due = self._store.next_visible_time(wire.to_epoch(now))
+            await self._clock.wait(
+                None if due is None else wire.from_epoch(due), self._wake, idle=not (busy or blocked)
+            )
+
+    def _start_episodes(self, now: datetime) -> int:
+        if self._held or self._stopping:
+            return 0
+        started = 0
+        for instance_id in self._store.runnable_instances(wire.to_epoch(now)):
+            if len(self._episodes) >= self._config.max_concurrent_orchestrators:
+                break
+            if instance_id not in self._episodes:
+                task = asyncio.create_task(self._run_episode(instance_id), name=f"episode {instance_id}")
+                self._episodes[instance_id] = task
+                started += 1
+                self.stats.episodes += 1
+                self.stats.peak_episodes = max(self.stats.peak_episodes, len(self._episodes))
+        return started
+
+    def _start_activities(self) -> int:
+        capacity = self._config.max_concurrent_activities - len(self._activities)
+        if capacity <= 0 or self._stopping:
+            return 0
+        items = self._store.work_items_after(self._work_cursor, capacity)
+        for item in items:
+            self._work_cursor = item.id
+            instance = self._store.instance(item.instance_id)
+            if (
+                instance is None
+                or instance.execution_id != item.execution_id
+                or instance.runtime_status.is_terminal
+            ):
+                self._outbox.append((item.id, None))  # its orchestration is over: nobody waits for it
+                continue
+            self._activities[item.id] = asyncio.create_task(
+                self._run_activity(item), name=f"activity {item.name}"
+            )
+            self.stats.activities += 1
+            self.stats.peak_activities = max(self.stats.peak_activities, len(self._activities))
+        return len(items)
+
+    def _flush_outbox(self) -> None:
+        if self._outbox:
+            finished, self._outbox = self._outbox, []
+            self._store.finish_work_items(finished)
+            self._notify_change()
+
+    # -- activities -----------------------------------------------------------------------------
+
+    async def _run_activity(self, item: WorkItem) -> None:
+        try:
+            function = self._app.find(ACTIVITY_TRIGGER, item.name)
+            if function is None:
+                outcome = ActivityOutcome(reason=missing_function_message(item.name, "activity"))
+            else:
+                log.debug("%s: Function '%s (Activity)' started.", item.instance_id, item.name)
+                outcome = await self._invoker.call_activity(function, item.input)
+            now = self._clock.now()
+            if outcome.failed:
+                log.debug(
+                    "%s: Function '%s (Activity)' failed: %s", item.instance_id, item.name, outcome.reason
+                )
+                event = wire.task_failed(now, item.task_id, outcome.reason or "", outcome.details)
+            else:
+                log.debug("%s: Function '%s (Activity)' completed.", item.instance_id, item.name)
+                event = wire.task_completed(now, item.task_id, outcome.result)
+            message = NewMessage(item.instance_id, item.execution_id, EVENT, event, wire.to_epoch(now))
+            self._outbox.append((item.id, message))
+        finally:
+            del self._activities[item.id]
+            self._wake.set()
+
+    # -- episodes -------------------------------------------------------------------------------
+
+    async def _run_episode(self, instance_id: str) -> None:
+        try:
+            now = self._clock.now()
+            messages = self._store.messages(instance_id, wire.to_epoch(now))
+            instance = self._store.instance(instance_id)
+            if instance is None:  # purged while messages were in flight
+                self._store.delete_messages([m.id for m in messages])
+                return
+            plan = plan_episode(instance, self._store.history(instance_id), messages, now)
+            if not plan.new_events and not plan.terminated:
+                if plan.consumed:
+                    self._store.delete_messages(plan.consumed)
+                return
+            if plan.calls_orchestrator:
+                loop = asyncio.get_running_loop()
+                settlement = await loop.run_in_executor(self._orchestrator_pool, self._orchestrate, plan)
+            else:
+                settlement = settle_without_orchestrator(plan)
+            self._commit(settlement)
+        except Exception:
+            log.exception("devhost could not run an episode of instance %s", instance_id)
+            self._quarantine(instance_id)
+        finally:
+            del self._episodes[instance_id]
+            self._wake.set()
+
+    def _orchestrate(self, plan: EpisodePlan) -> Settlement:
+        """Runs in a worker thread: build the payload, call the orchestrator, settle."""
+        function = self._app.find(ORCHESTRATION_TRIGGER, plan.instance.name)
+        outcome = None if function is None else self._invoker.call_orchestrator(function, context_json(plan))
+        return settle_episode(
+            plan,
+            outcome,
+            activity_exists=lambda name: self._app.find(ACTIVITY_TRIGGER, name) is not None,
+            orchestrator_exists=lambda name: self._app.find(ORCHESTRATION_TRIGGER, name) is not None,
+        )
+
+    def _commit(self, settlement: Settlement) -> None:
+        blocked = self._store.commit_episode(settlement.commit)
+        for line in settlement.log_lines:
+            log.info("%s", line)
+        now = self._clock.now()
+        for child, status in blocked:
+            reason = f"An Orchestration instance with the status {status.value} already exists."
+            assert child.parent_instance_id is not None
+            failed = wire.sub_orchestration_failed(now, child.parent_task_id or 0, reason, None)
+            message = NewMessage(
+                child.parent_instance_id, child.parent_execution_id, EVENT, failed, wire.to_epoch(now)
+            )
+            self._store.enqueue([message])
+        self._notify_change()
+
+    def _quarantine(self, instance_id: str) -> None:
+        """An engine error must not spin: fail the instance and drop its queued messages."""
+        instance = self._store.instance(instance_id)
+        if instance is None:
+            return
+        now = wire.to_epoch(self._clock.now())
+        self._store.delete_messages([m.id for m in self._store.messages(instance_id, float("inf"))])
+        instance.runtime_status = RuntimeStatus.FAILED
+        instance.output = wire.jtoken_text("devhost internal error while running this instance (see its log)")
+        instance.last_updated_time = now
+        self._store.update_status(instance)
+        self._notify_change()

@@ -1,0 +1,312 @@
+"""`DevHost`: load an app, serve it over HTTP, run its orchestrations. The in-process API.
+
+    async with DevHost(app_dir, settings={...}, state_dir=tmp_path, clock=VirtualClock()) as host:
+        response = await client.post(f"{host.base_url}/api/start/orch", json={...})
+        status = await host.wait_for(instance_id, timeout=10)
+
+Two listeners on 127.0.0.1: the public site (`/api/...`, the Durable HTTP API, the blob webhook,
+the status page) and the RPC endpoint the SDK's client calls (the real host's port 17071).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import ModuleType, TracebackType
+from typing import Any
+
+import azure.durable_functions.models.utils.http_utils as sdk_http
+from aiohttp import web
+from azure.functions._durable_functions import df_dumps
+
+from devhost import status_page
+from devhost.app_loader import LoadedApp, load_app
+from devhost.blob_triggers import BlobTriggers
+from devhost.client_binding import DurableEndpoints
+from devhost.clock import Clock, RealClock
+from devhost.config import HostConfig, load_host_config
+from devhost.durable_api import DurableApi
+from devhost.engine import Engine
+from devhost.http_functions import HttpFunctions
+from devhost.invoke import Invoker
+from devhost.keys import HostKeys
+from devhost.status import status_payload
+from devhost.store import Store
+from devhost.wire import Event, jtoken_text
+
+log = logging.getLogger("devhost")
+
+STATE_FILE = "devhost.sqlite3"
+
+
+class DevHost:
+    def __init__(
+        self,
+        app_dir: Path,
+        *,
+        settings: Mapping[str, str] | None = None,
+        state_dir: Path,
+        port: int = 0,
+        rpc_port: int = 0,
+        clock: Clock | None = None,
+        enforce_keys: bool = False,
+        blob_poll_interval: float | None = 2.0,
+    ) -> None:
+        self.app_dir = Path(app_dir).resolve()
+        self.state_dir = Path(state_dir)
+        self.clock: Clock = clock or RealClock()
+        self._settings = dict(settings or {})
+        self._port = port
+        self._rpc_port = rpc_port
+        self._enforce_keys = enforce_keys
+        self._blob_poll_interval = blob_poll_interval
+        self._saved_environ: dict[str, str | None] = {}
+        self._added_sys_path = False
+        self._runners: list[web.AppRunner] = []
+        self._pools: list[ThreadPoolExecutor] = []
+        self._poller: asyncio.Task[None] | None = None
+        self._store: Store | None = None
+        self._engine: Engine | None = None
+        self._blobs: BlobTriggers | None = None
+        self._app: LoadedApp | None = None
+        self._config: HostConfig | None = None
+        self._endpoints: DurableEndpoints | None = None
+        self._keys: HostKeys | None = None
+
+    async def __aenter__(self) -> DevHost:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        try:
+            await self._start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def _start(self) -> None:
+        self._apply_settings()
+        _reset_sdk_session()
+        self._added_sys_path = str(self.app_dir) not in sys.path
+        self._config = config = load_host_config(self.app_dir, os.environ)
+        self._app = app = load_app(self.app_dir)
+        self._store = store = Store(self.state_dir / STATE_FILE)
+        self._keys = keys = HostKeys.load_or_create(store, app.functions)
+        enforced = keys if self._enforce_keys else None
+        activity_pool = self._pool(config.max_concurrent_activities, "devhost-activity")
+        invoker = Invoker(
+            app_dir=self.app_dir,
+            activity_pool=activity_pool,
+            function_pool=self._pool(8, "devhost-function"),
+            client_binding=lambda binding: self.endpoints.binding_json(binding),
+        )
+        self._engine = engine = Engine(
+            store=store,
+            app=app,
+            invoker=invoker,
+            clock=self.clock,
+            config=config,
+            orchestrator_pool=self._pool(config.max_concurrent_orchestrators, "devhost-orchestrator"),
+        )
+        self._blobs = blobs = BlobTriggers(app, invoker, store, enforced)
+        durable_api = DurableApi(engine, lambda: self.endpoints, enforced)
+        http_functions = HttpFunctions(app, invoker, config.route_prefix, enforced)
+
+        public = web.Application()
+        public.add_routes(
+            [
+                web.get("/", self._status_page),
+                web.get("/instances/{instance_id}", self._history_page),
+                web.post("/runtime/webhooks/blobs", blobs.webhook),
+                *durable_api.routes("/runtime/webhooks/durabletask", public=True),
+                web.route("*", "/{tail:.*}", http_functions.handle),
+            ]
+        )
+        rpc = web.Application()
+        rpc.add_routes(durable_api.routes("/durabletask", public=False))
+        base_url = await self._serve(public, self._port)
+        rpc_url = await self._serve(rpc, self._rpc_port)
+        self._endpoints = DurableEndpoints(
+            base_url, f"{rpc_url}/durabletask/", config.hub_name, keys.durable_system
+        )
+        await engine.start()
+        if self._blob_poll_interval is not None and blobs.functions:
+            self._poller = asyncio.create_task(
+                blobs.poll_forever(self._blob_poll_interval), name="devhost-blob-poller"
+            )
+
+    async def stop(self) -> None:
+        """Stop serving and dispatching; state stays in the state directory for a restart."""
+        if self._poller is not None:
+            self._poller.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poller
+            self._poller = None
+        for runner in self._runners:
+            await runner.cleanup()
+        self._runners.clear()
+        if self._engine is not None:
+            await self._engine.stop()
+            self._engine = None
+        if self._blobs is not None:
+            await self._blobs.close()
+            self._blobs = None
+        await _close_sdk_session()
+        for pool in self._pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._pools.clear()
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        if self._added_sys_path and str(self.app_dir) in sys.path:
+            sys.path.remove(str(self.app_dir))
+        self._restore_settings()
+
+    def _pool(self, workers: int, name: str) -> ThreadPoolExecutor:
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
+        self._pools.append(pool)
+        return pool
+
+    async def _serve(self, application: web.Application, port: int) -> str:
+        runner = web.AppRunner(application, access_log=None)
+        await runner.setup()
+        self._runners.append(runner)
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        host, bound_port = runner.addresses[0][:2]
+        return f"http://{host}:{bound_port}"
+
+    def _apply_settings(self) -> None:
+        for name, value in self._settings.items():
+            self._saved_environ.setdefault(name, os.environ.get(name))
+            os.environ[name] = value
+
+    def _restore_settings(self) -> None:
+        for name, value in self._saved_environ.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environ.clear()
+
+    # -- what tests and the CLI use -------------------------------------------------------------
+
+    @property
+    def endpoints(self) -> DurableEndpoints:
+        if self._endpoints is None:
+            raise RuntimeError("DevHost is not started")
+        return self._endpoints
+
+    @property
+    def base_url(self) -> str:
+        """The public site, e.g. http://127.0.0.1:7071 (`/api/...` under it)."""
+        return self.endpoints.base_url
+
+    @property
+    def rpc_base_url(self) -> str:
+        return self.endpoints.rpc_base_url
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("DevHost is not started")
+        return self._engine
+
+    @property
+    def app_module(self) -> ModuleType:
+        """The app's loaded `function_app` module (a fresh module object per host)."""
+        assert self._app is not None, "DevHost is not started"
+        return self._app.module
+
+    @property
+    def function_names(self) -> list[str]:
+        assert self._app is not None, "DevHost is not started"
+        return sorted(self._app.functions)
+
+    @property
+    def keys(self) -> dict[str, str]:
+        """Host keys (checked only with enforce_keys): "master", "host:default", "function:<name>"..."""
+        assert self._keys is not None, "DevHost is not started"
+        return self._keys.public()
+
+    def start_new(self, name: str, client_input: Any = None, instance_id: str | None = None) -> str:
+        """Start an orchestration as the SDK's `start_new` would (same input encoding)."""
+        raw_input = None if client_input is None else jtoken_text(df_dumps(client_input))
+        return self.engine.start_new(name, instance_id, raw_input)
+
+    def status(
+        self, instance_id: str, *, show_history: bool = False, show_history_output: bool = False
+    ) -> dict[str, Any] | None:
+        """The status JSON the HTTP API returns, or None for an unknown instance."""
+        instance = self.engine.instance(instance_id)
+        if instance is None:
+            return None
+        history = self.engine.history(instance_id) if show_history else None
+        return status_payload(instance, history=history, show_history_output=show_history_output)
+
+    def history(self, instance_id: str) -> list[Event]:
+        """The current execution's history events, exactly as the orchestrator receives them."""
+        return self.engine.history(instance_id)
+
+    async def wait_for(self, instance_id: str, timeout: float = 30.0) -> dict[str, Any]:  # noqa: ASYNC109
+        """Wait until the instance has finished; returns its status JSON."""
+        instance = await self.engine.wait_for(instance_id, timeout)
+        return status_payload(instance)
+
+    def holding_orchestrations(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """Inside this block no episode starts: completions queue up and arrive together."""
+        return self.engine.holding_orchestrations()
+
+    async def poll_blobs(self) -> int:
+        """Scan the blob triggers' containers now; returns how many blobs fired."""
+        assert self._blobs is not None, "DevHost is not started"
+        return await self._blobs.poll_once()
+
+    # -- status page ----------------------------------------------------------------------------
+
+    def _page_allowed(self, request: web.Request) -> bool:
+        return not self._enforce_keys or (
+            self._keys is not None and self._keys.accepts(request.query.get("code"))
+        )
+
+    async def _status_page(self, request: web.Request) -> web.StreamResponse:
+        if not self._page_allowed(request):
+            return web.Response(status=401)
+        assert self._config is not None
+        text = status_page.render_instances(self._config.hub_name, self.engine.instances()[:500])
+        return web.Response(text=text, content_type="text/html")
+
+    async def _history_page(self, request: web.Request) -> web.StreamResponse:
+        if not self._page_allowed(request):
+            return web.Response(status=401)
+        instance_id = request.match_info["instance_id"]
+        instance = self.engine.instance(instance_id)
+        if instance is None:
+            return web.Response(status=404, text=f"No instance {instance_id}")
+        text = status_page.render_history(instance, self.engine.history(instance_id))
+        return web.Response(text=text, content_type="text/html")
+
+
+def _reset_sdk_session() -> None:
+    """The SDK keeps one aiohttp session per process, bound to the loop that made it (§5.3)."""
+    sdk_http._client_session = None
+    sdk_http._session_lock = asyncio.Lock()
+
+
+async def _close_sdk_session() -> None:
+    session = sdk_http._client_session
+    if session is not None and not session.closed:
+        await session.close()
+    sdk_http._client_session = None

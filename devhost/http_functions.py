@@ -1,0 +1,123 @@
+"""`/api/{route}`: HTTP requests to HTTP-triggered functions, as `func.HttpRequest`.
+
+Routes come from each function's `route` (default: its name) under host.json's `routePrefix`;
+a method the function does not accept, or no matching route, is a 404 as on the Functions host.
+Keys are checked only when enforced (`function` level: the function's key, the host key or the
+master key; `admin`: the master key).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import azure.functions as func
+from aiohttp import web
+
+from devhost.app_loader import HTTP_TRIGGER, FunctionInfo, LoadedApp
+from devhost.invoke import Invoker
+from devhost.keys import HOST_DEFAULT, HostKeys
+from devhost.routes import RouteTemplate
+
+log = logging.getLogger("devhost")
+
+
+@dataclass(frozen=True)
+class HttpRoute:
+    function: FunctionInfo
+    template: RouteTemplate
+    methods: frozenset[str] | None  # None: every method
+    auth_level: str
+
+
+class HttpFunctions:
+    def __init__(self, app: LoadedApp, invoker: Invoker, route_prefix: str, keys: HostKeys | None) -> None:
+        self._invoker = invoker
+        self._prefix = "/" + route_prefix if route_prefix else ""
+        self._keys = keys
+        routes = [_route(function) for function in app.by_trigger(HTTP_TRIGGER)]
+        # Literal segments first (ASP.NET orders routes by specificity).
+        self._routes = sorted(routes, key=lambda r: (-r.template.literal_segments, r.template.template))
+
+    def owns(self, path: str) -> bool:
+        return path.lower().startswith(self._prefix.lower() + "/") if self._prefix else True
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        path = request.path[len(self._prefix) :] or "/"
+        for route in self._routes:
+            params = route.template.match(path)
+            if params is None or (route.methods is not None and request.method not in route.methods):
+                continue
+            if not self._authorized(route, request):
+                return web.Response(status=401)
+            return await self._invoke(route, params, request)
+        return web.Response(status=404)
+
+    def _authorized(self, route: HttpRoute, request: web.Request) -> bool:
+        if self._keys is None or route.auth_level == "ANONYMOUS":
+            return True
+        provided = request.query.get("code") or request.headers.get("x-functions-key")
+        if route.auth_level == "ADMIN":
+            return self._keys.accepts(provided)
+        return self._keys.accepts(provided, f"function:{route.function.name}", HOST_DEFAULT)
+
+    async def _invoke(
+        self, route: HttpRoute, params: dict[str, str], request: web.Request
+    ) -> web.StreamResponse:
+        name = route.function.name
+        invocation = uuid.uuid4()
+        log.info(
+            "Executing 'Functions.%s' (Reason='%s', Id=%s)",
+            name,
+            "This function was programmatically called via the host APIs.",
+            invocation,
+        )
+        started = time.perf_counter()
+        http_request = func.HttpRequest(
+            method=request.method,
+            url=str(request.url),
+            headers=dict(request.headers),
+            params={key: request.query[key] for key in request.query},
+            route_params=params,
+            body=await request.read(),
+        )
+        try:
+            returned = await self._invoker.call(route.function, http_request)
+            response = _to_aiohttp(returned)
+        except Exception:
+            log.exception("Executed 'Functions.%s' (Failed, Id=%s)", name, invocation)
+            return web.Response(status=500)
+        elapsed = round((time.perf_counter() - started) * 1000)
+        log.info("Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%sms)", name, invocation, elapsed)
+        return response
+
+
+def _route(function: FunctionInfo) -> HttpRoute:
+    trigger = function.trigger
+    methods = trigger.get("methods")
+    return HttpRoute(
+        function=function,
+        template=RouteTemplate.parse(trigger.get("route") or function.name),
+        methods=None if not methods else frozenset(str(m).upper() for m in methods),
+        auth_level=str(trigger.get("authLevel") or "FUNCTION").upper(),
+    )
+
+
+def _to_aiohttp(returned: Any) -> web.StreamResponse:
+    if returned is None:
+        return web.Response(status=204)
+    if isinstance(returned, str):
+        return web.Response(text=returned)
+    if isinstance(returned, bytes | bytearray):
+        return web.Response(body=bytes(returned), content_type="application/octet-stream")
+    if not isinstance(returned, func.HttpResponse):
+        raise TypeError(
+            f"an HTTP function must return func.HttpResponse, str or bytes, not {type(returned).__name__}"
+        )
+    headers = dict(returned.headers.items())
+    if not any(key.lower() == "content-type" for key in headers):
+        headers["Content-Type"] = f"{returned.mimetype}; charset={returned.charset}"
+    return web.Response(status=returned.status_code, body=returned.get_body(), headers=headers)

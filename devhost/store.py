@@ -1,0 +1,392 @@
+"""Durable state in SQLite (WAL): instances, history, the message queue, activity work items.
+
+It plays the parts of the Azure Storage provider's tables and queues:
+- `instances`: one row per instance (the Instances table);
+- `history`: the current execution's events, in order (the History table);
+- `messages`: events waiting for an orchestration episode: completions, timers (visible at
+  their fire time), raised events, start/terminate/suspend/resume (the control queues);
+- `work_items`: activities to run (the work-item queue). A row is deleted only in the same
+  transaction that queues its result, so a crash re-runs the activity: at-least-once.
+- `blob_receipts`: blob versions a blob trigger has handled; `host_keys`: function keys.
+
+Every method runs on the event loop's thread; each write is one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from devhost.wire import Event, RuntimeStatus
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS instances (
+    instance_id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    runtime_status TEXT NOT NULL,
+    input TEXT,
+    output TEXT,
+    custom_status TEXT,
+    created_time REAL NOT NULL,
+    last_updated_time REAL NOT NULL,
+    parent_instance_id TEXT,
+    parent_execution_id TEXT,
+    parent_name TEXT,
+    parent_task_id INTEGER
+);
+CREATE INDEX IF NOT EXISTS instances_created ON instances (created_time);
+CREATE TABLE IF NOT EXISTS history (
+    instance_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (instance_id, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT,
+    kind TEXT NOT NULL,
+    body TEXT NOT NULL,
+    visible_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at);
+CREATE INDEX IF NOT EXISTS messages_instance ON messages (instance_id, id);
+CREATE TABLE IF NOT EXISTS work_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    task_id INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    input TEXT
+);
+CREATE TABLE IF NOT EXISTS blob_receipts (
+    function_name TEXT NOT NULL,
+    blob_name TEXT NOT NULL,
+    etag TEXT NOT NULL,
+    state TEXT NOT NULL,
+    attempts INTEGER NOT NULL,
+    PRIMARY KEY (function_name, blob_name, etag)
+);
+CREATE TABLE IF NOT EXISTS host_keys (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+# Message kinds. Control messages reach a suspended instance; the others wait for `resume`.
+START, EVENT, TERMINATE, SUSPEND, RESUME = "start", "event", "terminate", "suspend", "resume"
+CONTROL_KINDS = (TERMINATE, RESUME)
+
+
+@dataclass
+class Instance:
+    instance_id: str
+    name: str
+    execution_id: str
+    runtime_status: RuntimeStatus
+    input: str | None
+    output: str | None
+    custom_status: str | None
+    created_time: float
+    last_updated_time: float
+    parent_instance_id: str | None = None
+    parent_execution_id: str | None = None
+    parent_name: str | None = None
+    parent_task_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Message:
+    id: int
+    instance_id: str
+    execution_id: str | None
+    kind: str
+    body: dict[str, Any]
+    visible_at: float
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    instance_id: str
+    execution_id: str | None
+    kind: str
+    body: dict[str, Any]
+    visible_at: float
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    id: int
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass(frozen=True)
+class NewWorkItem:
+    instance_id: str
+    execution_id: str
+    task_id: int
+    name: str
+    input: str | None
+
+
+@dataclass
+class EpisodeCommit:
+    """Everything one orchestration episode changes, written in one transaction."""
+
+    instance: Instance  # the row as it must be after the episode
+    consumed: list[int]  # message ids
+    history_append: list[Event] = field(default_factory=list)
+    history_reset: bool = False  # a new execution (continue-as-new) starts from an empty history
+    messages: list[NewMessage] = field(default_factory=list)
+    work_items: list[NewWorkItem] = field(default_factory=list)
+    children: list[Instance] = field(default_factory=list)  # sub-orchestrations to create/replace
+
+
+@dataclass(frozen=True)
+class InstanceQuery:
+    created_from: float | None = None
+    created_to: float | None = None
+    statuses: frozenset[RuntimeStatus] | None = None
+    prefix: str | None = None
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # -- instances ------------------------------------------------------------------------------
+
+    def instance(self, instance_id: str) -> Instance | None:
+        row = self._db.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+        return None if row is None else _instance(row)
+
+    def instances(self, query: InstanceQuery) -> list[Instance]:
+        sql, params = "SELECT * FROM instances WHERE 1 = 1", list[float | int | str]()
+        if query.created_from is not None:
+            sql += " AND created_time >= ?"
+            params.append(query.created_from)
+        if query.created_to is not None:
+            sql += " AND created_time <= ?"
+            params.append(query.created_to)
+        if query.prefix:
+            sql += " AND substr(instance_id, 1, ?) = ?"
+            params += [len(query.prefix), query.prefix]
+        rows = [_instance(row) for row in self._db.execute(sql + " ORDER BY created_time DESC", params)]
+        if query.statuses is not None:
+            rows = [row for row in rows if row.runtime_status in query.statuses]
+        return rows
+
+    def start_instance(self, instance: Instance, start_at: float) -> None:
+        """Create (or replace a finished) instance and queue its start."""
+        with self._transaction() as db:
+            _delete_instance(db, instance.instance_id)
+            _put_instance(db, instance)
+            _put_messages(db, [NewMessage(instance.instance_id, instance.execution_id, START, {}, start_at)])
+
+    def update_status(self, instance: Instance) -> None:
+        with self._transaction() as db:
+            _put_instance(db, instance)
+
+    def purge(self, instance_ids: Iterable[str]) -> int:
+        deleted = 0
+        with self._transaction() as db:
+            for instance_id in instance_ids:
+                deleted += _delete_instance(db, instance_id)
+        return deleted
+
+    # -- history --------------------------------------------------------------------------------
+
+    def history(self, instance_id: str) -> list[Event]:
+        rows = self._db.execute(
+            "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+        )
+        return [json.loads(event) for (event,) in rows]
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def enqueue(self, messages: Sequence[NewMessage]) -> None:
+        with self._transaction() as db:
+            _put_messages(db, messages)
+
+    def runnable_instances(self, now: float) -> list[str]:
+        """Instances with a visible message they can take (suspended ones only take control)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT m.instance_id FROM messages AS m "
+            "LEFT JOIN instances AS i ON i.instance_id = m.instance_id "
+            "WHERE m.visible_at <= ? AND (i.runtime_status IS NULL OR i.runtime_status != ? "
+            "OR m.kind IN (?, ?)) ORDER BY m.instance_id",
+            (now, RuntimeStatus.SUSPENDED.value, *CONTROL_KINDS),
+        )
+        return [instance_id for (instance_id,) in rows]
+
+    def next_visible_time(self, now: float) -> float | None:
+        (due,) = self._db.execute(
+            "SELECT MIN(visible_at) FROM messages WHERE visible_at > ?", (now,)
+        ).fetchone()
+        return None if due is None else float(due)
+
+    def messages(self, instance_id: str, now: float) -> list[Message]:
+        rows = self._db.execute(
+            "SELECT id, instance_id, execution_id, kind, body, visible_at FROM messages "
+            "WHERE instance_id = ? AND visible_at <= ? ORDER BY id",
+            (instance_id, now),
+        )
+        return [Message(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5]) for row in rows]
+
+    def delete_messages(self, ids: Sequence[int]) -> None:
+        with self._transaction() as db:
+            db.executemany("DELETE FROM messages WHERE id = ?", [(message_id,) for message_id in ids])
+
+    # -- episodes -------------------------------------------------------------------------------
+
+    def commit_episode(self, commit: EpisodeCommit) -> list[tuple[Instance, RuntimeStatus]]:
+        """Apply one episode; returns the children that could not start, with the running status."""
+        blocked: list[tuple[Instance, RuntimeStatus]] = []
+        with self._transaction() as db:
+            instance_id = commit.instance.instance_id
+            db.executemany(
+                "DELETE FROM messages WHERE id = ?", [(message_id,) for message_id in commit.consumed]
+            )
+            if commit.history_reset:
+                db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
+            (count,) = db.execute(
+                "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?", (instance_id,)
+            ).fetchone()
+            db.executemany(
+                "INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)",
+                [(instance_id, count + i, json.dumps(e)) for i, e in enumerate(commit.history_append)],
+            )
+            _put_instance(db, commit.instance)
+            _put_messages(db, commit.messages)
+            db.executemany(
+                "INSERT INTO work_items (instance_id, execution_id, task_id, name, input) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(w.instance_id, w.execution_id, w.task_id, w.name, w.input) for w in commit.work_items],
+            )
+            for child in commit.children:
+                existing = db.execute(
+                    "SELECT runtime_status FROM instances WHERE instance_id = ?", (child.instance_id,)
+                ).fetchone()
+                if existing is not None and not RuntimeStatus(existing[0]).is_terminal:
+                    blocked.append((child, RuntimeStatus(existing[0])))
+                    continue
+                _delete_instance(db, child.instance_id)
+                _put_instance(db, child)
+                _put_messages(
+                    db, [NewMessage(child.instance_id, child.execution_id, START, {}, child.created_time)]
+                )
+        return blocked
+
+    # -- activities -----------------------------------------------------------------------------
+
+    def work_items_after(self, cursor: int, limit: int) -> list[WorkItem]:
+        rows = self._db.execute(
+            "SELECT id, instance_id, execution_id, task_id, name, input FROM work_items "
+            "WHERE id > ? ORDER BY id LIMIT ?",
+            (cursor, limit),
+        )
+        return [WorkItem(*row) for row in rows]
+
+    def has_work_items_after(self, cursor: int) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM work_items WHERE id > ? LIMIT 1", (cursor,)).fetchone()
+            is not None
+        )
+
+    def finish_work_items(self, finished: Sequence[tuple[int, NewMessage | None]]) -> None:
+        """Delete finished work items and queue their results, in one transaction."""
+        with self._transaction() as db:
+            db.executemany("DELETE FROM work_items WHERE id = ?", [(item_id,) for item_id, _ in finished])
+            _put_messages(db, [message for _, message in finished if message is not None])
+
+    # -- blob receipts and keys -----------------------------------------------------------------
+
+    def receipt(self, function_name: str, blob_name: str, etag: str) -> tuple[str, int] | None:
+        row = self._db.execute(
+            "SELECT state, attempts FROM blob_receipts "
+            "WHERE function_name = ? AND blob_name = ? AND etag = ?",
+            (function_name, blob_name, etag),
+        ).fetchone()
+        return None if row is None else (str(row[0]), int(row[1]))
+
+    def put_receipt(self, function_name: str, blob_name: str, etag: str, state: str, attempts: int) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO blob_receipts VALUES (?, ?, ?, ?, ?)",
+                (function_name, blob_name, etag, state, attempts),
+            )
+
+    def keys(self) -> dict[str, str]:
+        return {name: value for name, value in self._db.execute("SELECT name, value FROM host_keys")}
+
+    def put_keys(self, keys: dict[str, str]) -> None:
+        with self._transaction() as db:
+            db.executemany("INSERT OR IGNORE INTO host_keys VALUES (?, ?)", list(keys.items()))
+
+
+def _instance(row: sqlite3.Row | tuple[Any, ...]) -> Instance:
+    values = list(row)
+    values[3] = RuntimeStatus(values[3])
+    return Instance(*values)
+
+
+def _put_instance(db: sqlite3.Connection, instance: Instance) -> None:
+    db.execute(
+        "INSERT OR REPLACE INTO instances VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            instance.instance_id,
+            instance.name,
+            instance.execution_id,
+            instance.runtime_status.value,
+            instance.input,
+            instance.output,
+            instance.custom_status,
+            instance.created_time,
+            instance.last_updated_time,
+            instance.parent_instance_id,
+            instance.parent_execution_id,
+            instance.parent_name,
+            instance.parent_task_id,
+        ),
+    )
+
+
+def _put_messages(db: sqlite3.Connection, messages: Sequence[NewMessage]) -> None:
+    db.executemany(
+        "INSERT INTO messages (instance_id, execution_id, kind, body, visible_at) VALUES (?, ?, ?, ?, ?)",
+        [(m.instance_id, m.execution_id, m.kind, json.dumps(m.body), m.visible_at) for m in messages],
+    )
+
+
+def _delete_instance(db: sqlite3.Connection, instance_id: str) -> int:
+    """Remove an instance with its history, messages and work; returns 1 if it existed."""
+    for table in ("history", "messages", "work_items"):
+        db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))  # noqa: S608 - fixed names
+    return db.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,)).rowcount

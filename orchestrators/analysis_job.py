@@ -1,0 +1,303 @@
+"""The analysis job: fan out ingest and SAS grants, fan in, ensure the analyzer, analyse, monitor, save.
+
+Stages (each ends with a custom-status update, visible in the portal and the status API):
+
+1. **ingesting**: one ``ingest_input`` and one ``create_sas`` per input, all at once, alongside the
+   ``ensure_analyzer`` sub-orchestration (which needs nothing from the inputs).
+2. Fan in. The partial-failure policy decides: ``fail`` stops at the first lost input, ``continue``
+   goes on with the inputs that made it. Every input's fate is in the summary.
+3. **analyzing**: ``begin_analysis`` per input (``per-document``) or once for all (``combined``),
+   then a ``monitor_operation`` sub-orchestration per operation; progress counts as each finishes.
+4. **saving**: ``save_results`` writes the result document; the output is a small summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any, TypedDict
+
+import azure.durable_functions as df
+
+from orchestrators import names
+from orchestrators.ensure_analyzer import EnsureRequest
+from orchestrators.monitor_operation import MonitorRequest
+from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
+from services.jobs import InputFate, JobSpec, display_name, job_outcome, to_iso
+
+bp = df.Blueprint()
+
+
+class OperationPlan(TypedDict):
+    key: str
+    inputs: list[int]  # indexes of the inputs this operation analyses
+
+
+@bp.function_name(names.ANALYSIS_JOB)
+@bp.orchestration_trigger(context_name="context")
+def analysis_job(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    return (yield from run_analysis_job(context))
+
+
+def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
+    job: JobSpec = context.get_input()
+    started_at = to_iso(context.current_utc_datetime)
+    fates: list[InputFate] = [
+        {"index": index, "name": display_name(source, index), "status": "pending"}
+        for index, source in enumerate(job["inputs"])
+    ]
+    progress = _Progress(context, job, fates)
+    progress.update("ingesting")
+
+    # 1. Fan out: ingest + SAS per input, and the analyzer, all concurrently.
+    ingest_tasks = [
+        context.call_activity_with_retry(
+            names.INGEST_INPUT,
+            ACTIVITY_RETRY,
+            {
+                "jobId": job["jobId"],
+                "index": index,
+                "source": source,
+                "proMode": job["mode"] == "combined",
+            },
+        )
+        for index, source in enumerate(job["inputs"])
+    ]
+    ensure_task = None
+    if job["analyzer"] is not None:
+        ensure_task = context.call_sub_orchestrator(
+            names.ENSURE_ANALYZER,
+            EnsureRequest(
+                jobId=job["jobId"],
+                analyzer=job["analyzer"],
+                references=job["references"],
+                polling=job["polling"],
+            ),
+        )
+    ingested: list[Outcome] = yield from settle(context, ingest_tasks)
+    for fate, outcome in zip(fates, ingested, strict=True):
+        if outcome.succeeded:
+            ingested_input = outcome.value["input"]
+            fate["status"] = "ingested"
+            fate["name"] = ingested_input["name"]
+            fate["blob"] = ingested_input["blob"]
+            fate["size"] = ingested_input["size"]
+            fate["contentType"] = ingested_input["contentType"]
+            fate["sha256"] = ingested_input["sha256"]
+        else:
+            _fail(fate, outcome.error_info)
+    progress.update("granting access")
+
+    # SAS grants need the ingested blob's name, which ingest derives from the document's bytes.
+    ready = [fate for fate in fates if fate["status"] == "ingested"]
+    granted: list[Outcome] = yield from settle(
+        context,
+        [
+            context.call_activity_with_retry(
+                names.CREATE_SAS,
+                ACTIVITY_RETRY,
+                {"jobId": job["jobId"], "kind": "input", "blob": fate["blob"]},
+            )
+            for fate in ready
+        ],
+    )
+    grants: dict[int, str] = {}
+    for fate, outcome in zip(ready, granted, strict=True):
+        if outcome.succeeded:
+            grants[fate["index"]] = outcome.value["grant"]["grant"]
+        else:
+            _fail(fate, outcome.error_info)
+
+    analyzer_error = None
+    if ensure_task is not None:
+        ensured: list[Outcome] = yield from settle(context, [ensure_task])
+        result = ensured[0].value if ensured[0].ok else None
+        if result is None or not result.get("ok"):
+            analyzer_error = result["error"] if result else ensured[0].error_info
+
+    # 2. Fan in: apply the partial-failure policy.
+    lost = [fate for fate in fates if fate["status"] == "failed"]
+    stop_reason = None
+    if analyzer_error is not None:
+        stop_reason = {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error.get('message')}"}
+    elif lost and job["partialFailure"] == "fail":
+        stop_reason = {
+            "code": "InputFailed",
+            "message": f"{len(lost)} of {len(fates)} inputs could not be prepared "
+            "and partialFailure is 'fail'",
+            "transient": False,
+        }
+    elif not grants:
+        stop_reason = {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}
+    if stop_reason is not None:
+        for fate in fates:
+            if fate["status"] != "failed":
+                fate["status"] = "skipped"
+        return (yield from _finish(context, job, fates, [], started_at, stop_reason))
+
+    # 3. Analyse.
+    plans = _plan_operations(job, sorted(grants))
+    for plan in plans:
+        for index in plan["inputs"]:
+            fates[index]["status"] = "analyzing"
+    progress.update("analyzing")
+    begun: list[Outcome] = yield from settle(
+        context,
+        [
+            context.call_activity_with_retry(
+                names.BEGIN_ANALYSIS,
+                ACTIVITY_RETRY,
+                {
+                    "jobId": job["jobId"],
+                    "key": plan["key"],
+                    "analyzerId": job["analyzerId"],
+                    "apiVersion": job["apiVersion"],
+                    "inputs": [{"grant": grants[i], "name": fates[i]["name"]} for i in plan["inputs"]],
+                    "modelDeployments": job["modelDeployments"],
+                },
+            )
+            for plan in plans
+        ],
+    )
+    monitors: dict[str, Any] = {}
+    operations: list[dict[str, Any]] = []
+    for plan, outcome in zip(plans, begun, strict=True):
+        operation: dict[str, Any] = {"key": plan["key"], "inputs": plan["inputs"], "status": "Failed"}
+        operations.append(operation)
+        if not outcome.succeeded:
+            operation["error"] = outcome.error_info
+            continue
+        operation["operationId"] = outcome.value["operationId"]
+        for index in plan["inputs"]:
+            fates[index]["operationId"] = outcome.value["operationId"]
+        monitors[plan["key"]] = context.call_sub_orchestrator(
+            names.MONITOR_OPERATION,
+            MonitorRequest(
+                jobId=job["jobId"],
+                key=plan["key"],
+                kind="analysis",
+                operationLocation=outcome.value["operationLocation"],
+                polling=job["polling"],
+            ),
+        )
+    for operation in operations:
+        if "error" in operation:
+            for index in operation["inputs"]:
+                _fail(fates[index], operation["error"])
+    progress.update("analyzing")
+
+    # Wait for each operation, updating progress as each one ends.
+    pending = dict(monitors)
+    while pending:
+        finished = yield context.task_any(list(pending.values()))
+        key = next(k for k, task in pending.items() if task is finished)
+        del pending[key]
+        operation = next(op for op in operations if op["key"] == key)
+        if isinstance(finished.result, BaseException):
+            outcome_error = Outcome(ok=False, value=None, error=str(finished.result)).error_info
+            monitored: dict[str, Any] = {"status": "Failed", "error": outcome_error}
+        else:
+            monitored = finished.result
+        operation["status"] = monitored["status"]
+        if monitored.get("resultBlob"):
+            operation["resultBlob"] = monitored["resultBlob"]
+        for index in operation["inputs"]:
+            if monitored["status"] == "Succeeded":
+                fates[index]["status"] = "succeeded"
+            else:
+                _fail(fates[index], monitored.get("error") or _operation_error(monitored["status"]))
+        progress.update("analyzing")
+
+    return (yield from _finish(context, job, fates, operations, started_at, None))
+
+
+def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:
+    if job["mode"] == "combined":
+        return [{"key": "combined", "inputs": ready}]
+    return [{"key": str(index), "inputs": [index]} for index in ready]
+
+
+def _finish(
+    context: Any,
+    job: JobSpec,
+    fates: list[InputFate],
+    operations: list[dict[str, Any]],
+    started_at: str,
+    stop_reason: dict[str, Any] | None,
+) -> Generator[Any, Any, dict[str, Any]]:
+    progress = _Progress(context, job, fates)
+    progress.update("saving")
+    saved = yield context.call_activity_with_retry(
+        names.SAVE_RESULTS,
+        ACTIVITY_RETRY,
+        {
+            "jobId": job["jobId"],
+            "analyzerId": job["analyzerId"],
+            "mode": job["mode"],
+            "operations": [
+                {
+                    "key": op["key"],
+                    "inputs": [fates[i]["name"] for i in op["inputs"]],
+                    "operationId": op.get("operationId"),
+                    "status": op["status"],
+                    "resultBlob": op.get("resultBlob"),
+                }
+                for op in operations
+            ],
+        },
+    )
+    yield context.call_activity_with_retry(names.CLEANUP_JOB, ACTIVITY_RETRY, {"jobId": job["jobId"]})
+    status = "failed" if stop_reason is not None else job_outcome(fates)
+    summary: dict[str, Any] = {
+        "jobId": job["jobId"],
+        "status": status,
+        "analyzerId": job["analyzerId"],
+        "mode": job["mode"],
+        "apiVersion": job["apiVersion"],
+        "inputs": fates,
+        "operations": [{k: op[k] for k in ("key", "operationId", "status") if k in op} for op in operations],
+        "resultBlob": saved.get("resultBlob") if isinstance(saved, dict) else None,
+        "startedAt": started_at,
+        "finishedAt": to_iso(context.current_utc_datetime),
+    }
+    if stop_reason is not None:
+        summary["error"] = stop_reason
+    progress.update("completed" if status != "failed" else "failed")
+    return summary
+
+
+def _fail(fate: InputFate, error: dict[str, Any]) -> None:
+    fate["status"] = "failed"
+    fate["error"] = error
+
+
+def _operation_error(status: str) -> dict[str, Any]:
+    return {
+        "code": f"Operation{status}",
+        "message": f"The analysis operation ended {status}",
+        "transient": False,
+    }
+
+
+class _Progress:
+    """Writes the job's custom status: stage and per-input counts."""
+
+    def __init__(self, context: Any, job: JobSpec, fates: list[InputFate]) -> None:
+        self._context = context
+        self._job = job
+        self._fates = fates
+
+    def update(self, stage: str) -> None:
+        counts = {"total": len(self._fates), "ingested": 0, "failed": 0, "analyzing": 0, "done": 0}
+        for fate in self._fates:
+            status = fate["status"]
+            if status in ("ingested", "analyzing", "succeeded"):
+                counts["ingested"] += 1
+            if status == "failed":
+                counts["failed"] += 1
+            if status == "analyzing":
+                counts["analyzing"] += 1
+            if status == "succeeded":
+                counts["done"] += 1
+        self._context.set_custom_status(
+            {"stage": stage, "mode": self._job["mode"], "analyzerId": self._job["analyzerId"], **counts}
+        )

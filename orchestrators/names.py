@@ -1,0 +1,24 @@
+"""Every orchestrator and activity name, in one place.
+
+Decorators register functions under these names and orchestrators call them by these names, so a
+name is never typed twice.
+"""
+
+# Orchestrators
+ANALYSIS_JOB = "analysis_job"
+ENSURE_ANALYZER = "ensure_analyzer"
+MONITOR_OPERATION = "monitor_operation"
+
+# Storage activities (activities/storage.py)
+INGEST_INPUT = "ingest_input"
+CREATE_SAS = "create_sas"
+SAVE_RESULTS = "save_results"
+ADD_REFERENCE_FILE = "add_reference_file"
+WRITE_KNOWLEDGE_BASE = "write_knowledge_base"
+CLEANUP_JOB = "cleanup_job"
+
+# Content Understanding activities (activities/analysis.py)
+GET_ANALYZER_STATE = "get_analyzer_state"
+BEGIN_CREATE_ANALYZER = "begin_create_analyzer"
+BEGIN_ANALYSIS = "begin_analysis"
+GET_OPERATION = "get_operation"

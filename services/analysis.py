@@ -1,0 +1,160 @@
+"""The job's single-step Content Understanding calls, each safe to retry.
+
+Waiting belongs to the orchestrator's durable timers, so every function here makes one call and
+returns. Signed URLs are resolved from grant blobs here, at the last moment, and never returned.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypedDict
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from services.content_understanding import (
+    AnalyzeInput,
+    AnalyzerConflictError,
+    get_content_understanding_client,
+)
+from services.grants import resolve_grant
+from services.knowledge_base import save_reference_result
+from services.redact import redact_text
+from services.results import save_result
+from services.settings import GA_API_VERSION, get_settings
+from services.storage_client import get_blob_service_client
+
+# The analyzer tag that records which definition (and knowledge base) it was created from.
+DEFINITION_HASH_TAG = "pipelineDefinitionHash"
+
+
+class CreateAnalyzerRequest(TypedDict):
+    analyzerId: str
+    apiVersion: str
+    definition: dict[str, Any]
+    definitionHash: str
+    replace: bool
+    knowledgeSource: dict[str, Any] | None  # {"grant", "prefix", "fileListPath"}
+
+
+class BeginAnalysisRequest(TypedDict):
+    jobId: str
+    key: str
+    analyzerId: str
+    apiVersion: str
+    inputs: list[dict[str, str]]  # [{"grant", "name"}]
+    modelDeployments: dict[str, str]
+
+
+class GetOperationRequest(TypedDict):
+    jobId: str
+    key: str
+    kind: str  # "analysis" | "analyzer" | "reference"
+    operationLocation: str
+    knowledgeBase: dict[str, str] | None  # kind "reference": {"prefix", "fileName"}
+
+
+async def get_analyzer_state(analyzer_id: str, api_version: str) -> dict[str, Any]:
+    analyzer = await get_content_understanding_client().get_analyzer(analyzer_id, api_version=api_version)
+    if analyzer is None:
+        return {"exists": False, "status": None, "definitionHash": None}
+    return {
+        "exists": True,
+        "status": analyzer.get("status"),
+        "definitionHash": (analyzer.get("tags") or {}).get(DEFINITION_HASH_TAG),
+    }
+
+
+async def begin_create_analyzer(request: CreateAnalyzerRequest) -> dict[str, Any]:
+    """Start creating (or replacing) the analyzer; ``{"conflict": True}`` if someone else is."""
+    client = get_content_understanding_client()
+    definition = dict(request["definition"])
+    definition["tags"] = {**(definition.get("tags") or {}), DEFINITION_HASH_TAG: request["definitionHash"]}
+    if request["knowledgeSource"] is not None:
+        source = request["knowledgeSource"]
+        definition["knowledgeSources"] = [
+            {
+                "kind": "reference",
+                "containerUrl": await resolve_grant(source["grant"]),
+                "prefix": source["prefix"],
+                "fileListPath": source["fileListPath"],
+            }
+        ]
+    ga = request["apiVersion"] == GA_API_VERSION
+    if request["replace"] and not ga:
+        # The preview API has no allowReplace: an existing id answers 409, so delete it first.
+        await client.delete_analyzer(request["analyzerId"], api_version=request["apiVersion"])
+    try:
+        location = await client.begin_create_analyzer(
+            request["analyzerId"],
+            definition,
+            api_version=request["apiVersion"],
+            allow_replace=request["replace"] and ga,
+        )
+    except AnalyzerConflictError:
+        return {"conflict": True}
+    return {"operationLocation": location}
+
+
+async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
+    """Start the analysis once: a retried call finds the recorded operation and returns it."""
+    recorded = await _read_operation_record(request["jobId"], request["key"])
+    if recorded is not None:
+        return recorded
+    inputs = [
+        AnalyzeInput(url=await resolve_grant(item["grant"]), name=item["name"]) for item in request["inputs"]
+    ]
+    deployments = request["modelDeployments"] if request["apiVersion"] == GA_API_VERSION else None
+    operation = await get_content_understanding_client().begin_analyze(
+        request["analyzerId"],
+        inputs,
+        api_version=request["apiVersion"],
+        model_deployments=deployments or None,
+    )
+    record = {"operationLocation": operation.operation_location, "operationId": operation.operation_id}
+    await _write_operation_record(request["jobId"], request["key"], record)
+    return record
+
+
+async def get_operation(request: GetOperationRequest) -> dict[str, Any]:
+    """One poll. A finished analysis's full response is saved as a blob; only its name returns."""
+    status = await get_content_understanding_client().get_operation(request["operationLocation"])
+    answer: dict[str, Any] = {"status": status.status, "retryAfterSeconds": status.retry_after_seconds}
+    if status.error:
+        answer["error"] = {
+            "code": str(status.error.get("code", "OperationFailed")),
+            "message": redact_text(str(status.error.get("message", "The operation failed"))),
+            "transient": False,
+        }
+    if status.status == "Succeeded" and request["kind"] == "analysis":
+        answer["resultBlob"] = await save_result(
+            request["jobId"], operation_result_key(request["key"]), status.raw
+        )
+    if status.status == "Succeeded" and request["kind"] == "reference":
+        # The whole operation JSON is the knowledge base's <file>.result.json (reference §10).
+        target = request["knowledgeBase"] or {}
+        answer["resultBlob"] = await save_reference_result(target["prefix"], target["fileName"], status.raw)
+    return answer
+
+
+def operation_result_key(key: str) -> str:
+    """The results-container key under which an operation's full response is kept."""
+    return f"operation-{key}"
+
+
+def _record_blob(job_id: str, key: str) -> str:
+    return f"{job_id}/operation-{key}.started.json"
+
+
+async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None:
+    container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
+    try:
+        downloaded = await container.download_blob(_record_blob(job_id, key))
+    except ResourceNotFoundError:
+        return None
+    record: dict[str, Any] = json.loads(await downloaded.readall())
+    return record
+
+
+async def _write_operation_record(job_id: str, key: str, record: dict[str, Any]) -> None:
+    container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
+    await container.upload_blob(_record_blob(job_id, key), json.dumps(record).encode(), overwrite=True)

@@ -1,0 +1,164 @@
+"""The storage activities' plain functions against Azurite: envelopes, error policy, no secrets out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+from azure.storage.blob.aio import BlobClient, BlobServiceClient
+
+from activities.storage import (
+    run_cleanup_job,
+    run_create_sas,
+    run_ingest_input,
+    run_save_results,
+)
+from services.errors import TransientError
+from services.grants import resolve_grant
+from services.ingest import stage_upload
+from services.results import read_result, save_result
+from tests.support import documents
+from tests.support.blobs import blob_names, read_blob
+from tests.support.loopback import FileServer
+
+pytestmark = pytest.mark.integration
+
+
+async def test_ingest_input_returns_the_input_or_a_permanent_error(
+    storage: BlobServiceClient, job_id: str, files: FileServer
+) -> None:
+    files.files["a.pdf"] = documents.pdf()
+
+    ok = await run_ingest_input({"jobId": job_id, "index": 0, "source": {"url": files.url("files/a.pdf")}})
+    bad = await run_ingest_input(
+        {"jobId": job_id, "index": 1, "source": {"url": files.url("files/nope.pdf")}}
+    )
+
+    assert ok["ok"] is True
+    assert ok["input"]["blob"] == f"{job_id}/0-a.pdf"
+    assert bad == {
+        "ok": False,
+        "index": 1,
+        "error": {
+            "code": "UrlNotFound",
+            "message": f"URL {files.url('files/nope.pdf')} answered HTTP 404",
+            "transient": False,
+        },
+    }
+    json.dumps([ok, bad])  # both travel through history as JSON
+
+
+async def test_transient_failures_raise_so_the_host_retries(
+    storage: BlobServiceClient, job_id: str, files: FileServer
+) -> None:
+    with pytest.raises(TransientError):
+        await run_ingest_input({"jobId": job_id, "index": 0, "source": {"url": files.url("status/503")}})
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        None,
+        {},
+        {"jobId": "job-1", "index": "0", "source": {"url": "https://example.invalid/a.pdf"}},
+        {"jobId": "job-1", "index": True, "source": {"url": "https://example.invalid/a.pdf"}},
+        {"jobId": "job-1", "index": 0, "source": "https://example.invalid/a.pdf"},
+    ],
+)
+async def test_malformed_activity_input_is_a_permanent_error(payload: Any) -> None:
+    envelope = await run_ingest_input(payload)
+    assert envelope["ok"] is False
+    assert envelope["error"]["code"] in ("InvalidActivityInput", "InvalidSource")
+
+
+async def test_create_sas_returns_a_grant_name_and_expiry_only(
+    storage: BlobServiceClient, job_id: str
+) -> None:
+    staged = await stage_upload(job_id, "a.pdf", documents.pdf(), max_bytes=10**6)
+    ingested = await run_ingest_input({"jobId": job_id, "index": 0, "source": dict(staged.source())})
+
+    envelope = await run_create_sas({"jobId": job_id, "kind": "input", "blob": ingested["input"]["blob"]})
+
+    assert envelope["ok"] is True
+    assert set(envelope) == {"ok", "grant"}
+    assert set(envelope["grant"]) == {"grant", "expiresAt"}
+    refused = await run_create_sas(
+        {"jobId": job_id, "kind": "container", "container": "grants", "prefix": "x/"}
+    )
+    assert refused["error"]["code"] == "GrantNotAllowed"
+
+
+async def test_save_results_and_cleanup(storage: BlobServiceClient, job_id: str) -> None:
+    staged = await stage_upload(job_id, "left.pdf", documents.pdf(), max_bytes=10**6)
+    await save_result(job_id, "operation-0", {"id": "op-0", "status": "Succeeded", "result": {"x": "ü"}})
+    saved = await run_save_results(
+        {
+            "jobId": job_id,
+            "analyzerId": "a1",
+            "mode": "per-document",
+            "operations": [
+                {"key": "0", "inputs": ["a.pdf"], "operationId": "op-0", "status": "Succeeded"},
+                {"key": "1", "inputs": ["b.pdf"], "operationId": None, "status": "TimedOut"},
+            ],
+        }
+    )
+
+    assert saved == {"ok": True, "resultBlob": f"{job_id}/result.json"}
+    assert await read_result(job_id, "result") == {
+        "id": job_id,
+        "analyzerId": "a1",
+        "mode": "per-document",
+        "results": [
+            {"inputs": ["a.pdf"], "operationId": "op-0", "status": "succeeded", "result": {"x": "ü"}},
+            {"inputs": ["b.pdf"], "operationId": None, "status": "timed_out", "result": None},
+        ],
+    }
+    assert await run_cleanup_job({"jobId": job_id}) == {"ok": True, "deleted": 1}
+    assert await blob_names(storage, "staging", staged.staged) == []
+
+
+def signature_forms(url: str) -> list[str]:
+    signature = parse_qs(urlsplit(url).query)["sig"][0]
+    return [signature, quote(signature, safe=""), quote(signature)]
+
+
+async def test_no_sas_signature_leaves_the_grant_blobs(
+    storage: BlobServiceClient, job_id: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)  # everything: the app's loggers, azure.*, aiohttp.*
+    for name in ("azure", "aiohttp"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    returned: list[Any] = []
+    errors: list[str] = []
+
+    staged = await stage_upload(job_id, "a.pdf", documents.pdf(), max_bytes=10**6)
+    ingested = await run_ingest_input({"jobId": job_id, "index": 0, "source": dict(staged.source())})
+    grant = await run_create_sas({"jobId": job_id, "blob": ingested["input"]["blob"]})
+    again = await run_create_sas({"jobId": job_id, "blob": ingested["input"]["blob"]})
+    returned += [ingested, grant, again]
+    url = await resolve_grant(grant["grant"]["grant"])  # the one place the URL may appear
+    grant_blob = (await read_blob(storage, "grants", grant["grant"]["grant"])).decode()
+    async with BlobClient.from_blob_url(url) as blob:  # reading with it logs requests at DEBUG
+        await (await blob.download_blob()).readall()
+        try:
+            await blob.upload_blob(b"x", overwrite=True)
+        except Exception as error:  # refused: a read-only grant
+            errors.append(str(error))
+    returned.append(await run_create_sas({"jobId": job_id, "blob": f"{job_id}/0-missing.pdf"}))
+    await run_cleanup_job({"jobId": job_id})
+    try:
+        await resolve_grant(grant["grant"]["grant"])
+    except Exception as error:
+        errors.append(str(error))
+
+    logged = caplog.text + "".join(repr(record.args) for record in caplog.records)
+    assert len(caplog.records) > 10  # the capture did see the SDK's request logging
+    assert len(errors) == 2
+    for secret in signature_forms(url):
+        assert secret not in json.dumps(returned)
+        assert secret not in logged
+        assert all(secret not in message for message in errors)
+    assert any(form in grant_blob for form in signature_forms(url))  # it exists, and only there

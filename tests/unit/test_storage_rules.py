@@ -1,0 +1,185 @@
+"""The pure rules behind ingest: names, content types and limits, URL checks, redaction, errors."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+
+from services import content_types as types
+from services.errors import InputError, PermanentError, TransientError
+from services.names import MAX_NAME_LENGTH, check_job_id, check_prefix, sanitize_name
+from services.redact import display_url, redact_text
+from services.settings import GA_API_VERSION, PRO_MODE_API_VERSION
+from services.storage_errors import StorageAccessDenied, translate
+from services.url_fetch import address_allowed, check_url_input
+from tests.support import documents
+
+
+@pytest.mark.parametrize(
+    ("raw", "safe"),
+    [
+        ("Invoice 2024.pdf", "Invoice 2024.pdf"),
+        ("  spaced\tout  name .pdf ", "spaced out name .pdf"),
+        ("Cafe\u0301.pdf", "Café.pdf"),  # NFC: one code point for é
+        ("evil\u202efdp.exe", "evilfdp.exe"),  # bidi override dropped
+        ("bell\x07.pdf", "bell.pdf"),
+        ('a<b>:c"|?*#%&.pdf', "a_b__c_______.pdf"),
+        ("CON.pdf", "_CON.pdf"),
+        ("lpt1", "_lpt1"),
+        (".hidden.pdf", "hidden.pdf"),
+        ("trailing...", "trailing"),
+    ],
+)
+def test_names_are_sanitised(raw: str, safe: str) -> None:
+    assert sanitize_name(raw) == safe
+
+
+def test_long_names_keep_their_extension() -> None:
+    name = sanitize_name("x" * 300 + ".pdf")
+    assert (len(name), name[-4:]) == (MAX_NAME_LENGTH, ".pdf")
+
+
+@pytest.mark.parametrize(
+    "raw", ["../a.pdf", "dir/a.pdf", "C:\\Users\\me\\a.pdf", "..", ".", "", "\x00\x01", "???"]
+)
+def test_names_with_paths_or_nothing_usable_are_refused(raw: str) -> None:
+    with pytest.raises(InputError) as caught:
+        sanitize_name(raw)
+    assert caught.value.code == "InvalidName"
+    assert repr(raw)[1:-1][:20] in caught.value.message
+
+
+@pytest.mark.parametrize("job_id", ["", "../x", "a/b", "-lead", "x" * 200, "a..b"])
+def test_bad_job_ids_are_refused(job_id: str) -> None:
+    with pytest.raises(InputError):
+        check_job_id(job_id)
+
+
+@pytest.mark.parametrize("prefix", ["kb", "kb//", "/kb/", "kb/../x/", "k b/"])
+def test_bad_prefixes_are_refused(prefix: str) -> None:
+    with pytest.raises(InputError):
+        check_prefix(prefix)
+
+
+@pytest.mark.parametrize(
+    ("head", "name", "expected"),
+    [
+        (documents.pdf(), "anything.bin", types.PDF),
+        (documents.png(), "x", types.PNG),
+        (b"\xff\xd8\xff\xe0" + bytes(20), "x.jpg", types.JPEG),
+        (b"II*\x00" + bytes(20), "x.tif", types.TIFF),
+        (b"BM" + bytes(12) + (40).to_bytes(4, "little") + bytes(20), "x.bmp", types.BMP),
+        (b"BMW drivers handbook, chapter one", "x.txt", types.TEXT),  # "BM" text is not a bitmap
+        (b"\x00\x00\x00\x18ftypheic" + bytes(20), "x.heic", types.HEIF),
+        (documents.docx(), "x.docx", types.DOCX),
+        (documents.docx(), "renamed.zip", types.DOCX),  # found by its word/ part
+        (b"PK\x03\x04" + bytes(40), "x.zip", types.ZIP),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(20), "mail.msg", types.MSG),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(20), "old.doc", types.OLE),
+        (b"{\\rtf1\\ansi hello}", "x.rtf", types.RTF),
+        (b"<!DOCTYPE html><html></html>", "x.txt", types.HTML),
+        (b"<?xml version='1.0'?><a/>", "x", types.XML),
+        (b"# Title\n\nText", "notes.md", types.MARKDOWN),
+        (b"From: a@example.com\nSubject: hi\n\nbody", "m.eml", types.EML),
+        ("Grüße, 日本".encode() + "é".encode()[:1], "x.txt", types.TEXT),  # cut mid-character
+        (documents.executable(), "tool.pdf", None),
+        (b"", "x.txt", None),
+    ],
+)
+def test_content_types_are_sniffed_from_the_bytes(head: bytes, name: str, expected: str | None) -> None:
+    assert types.sniff_content_type(head, name) == expected
+
+
+def test_content_type_limits_follow_the_api_version_and_mode() -> None:
+    types.check_supported(types.DOCX, 5_000_000, GA_API_VERSION, pro_mode=False)
+    types.check_supported(types.PDF, 100_000_000, PRO_MODE_API_VERSION, pro_mode=True)
+    cases = [
+        (types.DOCX, 10, PRO_MODE_API_VERSION, True, "UnsupportedContentType"),
+        (types.PDF, 100_000_001, PRO_MODE_API_VERSION, True, "InputTooLarge"),
+        (types.TEXT, 1_000_001, GA_API_VERSION, False, "InputTooLarge"),
+        (types.PDF, 0, GA_API_VERSION, False, "EmptyInput"),
+        (None, 10, GA_API_VERSION, False, "UnsupportedContentType"),
+        (types.ZIP, 10, GA_API_VERSION, False, "UnsupportedContentType"),
+    ]
+    for content_type, size, version, pro_mode, code in cases:
+        with pytest.raises(InputError) as caught:
+            types.check_supported(content_type, size, version, pro_mode=pro_mode, name="f.bin")
+        assert (caught.value.code, "'f.bin'" in caught.value.message) == (code, True)
+    with pytest.raises(InputError, match="limit of 10 bytes"):
+        types.check_supported(types.PDF, 11, GA_API_VERSION, pro_mode=False, max_bytes=10)
+    with pytest.raises(PermanentError, match="Pro mode needs"):
+        types.check_supported(types.PDF, 10, GA_API_VERSION, pro_mode=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "allow_local", "code"),
+    [
+        ("http://example.com/a.pdf", False, "UrlNotHttps"),
+        ("ftp://example.com/a.pdf", True, "UrlNotHttps"),
+        ("https://user:pw@example.com/a.pdf", False, "UrlHasCredentials"),
+        ("https://example.com/a.pdf?sv=1&SIG=abc", False, "UrlHasSignature"),
+        ("https://127.0.0.1/a.pdf", False, "UrlNotAllowed"),
+        ("https://[::1]/a.pdf", False, "UrlNotAllowed"),
+        ("https://[::ffff:10.0.0.1]/a.pdf", False, "UrlNotAllowed"),
+        ("https://192.168.1.1/a.pdf", False, "UrlNotAllowed"),
+        ("https://100.64.0.1/a.pdf", False, "UrlNotAllowed"),
+        ("https://0.0.0.0/a.pdf", False, "UrlNotAllowed"),
+        ("https:///a.pdf", False, "InvalidUrl"),
+        ("https://example.com:99999/a.pdf", False, "InvalidUrl"),
+        ("https://example.com/" + "a" * 5000, False, "InvalidUrl"),
+    ],
+)
+def test_url_inputs_are_checked_before_any_request(url: str, allow_local: bool, code: str) -> None:
+    with pytest.raises(InputError) as caught:
+        check_url_input(url, allow_local=allow_local)
+    assert caught.value.code == code
+    assert "abc" not in caught.value.message
+    assert "pw" not in caught.value.message
+
+
+def test_local_urls_pass_only_in_development() -> None:
+    assert check_url_input("http://127.0.0.1:8080/a.pdf", allow_local=True)
+    assert check_url_input("https://8.8.8.8/a.pdf", allow_local=False)
+    assert not address_allowed(ipaddress.ip_address("169.254.169.254"))
+    assert not address_allowed(ipaddress.ip_address("224.0.0.1"))
+
+
+def test_urls_are_shown_without_secrets() -> None:
+    url = "https://user:pw@acct.blob.core.windows.net/c/a.pdf?sv=2025&sig=SECRET%3D#frag"
+    assert display_url(url) == "https://acct.blob.core.windows.net/c/a.pdf"
+    text = f"failed reading {url} (sig=OTHER)"
+    assert "SECRET" not in redact_text(text)
+    assert "OTHER" not in redact_text(text)
+
+
+def with_status(error: HttpResponseError, status: int) -> HttpResponseError:
+    error.status_code = status  # as the SDK sets it from the response
+    return error
+
+
+@pytest.mark.parametrize(
+    ("error", "kind", "code"),
+    [
+        (ServiceRequestError("connection refused"), TransientError, "StorageUnavailable"),
+        (HttpResponseError(message="busy"), TransientError, "StorageUnavailable"),
+        (ClientAuthenticationError("no"), StorageAccessDenied, "StorageAccessDenied"),
+        (ResourceNotFoundError("gone"), PermanentError, "NotFound"),
+        (ResourceModifiedError("changed"), TransientError, "BlobChanged"),
+        (with_status(HttpResponseError("bad request"), 400), PermanentError, "StorageRequestFailed"),
+        (with_status(HttpResponseError("unavailable"), 503), TransientError, "StorageUnavailable"),
+        (with_status(HttpResponseError("forbidden"), 403), StorageAccessDenied, "StorageAccessDenied"),
+    ],
+)
+def test_storage_errors_are_translated(error: Exception, kind: type[Exception], code: str) -> None:
+    translated = translate(error, "Reading blob x")  # type: ignore[arg-type]
+    assert isinstance(translated, kind)
+    assert translated.code == code
+    assert translated.message.startswith("Reading blob x")
