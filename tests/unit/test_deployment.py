@@ -183,12 +183,6 @@ def test_azure_uses_identities_and_no_keys() -> None:
         assert "accountkey=" not in source, path
 
 
-def test_the_example_settings_are_a_valid_local_configuration() -> None:
-    # What local.settings.json would be copied from must itself be valid JSON with only strings.
-    values = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))["Values"]
-    assert all(isinstance(value, str) for value in values.values())
-
-
 def blob_triggers() -> Iterator[tuple[str, dict[str, ast.expr]]]:
     """(function name, blob_trigger keyword arguments) of each blob-triggered function in triggers/."""
     for path in sorted((REPO_ROOT / "triggers").glob("*.py")):
@@ -211,8 +205,6 @@ def blob_triggers() -> Iterator[tuple[str, dict[str, ast.expr]]]:
 
 def test_the_blob_trigger_is_what_the_event_grid_subscription_targets() -> None:
     triggers = list(blob_triggers())
-    if not triggers:
-        pytest.skip("the app has no blob trigger yet")
     hook = (REPO_ROOT / "scripts" / "postdeploy.sh").read_text(encoding="utf-8")
     (hooked_function,) = re.findall(r"^FUNCTION_NAME=(\w+)$", hook, flags=re.MULTILINE)
     by_name = dict(triggers)
