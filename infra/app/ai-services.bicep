@@ -28,18 +28,18 @@ resource account 'Microsoft.CognitiveServices/accounts@2024-10-01' = {
 // The service rejects concurrent deployment changes on one account, hence one at a time.
 @batchSize(1)
 resource deployments 'Microsoft.CognitiveServices/accounts/deployments@2024-10-01' = [
-  for deployment in modelDeployments: {
+  for modelDeployment in modelDeployments: {
     parent: account
-    name: deployment.name
+    name: modelDeployment.name
     sku: {
-      name: deployment.sku
-      capacity: deployment.capacity
+      name: modelDeployment.sku
+      capacity: modelDeployment.capacity
     }
     properties: {
       model: {
         format: 'OpenAI'
-        name: deployment.model
-        version: deployment.version
+        name: modelDeployment.model
+        version: modelDeployment.version
       }
     }
   }
