@@ -247,6 +247,8 @@ def _finish(
     )
     yield context.call_activity_with_retry(names.CLEANUP_JOB, ACTIVITY_RETRY, {"jobId": job["jobId"]})
     status = "failed" if stop_reason is not None else job_outcome(fates)
+    if status == "partially_succeeded" and job["partialFailure"] == "fail":
+        status = "failed"  # "fail": the job only succeeds if every input does
     summary: dict[str, Any] = {
         "jobId": job["jobId"],
         "status": status,

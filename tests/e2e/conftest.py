@@ -33,6 +33,11 @@ class AppStack:
     http: httpx.AsyncClient
     emulator: Emulator
     storage: BlobServiceClient
+    settings: dict[str, str]
+
+    @property
+    def intake(self) -> str:
+        return self.settings["INTAKE_CONTAINER"]
 
     async def submit(self, files: list[tuple[str, str, bytes]], request: dict[str, Any] | None = None) -> str:
         """POST a multipart job; returns its id (asserting 202)."""
@@ -92,6 +97,8 @@ def stack_settings(azurite: Azurite, cu_emulator: Emulator) -> dict[str, str]:
         "POLL_MAX_INTERVAL_SECONDS": "0.5",
         "ANALYSIS_DEADLINE_SECONDS": "60",
         "TASKHUB_NAME": f"e2e{uuid.uuid4().hex[:8]}",
+        # Each test its own intake container, so that no other test's blob starts a job here.
+        "INTAKE_CONTAINER": f"intake-{uuid.uuid4().hex[:8]}",
     }
 
 
@@ -113,7 +120,7 @@ def start_stack(
                 httpx.AsyncClient(base_url=host.base_url, timeout=30) as http,
                 BlobServiceClient.from_connection_string(azurite.connection_string) as storage,
             ):
-                yield AppStack(host, http, cu_emulator, storage)
+                yield AppStack(host, http, cu_emulator, storage, settings)
         finally:
             await close_content_understanding_client()
             await close_blob_service_client()
@@ -133,3 +140,12 @@ def log_text(caplog: pytest.LogCaptureFixture) -> Callable[[], str]:
     """Everything logged during the test, at every level, by every logger."""
     caplog.set_level(logging.DEBUG)
     return lambda: "\n".join(record.getMessage() for record in caplog.records) + caplog.text
+
+
+async def all_blobs(storage: BlobServiceClient) -> set[str]:
+    """Every blob in the account, as "container/name" (to prove a request left nothing behind)."""
+    names = set()
+    async for container in storage.list_containers():
+        client = storage.get_container_client(container.name)
+        names.update([f"{container.name}/{name}" async for name in client.list_blob_names()])
+    return names
