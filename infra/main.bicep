@@ -148,7 +148,7 @@ module storage 'app/storage.bicep' = {
     location: location
     tags: tags
     containerNames: concat([deploymentContainerName], map(items(containers), entry => entry.value))
-    // Staged uploads and SAS claim-check blobs outlive no job.
+    // Staged uploads and SAS claim-check blobs matter only while their job runs.
     shortLivedPrefixes: [
       '${containers.staging}/'
       '${containers.grants}/'
