@@ -117,6 +117,9 @@ async def test_a_combined_pro_mode_job_with_a_reference_knowledge_base(stack: Ap
     fields = fields_of(entry)
     assert fields["TermsConsistent"]["valueBoolean"] is False
     assert fields["PaymentTerms"]["valueString"] == "Net 30"
+    # Found only in the contract: the knowledge base reached the analysis (no span: not in the input).
+    assert fields["AgreedPaymentTerms"] == {"type": "string", "valueString": "Net 45"}
+    assert fields["ContractNumber"]["valueString"] == "MSA-77"
     # The knowledge base was built as the reference describes, and the analyzer created from it.
     kb = sorted(await stack.blob_names("references"))
     assert any(name.endswith("/contract-msa-77.pdf") for name in kb)
