@@ -170,15 +170,16 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
                 operationLocation=outcome.value["operationLocation"],
                 polling=job["polling"],
             ),
+            instance_id=monitor_instance_id(job["jobId"], plan["key"]),
         )
     for operation in operations:
         if "error" in operation:
             for index in operation["inputs"]:
                 _fail(fates[index], operation["error"])
-    progress.update("analyzing")
-
     # Wait for each operation, updating progress as each one ends.
     pending = dict(monitors)
+    progress.polling = list(pending)
+    progress.update("analyzing")
     while pending:
         finished = yield context.task_any(list(pending.values()))
         key = next(k for k, task in pending.items() if task is finished)
@@ -197,6 +198,7 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
                 fates[index]["status"] = "succeeded"
             else:
                 _fail(fates[index], monitored.get("error") or _operation_error(monitored["status"]))
+        progress.polling = list(pending)
         progress.update("analyzing")
 
     return (yield from _finish(context, job, fates, operations, started_at, None))
@@ -222,6 +224,11 @@ def _name_or_placeholder(source: InputSource, index: int) -> str:
 
 def _unnamed_error() -> dict[str, Any]:
     return {"code": "InvalidName", "message": "The input has no usable name", "transient": False}
+
+
+def monitor_instance_id(job_id: str, key: str) -> str:
+    """The monitor of operation ``key``: a known id, so the status API can show its next poll."""
+    return f"{job_id}:op-{key}"
 
 
 def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:
@@ -301,6 +308,7 @@ class _Progress:
         self._context = context
         self._job = job
         self._fates = fates
+        self.polling: list[str] = []  # keys of the operations being monitored
 
     def update(self, stage: str) -> None:
         counts = {"total": len(self._fates), "ingested": 0, "failed": 0, "analyzing": 0, "done": 0}
@@ -314,6 +322,12 @@ class _Progress:
                 counts["analyzing"] += 1
             if status == "succeeded":
                 counts["done"] += 1
-        self._context.set_custom_status(
-            {"stage": stage, "mode": self._job["mode"], "analyzerId": self._job["analyzerId"], **counts}
-        )
+        custom: dict[str, Any] = {
+            "stage": stage,
+            "mode": self._job["mode"],
+            "analyzerId": self._job["analyzerId"],
+            **counts,
+        }
+        if self.polling:
+            custom["polling"] = self.polling
+        self._context.set_custom_status(custom)

@@ -120,6 +120,13 @@ async def test_cancel_a_running_job(stack: AppStack) -> None:
         while (await stack.http.get(f"/api/analyses/{job_id}")).json()["stage"] != "analyzing":  # noqa: ASYNC110 - polling the API
             await asyncio.sleep(0.05)
 
+    async with asyncio.timeout(10):  # the monitor's polls show in the job's progress
+        while "nextPollAt" not in (await stack.http.get(f"/api/analyses/{job_id}")).json()["progress"]:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    progress = (await stack.http.get(f"/api/analyses/{job_id}")).json()["progress"]
+    assert progress["polls"] >= 1
+    assert progress["nextPollAt"].endswith("Z")
+
     canceled = await stack.http.delete(f"/api/analyses/{job_id}")
     status = await stack.wait(job_id)
     again = await stack.http.delete(f"/api/analyses/{job_id}")

@@ -46,8 +46,9 @@ async def test_a_multipart_job_analyses_every_document(stack: AppStack) -> None:
     assert stack.emulator.stats()["analysesStarted"].get("invoice-fields") == 3
 
     # The job cleaned up after itself: no staged upload and no grant (signed URL) is left.
-    assert await stack.blob_names("staging") == []
-    assert await stack.blob_names("grants") == []
+    assert not [name for name in await stack.blob_names("staging") if name.startswith(f"{job_id}/")]
+    assert not [name for name in await stack.blob_names("grants") if name.startswith(f"{job_id}/")]
+    assert [name for name in await stack.blob_names("inputs") if name.startswith(f"{job_id}/")]
 
 
 async def test_a_json_job_with_blob_references(stack: AppStack) -> None:
