@@ -50,9 +50,24 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     progress = _Progress(context, job, fates)
     progress.update("ingesting")
 
-    # 1. Fan out, all at once: ingest each input, grant CU read access to where it will be stored
-    #    (the blob name is known in advance, and a SAS can be signed before its blob exists), and
-    #    ensure the analyzer.
+    grants, analyzer_error = yield from _prepare(context, job, fates)
+    stop_reason = _stop_reason(job, fates, grants, analyzer_error)
+    if stop_reason is not None:
+        for fate in fates:
+            if fate["status"] != "failed":
+                fate["status"] = "skipped"
+        return (yield from _finish(context, job, fates, [], started_at, stop_reason))
+
+    operations = yield from _analyse(context, job, fates, grants, progress)
+    return (yield from _finish(context, job, fates, operations, started_at, None))
+
+
+def _prepare(
+    context: Any, job: JobSpec, fates: list[InputFate]
+) -> Generator[Any, Any, tuple[dict[int, str], dict[str, Any] | None]]:
+    """Stage 1, all at once: ingest each input, grant CU read access to where it will be stored
+    (the blob name is known in advance, and a SAS can be signed before its blob exists), and ensure
+    the analyzer. Returns the grant of each input that made it, and the analyzer's error if any."""
     ingest_tasks = [
         context.call_activity_with_retry(
             names.INGEST_INPUT,
@@ -89,44 +104,42 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         elif grant is None or not grant.succeeded:
             _fail(fate, grant.error_info if grant is not None else _unnamed_error())
         else:
-            ingested_input = outcome.value["input"]
-            fate["status"] = "ingested"
-            fate["name"] = ingested_input["name"]
-            fate["blob"] = ingested_input["blob"]
-            fate["size"] = ingested_input["size"]
-            fate["contentType"] = ingested_input["contentType"]
-            fate["sha256"] = ingested_input["sha256"]
+            _record_ingest(fate, outcome.value["input"])
             grants[fate["index"]] = grant.value["grant"]["grant"]
-    progress.update("checking analyzer")
+    _Progress(context, job, fates).update("checking analyzer" if ensure_task else "ingested")
 
     analyzer_error = None
     if ensure_task is not None:
-        ensured: list[Outcome] = yield from settle(context, [ensure_task])
-        result = ensured[0].value if ensured[0].ok else None
+        (ensured,) = yield from settle(context, [ensure_task])
+        result = ensured.value if ensured.ok else None
         if result is None or not result.get("ok"):
-            analyzer_error = result["error"] if result else ensured[0].error_info
+            analyzer_error = result["error"] if result else ensured.error_info
+    return grants, analyzer_error
 
-    # 2. Fan in: apply the partial-failure policy.
+
+def _stop_reason(
+    job: JobSpec, fates: list[InputFate], grants: dict[int, str], analyzer_error: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Stage 2, the fan-in: why the job cannot go on to analysis (None: it can)."""
     lost = [fate for fate in fates if fate["status"] == "failed"]
-    stop_reason = None
     if analyzer_error is not None:
-        stop_reason = {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error.get('message')}"}
-    elif lost and job["partialFailure"] == "fail":
-        stop_reason = {
+        return {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error.get('message')}"}
+    if lost and job["partialFailure"] == "fail":
+        return {
             "code": "InputFailed",
             "message": f"{len(lost)} of {len(fates)} inputs could not be prepared "
             "and partialFailure is 'fail'",
             "transient": False,
         }
-    elif not grants:
-        stop_reason = {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}
-    if stop_reason is not None:
-        for fate in fates:
-            if fate["status"] != "failed":
-                fate["status"] = "skipped"
-        return (yield from _finish(context, job, fates, [], started_at, stop_reason))
+    if not grants:
+        return {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}
+    return None
 
-    # 3. Analyse.
+
+def _analyse(
+    context: Any, job: JobSpec, fates: list[InputFate], grants: dict[int, str], progress: _Progress
+) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """Stage 3: start every operation, monitor each in a sub-orchestration, record how each ended."""
     plans = _plan_operations(job, sorted(grants))
     for plan in plans:
         for index in plan["inputs"]:
@@ -151,12 +164,13 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         ],
     )
     monitors: dict[str, Any] = {}
-    operations: list[dict[str, Any]] = []
+    operations: dict[str, dict[str, Any]] = {}
     for plan, outcome in zip(plans, begun, strict=True):
         operation: dict[str, Any] = {"key": plan["key"], "inputs": plan["inputs"], "status": "Failed"}
-        operations.append(operation)
+        operations[plan["key"]] = operation
         if not outcome.succeeded:
-            operation["error"] = outcome.error_info
+            for index in plan["inputs"]:
+                _fail(fates[index], outcome.error_info)
             continue
         operation["operationId"] = outcome.value["operationId"]
         for index in plan["inputs"]:
@@ -172,24 +186,17 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
             ),
             instance_id=monitor_instance_id(job["jobId"], plan["key"]),
         )
-    for operation in operations:
-        if "error" in operation:
-            for index in operation["inputs"]:
-                _fail(fates[index], operation["error"])
+
     # Wait for each operation, updating progress as each one ends.
     pending = dict(monitors)
-    progress.polling = list(pending)
-    progress.update("analyzing")
     while pending:
+        progress.polling = list(pending)
+        progress.update("analyzing")
         finished = yield context.task_any(list(pending.values()))
         key = next(k for k, task in pending.items() if task is finished)
         del pending[key]
-        operation = next(op for op in operations if op["key"] == key)
-        if isinstance(finished.result, BaseException):
-            outcome_error = Outcome(ok=False, value=None, error=str(finished.result)).error_info
-            monitored: dict[str, Any] = {"status": "Failed", "error": outcome_error}
-        else:
-            monitored = finished.result
+        monitored = _monitor_outcome(finished)
+        operation = operations[key]
         operation["status"] = monitored["status"]
         if monitored.get("resultBlob"):
             operation["resultBlob"] = monitored["resultBlob"]
@@ -198,10 +205,23 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
                 fates[index]["status"] = "succeeded"
             else:
                 _fail(fates[index], monitored.get("error") or _operation_error(monitored["status"]))
-        progress.polling = list(pending)
-        progress.update("analyzing")
+    return list(operations.values())
 
-    return (yield from _finish(context, job, fates, operations, started_at, None))
+
+def _monitor_outcome(task: Any) -> dict[str, Any]:
+    """A monitor's result; a monitor that crashed counts as a failed operation."""
+    if isinstance(task.result, BaseException):
+        return {"status": "Failed", "error": Outcome(ok=False, value=None, error=str(task.result)).error_info}
+    return dict(task.result)
+
+
+def _record_ingest(fate: InputFate, ingested: dict[str, Any]) -> None:
+    fate["status"] = "ingested"
+    fate["name"] = ingested["name"]
+    fate["blob"] = ingested["blob"]
+    fate["size"] = ingested["size"]
+    fate["contentType"] = ingested["contentType"]
+    fate["sha256"] = ingested["sha256"]
 
 
 def _target_blobs(job: JobSpec) -> dict[int, str]:
