@@ -8,7 +8,7 @@ from emulators.content_understanding.config import Faults, faults_to_json, updat
 from emulators.content_understanding.documents import detect_mime_type, extract
 from emulators.content_understanding.errors import OperationFailure
 from emulators.content_understanding.fields import fill_fields
-from tests.support.pdf import make_pdf
+from samples.pdf import make_pdf
 
 TEXT = """# Invoice
 
