@@ -111,7 +111,7 @@ class BlobTriggers:
     async def _poll_blob(
         self, function: FunctionInfo, container: ContainerClient, blob_name: str, etag: str
     ) -> int:
-        key = f"{container.container_name}/{blob_name}"
+        key, etag = f"{container.container_name}/{blob_name}", _version(etag)
         receipt = self._store.receipt(function.name, key, etag)
         if receipt is not None and receipt[0] in ("done", "poison"):
             return 0
@@ -230,9 +230,14 @@ class BlobTriggers:
                 )
                 await asyncio.sleep(0.5 * attempt)
                 continue
-            self._store.put_receipt(function.name, key, etag, "done", attempt)
+            self._store.put_receipt(function.name, key, _version(etag), "done", attempt)
             return
         log.error("blob trigger '%s' gave up on %s after %d attempts", function.name, key, MAX_ATTEMPTS)
+
+
+def _version(etag: str) -> str:
+    """An ETag as a receipt key: listings return it bare, downloads quoted."""
+    return etag.strip('"')
 
 
 def _path(function: FunctionInfo) -> BlobPath:
