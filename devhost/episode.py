@@ -360,6 +360,7 @@ def _finish(
         instance=instance,
         consumed=plan.consumed,
         history_append=history,
+        history_length=len(plan.history),
         messages=messages or [],
         work_items=work or [],
         children=children or [],

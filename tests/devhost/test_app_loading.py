@@ -22,6 +22,7 @@ def _restore_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
     """load_app puts the app directory on sys.path (DevHost removes it when it stops)."""
     monkeypatch.setattr(sys, "path", list(sys.path))
 
+
 TIMER_APP = """
 import azure.functions as func
 import azure.durable_functions as df
