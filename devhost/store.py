@@ -316,12 +316,6 @@ class Store:
         )
         return [WorkItem(*row) for row in rows]
 
-    def has_work_items_after(self, cursor: int) -> bool:
-        return (
-            self._db.execute("SELECT 1 FROM work_items WHERE id > ? LIMIT 1", (cursor,)).fetchone()
-            is not None
-        )
-
     def finish_work_items(self, finished: Sequence[tuple[int, NewMessage | None]]) -> None:
         """Delete finished work items and queue their results, in one transaction."""
         with self._transaction() as db:

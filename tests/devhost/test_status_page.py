@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
 
 from devhost import DevHost
 from tests.devhost.conftest import start
@@ -33,3 +36,22 @@ async def test_status_page_lists_instances_and_links_their_history(
     assert (await http.get("/instances/%3Cb%3Eneeds%20approval")).status_code == 200
     assert waiting == "<b>needs approval"
     assert (await http.get("/instances/nobody")).status_code == 404
+
+
+async def test_instance_lifecycle_is_logged_like_the_portal(
+    host: DevHost, http: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="devhost"):
+        done = await start(http, "chain", {"start": 1, "steps": 1}, instance_id="logged-ok")
+        failed = await start(http, "failing", instance_id="logged-failed")
+        await host.wait_for(done)
+        await host.wait_for(failed)
+    lines = [record.getMessage() for record in caplog.records]
+    who = "logged-ok: Function 'chain (Orchestrator)'"
+    assert f"{who} started. IsReplay: False. Input: (30 bytes). State: Started." in lines
+    assert any(line.startswith(f"{who} completed. ContinuedAsNew: False.") for line in lines)
+    assert (
+        "logged-failed: Function 'failing (Orchestrator)' failed with an error. Reason: Orchestrator "
+        "function 'failing' failed: the orchestrator broke. IsReplay: False. State: Failed."
+    ) in lines
+    assert not any('"start": 1' in line for line in lines)  # sizes, never payloads
