@@ -175,18 +175,7 @@ class Engine:
                 f"An Orchestration instance with the status {existing.runtime_status.value} already exists."
             )
         now = wire.to_epoch(self._clock.now())
-        instance = Instance(
-            instance_id=instance_id,
-            name=function.name,
-            execution_id=uuid.uuid4().hex,
-            runtime_status=RuntimeStatus.PENDING,
-            input=raw_input,
-            output=None,
-            custom_status=None,
-            created_time=now,
-            last_updated_time=now,
-        )
-        self._store.start_instance(instance, now)
+        self._store.start_instance(Instance.pending(instance_id, function.name, raw_input, now), now)
         log.info(
             "%s: Function '%s (Orchestrator)' scheduled. Reason: NewInstance. State: Scheduled.",
             instance_id,

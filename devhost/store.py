@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -100,34 +101,37 @@ class Instance:
     parent_name: str | None = None
     parent_task_id: int | None = None
 
-
-@dataclass(frozen=True)
-class Message:
-    id: int
-    instance_id: str
-    execution_id: str | None
-    kind: str
-    body: dict[str, Any]
-    visible_at: float
+    @classmethod
+    def pending(
+        cls, instance_id: str, name: str, raw_input: str | None, now: float, **parent: Any
+    ) -> Instance:
+        """A new instance (or execution) waiting for its first episode; `parent` fields if a child."""
+        return cls(
+            instance_id,
+            name,
+            uuid.uuid4().hex,
+            RuntimeStatus.PENDING,
+            raw_input,
+            None,
+            None,
+            now,
+            now,
+            **parent,
+        )
 
 
 @dataclass(frozen=True)
 class NewMessage:
     instance_id: str
-    execution_id: str | None
+    execution_id: str | None  # None: for whichever execution is current (raised events, control)
     kind: str
     body: dict[str, Any]
     visible_at: float
 
 
 @dataclass(frozen=True)
-class WorkItem:
+class Message(NewMessage):
     id: int
-    instance_id: str
-    execution_id: str
-    task_id: int
-    name: str
-    input: str | None
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,11 @@ class NewWorkItem:
     task_id: int
     name: str
     input: str | None
+
+
+@dataclass(frozen=True)
+class WorkItem(NewWorkItem):
+    id: int
 
 
 @dataclass
@@ -259,7 +268,17 @@ class Store:
             "WHERE instance_id = ? AND visible_at <= ? ORDER BY id",
             (instance_id, now),
         )
-        return [Message(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5]) for row in rows]
+        return [
+            Message(
+                instance_id=r[1],
+                execution_id=r[2],
+                kind=r[3],
+                body=json.loads(r[4]),
+                visible_at=r[5],
+                id=r[0],
+            )
+            for r in rows
+        ]
 
     def delete_messages(self, ids: Sequence[int]) -> None:
         with self._transaction() as db:
@@ -314,7 +333,7 @@ class Store:
             "WHERE id > ? ORDER BY id LIMIT ?",
             (cursor, limit),
         )
-        return [WorkItem(*row) for row in rows]
+        return [WorkItem(r[1], r[2], r[3], r[4], r[5], id=r[0]) for r in rows]
 
     def finish_work_items(self, finished: Sequence[tuple[int, NewMessage | None]]) -> None:
         """Delete finished work items and queue their results, in one transaction."""

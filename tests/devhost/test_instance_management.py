@@ -178,9 +178,8 @@ def test_the_trigger_payload_is_the_extensions() -> None:
     instance = Instance(
         "inst-1", "orch", "e1", RuntimeStatus.PENDING, jtoken_text('{"a": 1}'), None, None, 0, 0
     )
-    plan = plan_episode(
-        instance, [], [Message(1, "inst-1", "e1", START, {}, 0)], datetime(2025, 1, 1, tzinfo=UTC)
-    )
+    start_message = Message("inst-1", "e1", START, {}, 0, id=1)
+    plan = plan_episode(instance, [], [start_message], datetime(2025, 1, 1, tzinfo=UTC))
     payload = json.loads(context_json(plan))
     assert {k: v for k, v in payload.items() if k != "history"} == {
         "input": '{"a": 1}',
