@@ -70,6 +70,7 @@ class BlobTriggers:
         self._store = store
         self._keys = keys
         self._clients: dict[str, BlobServiceClient] = {}
+        self._unconfigured: set[str] = set()  # connections already reported as missing
         self._deliveries: set[asyncio.Task[None]] = set()
 
     @property
@@ -87,11 +88,16 @@ class BlobTriggers:
     # -- polling --------------------------------------------------------------------------------
 
     async def poll_forever(self, interval: float) -> None:
+        last_problem = ""
         while True:
             try:
                 await self.poll_once()
-            except Exception:
-                log.exception("blob trigger scan failed")
+                last_problem = ""
+            except Exception as exc:  # storage down or misconfigured: say so once, keep trying
+                problem = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                if problem != last_problem:
+                    log.warning("blob trigger scan failed (will retry): %s", problem)
+                last_problem = problem
             await asyncio.sleep(interval)
 
     async def poll_once(self) -> int:
@@ -167,6 +173,9 @@ class BlobTriggers:
         if client is None:
             connection_string = os.environ.get(connection)
             if not connection_string:
+                if connection in self._unconfigured:
+                    return None
+                self._unconfigured.add(connection)
                 log.warning(
                     "blob trigger '%s': app setting '%s' holds no connection string",
                     function.name,

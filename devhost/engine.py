@@ -1,10 +1,16 @@
 """The orchestration engine: a dispatcher that runs episodes and activities from the store.
 
-One asyncio task loops: flush finished activities into the queue, start episodes for instances
-with visible messages (one at a time per instance, at most maxConcurrentOrchestratorFunctions),
-start queued activities (at most maxConcurrentActivityFunctions), then wait for something to
-finish or for the next timer. Episodes run in a thread pool (the orchestrator is synchronous
-Python); every database access stays on the event loop's thread.
+One asyncio task loops: queue finished activities' results, start episodes for instances with
+visible messages (one at a time per instance, at most maxConcurrentOrchestratorFunctions), start
+queued activities (at most maxConcurrentActivityFunctions), then wait for something to finish or
+for the next timer. Episodes run in a thread pool (the orchestrator is synchronous Python); every
+database access stays on the event loop's thread, and the loop touches the database only when
+something changed, so that replays in worker threads are not slowed down by it.
+
+Completions are batched into episodes: results of activities that finish while their instance
+replays wait in memory until it is done, and an instance with activities still running waits a
+little (no longer than its last episode took) for more, so replay work stays linear in the width
+of a fan-out.
 """
 
 from __future__ import annotations

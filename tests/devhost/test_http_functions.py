@@ -38,6 +38,7 @@ async def test_routes_methods_and_errors(host: DevHost, http: httpx.AsyncClient)
     assert (await http.get("/api/items/forty-two")).status_code == 404  # {item_id:int}
     assert (await http.get("/api/start/chain")).status_code == 404  # POST only
     assert (await http.get("/api/no/such/route")).status_code == 404
+    assert (await http.get("/xyz/echo/one")).status_code == 404  # outside the /api prefix
     assert (await http.get("/api/boom")).status_code == 500
 
 
