@@ -25,6 +25,7 @@ async def test_starting_a_running_id_fails_and_a_finished_one_is_replaced(
     host: DevHost, http: httpx.AsyncClient
 ) -> None:
     await start(http, "approval", instance_id="singleton")
+    await eventually(lambda: host.status("singleton")["runtimeStatus"] == "Running")  # type: ignore[index]
     again = await http.post("/api/start/approval/singleton")
     assert again.status_code == 409
     assert "An Orchestration instance with the status Running already exists." in again.json()["error"]

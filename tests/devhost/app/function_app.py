@@ -415,7 +415,7 @@ def slow_step(step: int) -> int:
     trace = Path(os.environ["DEVHOST_TEST_TRACE_DIR"])
     with (trace / "steps.log").open("a", encoding="utf-8") as log:
         log.write(f"start {step}\n")
-    time.sleep(0.3)
+    time.sleep(1.0 if step == 1 else 0.1)  # step 1 is long enough to be killed in the middle
     with (trace / "steps.log").open("a", encoding="utf-8") as log:
         log.write(f"end {step}\n")
     return step
