@@ -81,6 +81,10 @@ class Row:
     cpu_seconds: float  # CPU time of this process (all its threads) during the run
     polls_per_operation: float | None
     max_polls: int | None
+    # From the emulator's poll times: when every operation had been polled once (so had begun),
+    # and how long the job took after CU's last answer (fan-in, result document, clean-up).
+    all_polled_seconds: float | None
+    tail_seconds: float | None
     peak_rss_mb: float | None
     rss_growth_mb: float | None
     ratio_to_one_document: float | None = None
@@ -203,7 +207,9 @@ async def _measure(
         samples.append((run, await emulator.stats(), rss, time.process_time() - cpu_started))
     walls = [sample[0].wall_seconds for sample in samples]
     run, stats, rss, cpu = sorted(samples, key=lambda sample: sample[0].wall_seconds)[(len(samples) - 1) // 2]
-    polls = [stats["polls"][op]["count"] for op in run.operation_ids if op in stats["polls"]]
+    polled = [stats["polls"][op]["times"] for op in run.operation_ids if op in stats["polls"]]
+    polls = [len(times) for times in polled]
+    phases = _poll_phases(run, polled)
     return Row(
         design=run.design,
         count=count,
@@ -216,10 +222,21 @@ async def _measure(
         cpu_seconds=cpu,
         polls_per_operation=statistics.fmean(polls) if polls else None,
         max_polls=max(polls) if polls else None,
+        all_polled_seconds=phases[0],
+        tail_seconds=phases[1],
         peak_rss_mb=_megabytes(rss.peak_bytes),
         rss_growth_mb=_megabytes(None if rss.peak_bytes is None else rss.peak_bytes - (rss.start_bytes or 0)),
         details=run.details,
     )
+
+
+def _poll_phases(run: DesignRun, polled: list[list[float]]) -> tuple[float | None, float | None]:
+    """(every operation polled once, job time after CU's last answer), from the poll times."""
+    if not polled:
+        return None, None
+    all_polled = max(times[0] for times in polled) - run.started_at
+    last_answer = max(times[-1] for times in polled) - run.started_at
+    return all_polled, run.wall_seconds - last_answer
 
 
 def _megabytes(value: int | None) -> float | None:
@@ -251,15 +268,16 @@ def _config_json(config: BenchConfig) -> dict[str, Any]:
 def format_table(result: BenchResult) -> str:
     """The results as a Markdown table (readable in a terminal too)."""
     lines = [
-        "| N | design | wall s | x 1-doc | first result s | CPU s | polls/op | peak RSS MB | succeeded |",
-        "|--:|---|--:|--:|--:|--:|--:|--:|--:|",
+        "| N | design | wall s | x 1-doc | first result s | all polled s | tail s | polls/op | CPU s "
+        "| peak RSS MB | succeeded |",
+        "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for row in result.rows:
         lines.append(
             f"| {row.count} | {row.design} | {row.wall_seconds:.2f} | {_number(row.ratio_to_one_document)} "
-            f"| {_number(row.first_done_seconds)} | {row.cpu_seconds:.2f} "
-            f"| {_number(row.polls_per_operation, 1)} | {_number(row.peak_rss_mb, 0)} "
-            f"| {row.succeeded}/{row.count} |"
+            f"| {_number(row.first_done_seconds)} | {_number(row.all_polled_seconds)} "
+            f"| {_number(row.tail_seconds)} | {_number(row.polls_per_operation, 1)} | {row.cpu_seconds:.2f} "
+            f"| {_number(row.peak_rss_mb, 0)} | {row.succeeded}/{row.count} |"
         )
     ratios = ", ".join(f"N={n}: {ratio:.2f}" for n, ratio in sorted(result.durable_over_gather.items()))
     if ratios:

@@ -51,6 +51,7 @@ class DesignRun:
 
     design: str
     count: int
+    started_at: float = field(default_factory=time.time)  # epoch seconds, to place CU's poll times
     wall_seconds: float = 0.0
     first_done_seconds: float | None = None  # when the first document's result was saved
     first_progress_seconds: float | None = None  # durable only: first progress in the status API

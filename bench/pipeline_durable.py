@@ -36,10 +36,10 @@ class DurableApp:
         self.status_poll_seconds = status_poll_seconds
 
     async def run(self, documents: list[Document], *, timeout: float) -> DesignRun:  # noqa: ASYNC109
-        run = DesignRun("durable", len(documents))
         files: list[Any] = [("files", (document.name, document.data)) for document in documents]
         files.append(("request", (None, json.dumps({"mode": "per-document"}), "application/json")))
         engine_before = dataclasses.asdict(self.host.engine.stats)
+        run = DesignRun("durable", len(documents))
         started = time.perf_counter()
         response = await self.http.post("/api/analyses", files=files)
         if response.status_code != 202:

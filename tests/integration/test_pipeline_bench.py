@@ -38,6 +38,7 @@ async def test_the_harness_runs_every_design_and_reports_it(azurite: Azurite, tm
         assert 0 < (row.first_done_seconds or 0) <= row.wall_seconds, row
         # Every operation was polled at least once, and the counts came from the emulator.
         assert (row.polls_per_operation or 0) >= 1, row
+        assert 0 < (row.all_polled_seconds or 0) < row.wall_seconds, row
         assert (row.ratio_to_one_document or 0) > 0, row
     durable = [row for row in result.rows if row.design == "durable"]
     assert all(row.first_progress_seconds is not None for row in durable)
