@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.azurite import REPO_ROOT
+from tests.support.azurite import REPO_ROOT, stop_process
 
 READY_PREFIX = "Content Understanding emulator listening on "
 KEY_HEADER = "Ocp-Apim-Subscription-Key"
@@ -72,14 +72,7 @@ def running_emulator_process(key: str, *, timeout: float = 30.0) -> Iterator[Emu
     try:
         yield EmulatorEndpoint(_wait_for_ready_line(process, timeout), key)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        stop_process(process)
 
 
 def _wait_for_ready_line(process: subprocess.Popen[str], timeout: float) -> str:

@@ -29,7 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -37,12 +37,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.cu_emulator_process import EmulatedService, EmulatorEndpoint, running_emulator_process
-from bench.pipeline_designs import DesignRun, Document, run_gather, run_sequential
+from bench.pipeline_designs import Design, DesignRun, Document, run_gather, run_sequential
 from bench.pipeline_durable import running_app
 from bench.rss import RssSampler
-from services.content_understanding import close_content_understanding_client
 from services.settings import get_settings
-from services.storage_client import close_blob_service_client
 from tests.support.azurite import REPO_ROOT, running_azurite
 
 DESIGNS = ("sequential", "gather", "durable")
@@ -158,26 +156,22 @@ async def run_benchmark(
     settings = bench_settings(config, storage_connection_string, emulator)
     rows: list[Row] = []
     with app_environment(settings):
-        try:
-            async with running_app(
-                settings, work_dir / "devhost", status_poll_seconds=config.status_poll_seconds
-            ) as app:
-                durable = partial(app.run, timeout=config.job_timeout_seconds)
-                designs: dict[str, Callable[[list[Document]], Awaitable[DesignRun]]] = {
-                    "sequential": run_sequential,
-                    "gather": run_gather,
-                    "durable": durable,
-                }
-                if config.warm_up:
-                    for name in config.designs:
-                        await emulator.reset(config.service)
-                        await designs[name](sample_documents(1))
-                for count in config.counts:
-                    for name in config.designs:
-                        rows.append(await _measure(designs[name], count, config, emulator))
-        finally:
-            await close_content_understanding_client()
-            await close_blob_service_client()
+        async with running_app(
+            settings, work_dir / "devhost", status_poll_seconds=config.status_poll_seconds
+        ) as app:
+            durable = partial(app.run, timeout=config.job_timeout_seconds)
+            designs: dict[str, Design] = {
+                "sequential": run_sequential,
+                "gather": run_gather,
+                "durable": durable,
+            }
+            if config.warm_up:
+                for name in config.designs:
+                    await emulator.reset(config.service)
+                    await designs[name](sample_documents(1))
+            for count in config.counts:
+                for name in config.designs:
+                    rows.append(await _measure(designs[name], count, config, emulator))
     _add_ratios(rows)
     return BenchResult(
         config=_config_json(config),
@@ -193,7 +187,7 @@ async def run_benchmark(
 
 
 async def _measure(
-    design: Callable[[list[Document]], Awaitable[DesignRun]],
+    design: Design,
     count: int,
     config: BenchConfig,
     emulator: EmulatorEndpoint,

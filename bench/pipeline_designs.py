@@ -61,6 +61,10 @@ class DesignRun:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+# A design processes one job of documents and reports how it went.
+Design = Callable[[list[Document]], Awaitable[DesignRun]]
+
+
 @dataclass(frozen=True)
 class DocumentOutcome:
     key: str
@@ -173,6 +177,3 @@ async def run_gather(documents: list[Document]) -> DesignRun:
     job = _Job("gather", documents)
     outcomes = list(await asyncio.gather(*(job.process(index) for index in range(len(documents)))))
     return await job.finish(outcomes)
-
-
-Design = Callable[[list[Document]], Awaitable[DesignRun]]

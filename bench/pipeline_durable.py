@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import json
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -38,7 +37,8 @@ class DurableApp:
     async def run(self, documents: list[Document], *, timeout: float) -> DesignRun:  # noqa: ASYNC109
         files: list[Any] = [("files", (document.name, document.data)) for document in documents]
         files.append(("request", (None, json.dumps({"mode": "per-document"}), "application/json")))
-        engine_before = dataclasses.asdict(self.host.engine.stats)
+        stats = self.host.engine.stats  # devhost's counters, for the episodes this job costs
+        episodes_before, activities_before = stats.episodes, stats.activities
         run = DesignRun("durable", len(documents))
         started = time.perf_counter()
         response = await self.http.post("/api/analyses", files=files)
@@ -69,8 +69,8 @@ class DurableApp:
             "jobStatus": status["status"],
             "statusReads": status_reads,
             "error": status.get("error"),
-            "episodes": self.host.engine.stats.episodes - engine_before["episodes"],
-            "activities": self.host.engine.stats.activities - engine_before["activities"],
+            "episodes": stats.episodes - episodes_before,
+            "activities": stats.activities - activities_before,
         }
         return run
 
