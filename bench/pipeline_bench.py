@@ -308,7 +308,7 @@ def parse_args(argv: list[str]) -> tuple[BenchConfig, Path | None]:
     parser.add_argument("--designs", default=",".join(DESIGNS), help="designs to run (default all three)")
     parser.add_argument("--analysis-seconds", type=float, default=1.0, help="emulated analysis duration")
     parser.add_argument("--latency-ms", type=float, default=100.0, help="emulated CU response latency")
-    parser.add_argument("--retry-after", type=float, default=1.0, help="CU Retry-After on polls; 0: none")
+    parser.add_argument("--retry-after", type=float, default=1.0, help="CU Retry-After; 0: app backoff")
     parser.add_argument("--poll-initial", type=float, default=1.0, help="POLL_INITIAL_INTERVAL_SECONDS")
     parser.add_argument("--poll-max", type=float, default=15.0, help="POLL_MAX_INTERVAL_SECONDS")
     parser.add_argument("--repeat", type=int, default=1, help="runs per design and N (median reported)")
