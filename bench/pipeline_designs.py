@@ -71,7 +71,6 @@ class DocumentOutcome:
     name: str
     operation_id: str | None
     status: str  # Succeeded | Failed | Canceled | TimedOut, or Error (a step raised)
-    polls: int
 
 
 class _Job:
@@ -97,7 +96,7 @@ class _Job:
         try:
             outcome = await self._process(index, document)
         except Exception as error:  # a baseline reports per-document failure like the durable job
-            outcome = DocumentOutcome(str(index), document.name, None, f"Error: {type(error).__name__}", 0)
+            outcome = DocumentOutcome(str(index), document.name, None, f"Error: {type(error).__name__}")
         if outcome.status == "Succeeded" and self.run.first_done_seconds is None:
             self.run.first_done_seconds = self.elapsed()
         return outcome
@@ -118,7 +117,7 @@ class _Job:
             }
         )
         deadline = time.monotonic() + self.policy["deadlineSeconds"]
-        polls = 0
+        polls = 0  # the emulator counts them too; this one drives the backoff
         while True:
             state = await get_operation(
                 {
@@ -137,7 +136,7 @@ class _Job:
                 status = "TimedOut"
                 break
             await asyncio.sleep(next_poll_interval(self.policy, polls, state.get("retryAfterSeconds")))
-        return DocumentOutcome(key, ingested.name, operation["operationId"], status, polls)
+        return DocumentOutcome(key, ingested.name, operation["operationId"], status)
 
     async def finish(self, outcomes: list[DocumentOutcome]) -> DesignRun:
         """Step 6, then the run's totals."""
