@@ -17,6 +17,7 @@ help:
 	@echo "make lint       ruff lint and format check"
 	@echo "make format     apply ruff's formatting and safe fixes"
 	@echo "make typecheck  mypy (strict on the app code)"
+	@echo "make bench      every benchmark under bench/ (about a minute; see docs/performance.md)"
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -49,3 +50,8 @@ serve: setup
 
 demo: setup
 	$(PY) -m scripts.demo
+
+.PHONY: bench
+bench: setup
+	$(PY) -m bench.storage_ingest
+	$(PY) -m bench.pipeline_bench

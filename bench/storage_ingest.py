@@ -18,7 +18,8 @@ import time
 import uuid
 from collections.abc import Awaitable
 
-from services.ingest import InputSource, ingest_input, stage_upload
+from services.ingest import ingest_input, stage_upload
+from services.jobs import InputSource
 from services.settings import get_settings
 from services.storage_client import close_blob_service_client, ensure_containers
 from tests.support import documents

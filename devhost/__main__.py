@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     except DevHostError as exc:
         print(f"devhost: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # e.g. the port is taken
+        print(f"devhost: cannot start: {exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 def _parser() -> argparse.ArgumentParser:

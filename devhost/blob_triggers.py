@@ -71,6 +71,7 @@ class BlobTriggers:
         self._store = store
         self._keys = keys
         self._clients: dict[str, BlobServiceClient] = {}
+        self._unconfigured: set[str] = set()  # connections already reported as missing
         self._deliveries: set[asyncio.Task[None]] = set()
 
     @property
@@ -88,11 +89,16 @@ class BlobTriggers:
     # -- polling --------------------------------------------------------------------------------
 
     async def poll_forever(self, interval: float) -> None:
+        last_problem = ""
         while True:
             try:
                 await self.poll_once()
-            except Exception:
-                log.exception("blob trigger scan failed")
+                last_problem = ""
+            except Exception as exc:  # storage down or misconfigured: say so once, keep trying
+                problem = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                if problem != last_problem:
+                    log.warning("blob trigger scan failed (will retry): %s", problem)
+                last_problem = problem
             await asyncio.sleep(interval)
 
     async def poll_once(self) -> int:
@@ -112,7 +118,7 @@ class BlobTriggers:
     async def _poll_blob(
         self, function: FunctionInfo, container: ContainerClient, blob_name: str, etag: str
     ) -> int:
-        key = f"{container.container_name}/{blob_name}"
+        key, etag = f"{container.container_name}/{blob_name}", _version(etag)
         receipt = self._store.receipt(function.name, key, etag)
         if receipt is not None and receipt[0] in ("done", "poison"):
             return 0
@@ -168,6 +174,9 @@ class BlobTriggers:
         if client is None:
             connection_string = os.environ.get(connection)
             if not connection_string:
+                if connection in self._unconfigured:
+                    return None
+                self._unconfigured.add(connection)
                 log.warning(
                     "blob trigger '%s': app setting '%s' holds no connection string",
                     function.name,
@@ -231,9 +240,14 @@ class BlobTriggers:
                 )
                 await asyncio.sleep(0.5 * attempt)
                 continue
-            self._store.put_receipt(function.name, key, etag, "done", attempt)
+            self._store.put_receipt(function.name, key, _version(etag), "done", attempt)
             return
         log.error("blob trigger '%s' gave up on %s after %d attempts", function.name, key, MAX_ATTEMPTS)
+
+
+def _version(etag: str) -> str:
+    """An ETag as a receipt key: listings return it bare, downloads quoted."""
+    return etag.strip('"')
 
 
 def _path(function: FunctionInfo) -> BlobPath:

@@ -19,7 +19,7 @@ from devhost.errors import ManagementError
 from devhost.keys import DURABLE_SYSTEM, HostKeys
 from devhost.status import status_payload
 from devhost.store import InstanceQuery
-from devhost.wire import RuntimeStatus, jtoken_text, parse_status_time, to_epoch
+from devhost.wire import RuntimeStatus, jtoken_text, parse_timestamp, to_epoch
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -212,7 +212,7 @@ def _time(value: str | None, name: str) -> float | None:
     if not value:
         return None
     try:
-        return to_epoch(parse_status_time(value))
+        return to_epoch(parse_timestamp(value))
     except ValueError as exc:
         raise ValueError(f"{name} is not an ISO 8601 time: {value!r}") from exc
 

@@ -1,10 +1,16 @@
 """The orchestration engine: a dispatcher that runs episodes and activities from the store.
 
-One asyncio task loops: flush finished activities into the queue, start episodes for instances
-with visible messages (one at a time per instance, at most maxConcurrentOrchestratorFunctions),
-start queued activities (at most maxConcurrentActivityFunctions), then wait for something to
-finish or for the next timer. Episodes run in a thread pool (the orchestrator is synchronous
-Python); every database access stays on the event loop's thread.
+One asyncio task loops: queue finished activities' results, start episodes for instances with
+visible messages (one at a time per instance, at most maxConcurrentOrchestratorFunctions), start
+queued activities (at most maxConcurrentActivityFunctions), then wait for something to finish or
+for the next timer. Episodes run in a thread pool (the orchestrator is synchronous Python); every
+database access stays on the event loop's thread, and the loop touches the database only when
+something changed, so that replays in worker threads are not slowed down by it.
+
+Completions are batched into episodes: results of activities that finish while their instance
+replays wait in memory until it is done, and an instance with activities still running waits a
+little (no longer than its last episode took) for more, so replay work stays linear in the width
+of a fan-out.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
+from collections import Counter, deque
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -53,6 +61,14 @@ from devhost.store import (
 from devhost.wire import Event, RuntimeStatus
 
 log = logging.getLogger("devhost")
+
+# Completions for an instance whose activities are still running wait for its next episode at most
+# this long (and no longer than its last episode took): replaying once per batch keeps replay work
+# linear in a fan-out's width, as the Azure Storage provider's batched queue reads do.
+MAX_BATCH_WINDOW_SECONDS = 0.1
+# Finished activities' results are queued at the latest after this long, even mid-replay.
+MAX_OUTBOX_SECONDS = 0.25
+READY_BATCH = 500  # work items read from the store at a time
 
 _FORBIDDEN_ID_CHARACTERS = set("/\\?#")
 
@@ -104,7 +120,15 @@ class Engine:
         self._episodes: dict[str, asyncio.Task[None]] = {}  # by instance id
         self._activities: dict[int, asyncio.Task[None]] = {}  # by work item id
         self._outbox: list[tuple[int, NewMessage | None]] = []
+        self._running_for: Counter[str] = Counter()  # running activities per instance
+        self._pending_since: dict[str, float] = {}  # monotonic time of the first unprocessed completion
+        self._episode_seconds: dict[str, float] = {}  # how long each instance's last episode took
+        self._outbox_since = 0.0
         self._work_cursor = 0  # work items up to here are running or done (a restart runs them again)
+        self._ready: deque[WorkItem] = deque()  # read from the store, not started yet
+        self._more_work = True  # the store may hold work items beyond the cursor
+        self._look_at_queue = True  # messages may be runnable
+        self._next_due: float | None = None  # the next message that becomes visible later (a timer)
         self._held = False
         self._stopping = False
         self._dispatcher: asyncio.Task[None] | None = None
@@ -127,7 +151,7 @@ class Engine:
         for task in activities:
             task.cancel()
         await asyncio.gather(*activities, return_exceptions=True)
-        self._flush_outbox()
+        self._flush_outbox(force=True)
 
     @contextlib.asynccontextmanager
     async def holding_orchestrations(self) -> AsyncIterator[None]:
@@ -137,7 +161,7 @@ class Engine:
             yield
         finally:
             self._held = False
-            self._wake.set()
+            self._queue_changed()
 
     # -- the management API ---------------------------------------------------------------------
 
@@ -157,18 +181,7 @@ class Engine:
                 f"An Orchestration instance with the status {existing.runtime_status.value} already exists."
             )
         now = wire.to_epoch(self._clock.now())
-        instance = Instance(
-            instance_id=instance_id,
-            name=function.name,
-            execution_id=uuid.uuid4().hex,
-            runtime_status=RuntimeStatus.PENDING,
-            input=raw_input,
-            output=None,
-            custom_status=None,
-            created_time=now,
-            last_updated_time=now,
-        )
-        self._store.start_instance(instance, now)
+        self._store.start_instance(Instance.pending(instance_id, function.name, raw_input, now), now)
         log.info(
             "%s: Function '%s (Orchestrator)' scheduled. Reason: NewInstance. State: Scheduled.",
             instance_id,
@@ -259,7 +272,7 @@ class Engine:
         self._poke()
 
     def _poke(self) -> None:
-        self._wake.set()
+        self._queue_changed()
         self._notify_change()
 
     def _notify_change(self) -> None:
@@ -271,60 +284,125 @@ class Engine:
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            self._flush_outbox()
+            self._flush_outbox(force=False)
             now = self._clock.now()
-            if self._start_episodes(now) + self._start_activities():
+            started, batching_until = self._start_episodes(now)
+            if started + self._start_activities():
                 await asyncio.sleep(0)
                 continue
             busy = bool(self._episodes or self._activities or self._outbox)
             blocked = self._held and bool(self._store.runnable_instances(wire.to_epoch(now)))
-            due = self._store.next_visible_time(wire.to_epoch(now))
-            await self._clock.wait(
+            due = self._next_due
+            waiting = self._clock.wait(
                 None if due is None else wire.from_epoch(due), self._wake, idle=not (busy or blocked)
             )
+            if batching_until is None:
+                await waiting
+            else:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiting, max(0.0, batching_until - time.monotonic()))
 
-    def _start_episodes(self, now: datetime) -> int:
+    def _queue_changed(self) -> None:
+        """New messages may be runnable: look at the queue again on the next round."""
+        self._look_at_queue = True
+        self._wake.set()
+
+    def _start_episodes(self, now: datetime) -> tuple[int, float | None]:
+        """Start episodes; returns how many, and when the earliest batching instance may start."""
+        now_epoch = wire.to_epoch(now)
+        timer_due = self._next_due is not None and self._next_due <= now_epoch
+        if not (self._look_at_queue or timer_due):
+            return 0, None  # nothing new: spare the database (and the GIL) while episodes replay
+        self._look_at_queue = False
+        self._next_due = self._store.next_visible_time(now_epoch)
         if self._held or self._stopping:
-            return 0
-        started = 0
-        for instance_id in self._store.runnable_instances(wire.to_epoch(now)):
+            return 0, None  # releasing the hold looks again
+        started, batching_until = 0, None
+        for instance_id in self._store.runnable_instances(now_epoch):
             if len(self._episodes) >= self._config.max_concurrent_orchestrators:
+                self._look_at_queue = True  # the rest when a slot frees up
                 break
-            if instance_id not in self._episodes:
-                task = asyncio.create_task(self._run_episode(instance_id), name=f"episode {instance_id}")
-                self._episodes[instance_id] = task
-                started += 1
-                self.stats.episodes += 1
-                self.stats.peak_episodes = max(self.stats.peak_episodes, len(self._episodes))
-        return started
+            if instance_id in self._episodes:
+                continue
+            deadline = self._batch_deadline(instance_id)
+            if deadline is not None and deadline > time.monotonic():
+                batching_until = min(deadline, batching_until or deadline)
+                self._look_at_queue = True
+                continue
+            task = asyncio.create_task(self._run_episode(instance_id), name=f"episode {instance_id}")
+            self._episodes[instance_id] = task
+            started += 1
+            self.stats.episodes += 1
+            self.stats.peak_episodes = max(self.stats.peak_episodes, len(self._episodes))
+        return started, batching_until
+
+    def _batch_deadline(self, instance_id: str) -> float | None:
+        """Until when completions for this instance wait for more (None: start its episode now)."""
+        since = self._pending_since.get(instance_id)
+        if since is None or not self._running_for[instance_id]:
+            return None
+        return since + min(MAX_BATCH_WINDOW_SECONDS, self._episode_seconds.get(instance_id, 0.0))
 
     def _start_activities(self) -> int:
         capacity = self._config.max_concurrent_activities - len(self._activities)
         if capacity <= 0 or self._stopping:
             return 0
-        items = self._store.work_items_after(self._work_cursor, capacity)
+        if not self._ready and self._more_work:
+            self._refill_ready()
+        started = 0
+        while self._ready and started < capacity:
+            item = self._ready.popleft()
+            self._activities[item.id] = asyncio.create_task(
+                self._run_activity(item), name=f"activity {item.name}"
+            )
+            self._running_for[item.instance_id] += 1
+            started += 1
+            self.stats.activities += 1
+            self.stats.peak_activities = max(self.stats.peak_activities, len(self._activities))
+        return started
+
+    def _refill_ready(self) -> None:
+        items = self._store.work_items_after(self._work_cursor, READY_BATCH)
+        self._more_work = len(items) == READY_BATCH
+        instances: dict[str, Instance | None] = {}
         for item in items:
             self._work_cursor = item.id
-            instance = self._store.instance(item.instance_id)
+            if item.instance_id not in instances:
+                instances[item.instance_id] = self._store.instance(item.instance_id)
+            instance = instances[item.instance_id]
             if (
                 instance is None
                 or instance.execution_id != item.execution_id
                 or instance.runtime_status.is_terminal
             ):
-                self._outbox.append((item.id, None))  # its orchestration is over: nobody waits for it
-                continue
-            self._activities[item.id] = asyncio.create_task(
-                self._run_activity(item), name=f"activity {item.name}"
-            )
-            self.stats.activities += 1
-            self.stats.peak_activities = max(self.stats.peak_activities, len(self._activities))
-        return len(items)
+                self._to_outbox(item.id, None)  # its orchestration is over: nobody waits for it
+            else:
+                self._ready.append(item)
 
-    def _flush_outbox(self) -> None:
-        if self._outbox:
-            finished, self._outbox = self._outbox, []
-            self._store.finish_work_items(finished)
-            self._notify_change()
+    def _flush_outbox(self, *, force: bool) -> None:
+        """Queue finished activities' results: at once, unless they would only wait in the queue.
+
+        While every instance they belong to is replaying, results stay in memory for a moment (a
+        crash then reruns those activities: at-least-once) so that the replay is not slowed down.
+        """
+        if not self._outbox:
+            return
+        waiting_instances = {message.instance_id for _, message in self._outbox if message is not None}
+        replaying = not waiting_instances or waiting_instances <= self._episodes.keys()
+        if replaying and not force and time.monotonic() - self._outbox_since < MAX_OUTBOX_SECONDS:
+            return
+        finished, self._outbox = self._outbox, []
+        self._store.finish_work_items(finished)
+        arrived = time.monotonic()
+        for instance_id in waiting_instances:
+            self._pending_since.setdefault(instance_id, arrived)
+        self._queue_changed()
+        self._notify_change()
+
+    def _to_outbox(self, item_id: int, message: NewMessage | None) -> None:
+        if not self._outbox:
+            self._outbox_since = time.monotonic()
+        self._outbox.append((item_id, message))
 
     # -- activities -----------------------------------------------------------------------------
 
@@ -346,14 +424,18 @@ class Engine:
                 log.debug("%s: Function '%s (Activity)' completed.", item.instance_id, item.name)
                 event = wire.task_completed(now, item.task_id, outcome.result)
             message = NewMessage(item.instance_id, item.execution_id, EVENT, event, wire.to_epoch(now))
-            self._outbox.append((item.id, message))
+            self._to_outbox(item.id, message)
         finally:
             del self._activities[item.id]
+            self._running_for[item.instance_id] -= 1
+            if not self._running_for[item.instance_id]:
+                del self._running_for[item.instance_id]
             self._wake.set()
 
     # -- episodes -------------------------------------------------------------------------------
 
     async def _run_episode(self, instance_id: str) -> None:
+        self._pending_since.pop(instance_id, None)
         try:
             now = self._clock.now()
             messages = self._store.messages(instance_id, wire.to_epoch(now))
@@ -368,7 +450,9 @@ class Engine:
                 return
             if plan.calls_orchestrator:
                 loop = asyncio.get_running_loop()
+                began = time.monotonic()
                 settlement = await loop.run_in_executor(self._orchestrator_pool, self._orchestrate, plan)
+                self._episode_seconds[instance_id] = time.monotonic() - began
             else:
                 settlement = settle_without_orchestrator(plan)
             self._commit(settlement)
@@ -377,7 +461,7 @@ class Engine:
             self._quarantine(instance_id)
         finally:
             del self._episodes[instance_id]
-            self._wake.set()
+            self._queue_changed()  # what arrived meanwhile, and a free slot
 
     def _orchestrate(self, plan: EpisodePlan) -> Settlement:
         """Runs in a worker thread: build the payload, call the orchestrator, settle."""
@@ -392,6 +476,9 @@ class Engine:
 
     def _commit(self, settlement: Settlement) -> None:
         blocked = self._store.commit_episode(settlement.commit)
+        self._more_work = self._more_work or bool(settlement.commit.work_items)
+        if settlement.commit.instance.runtime_status.is_terminal:
+            self._episode_seconds.pop(settlement.commit.instance.instance_id, None)
         for line in settlement.log_lines:
             log.info("%s", line)
         now = self._clock.now()

@@ -282,16 +282,11 @@ def _schedule(
                 wire.sub_orchestration_created(now, item.task_id, item.name, item.instance_id, raw_input)
             )
             children.append(
-                Instance(
-                    instance_id=item.instance_id,
-                    name=item.name,
-                    execution_id=uuid.uuid4().hex,
-                    runtime_status=RuntimeStatus.PENDING,
-                    input=raw_input,
-                    output=None,
-                    custom_status=None,
-                    created_time=wire.to_epoch(now),
-                    last_updated_time=wire.to_epoch(now),
+                Instance.pending(
+                    item.instance_id,
+                    item.name,
+                    raw_input,
+                    wire.to_epoch(now),
                     parent_instance_id=instance.instance_id,
                     parent_execution_id=instance.execution_id,
                     parent_name=instance.name,
@@ -360,6 +355,7 @@ def _finish(
         instance=instance,
         consumed=plan.consumed,
         history_append=history,
+        history_length=len(plan.history),
         messages=messages or [],
         work_items=work or [],
         children=children or [],

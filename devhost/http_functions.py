@@ -42,11 +42,10 @@ class HttpFunctions:
         # Literal segments first (ASP.NET orders routes by specificity).
         self._routes = sorted(routes, key=lambda r: (-r.template.literal_segments, r.template.template))
 
-    def owns(self, path: str) -> bool:
-        return path.lower().startswith(self._prefix.lower() + "/") if self._prefix else True
-
     async def handle(self, request: web.Request) -> web.StreamResponse:
-        path = request.path[len(self._prefix) :] or "/"
+        if self._prefix and not request.path.lower().startswith(self._prefix.lower() + "/"):
+            return web.Response(status=404)
+        path = request.path[len(self._prefix) :]
         for route in self._routes:
             params = route.template.match(path)
             if params is None or (route.methods is not None and request.method not in route.methods):

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ CREATE TABLE IF NOT EXISTS messages (
     visible_at REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_visible ON messages (visible_at);
-CREATE INDEX IF NOT EXISTS messages_instance ON messages (instance_id, id);
+CREATE INDEX IF NOT EXISTS messages_instance ON messages (instance_id, visible_at, kind);
 CREATE TABLE IF NOT EXISTS work_items (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     instance_id TEXT NOT NULL,
@@ -100,34 +101,37 @@ class Instance:
     parent_name: str | None = None
     parent_task_id: int | None = None
 
-
-@dataclass(frozen=True)
-class Message:
-    id: int
-    instance_id: str
-    execution_id: str | None
-    kind: str
-    body: dict[str, Any]
-    visible_at: float
+    @classmethod
+    def pending(
+        cls, instance_id: str, name: str, raw_input: str | None, now: float, **parent: Any
+    ) -> Instance:
+        """A new instance (or execution) waiting for its first episode; `parent` fields if a child."""
+        return cls(
+            instance_id,
+            name,
+            uuid.uuid4().hex,
+            RuntimeStatus.PENDING,
+            raw_input,
+            None,
+            None,
+            now,
+            now,
+            **parent,
+        )
 
 
 @dataclass(frozen=True)
 class NewMessage:
     instance_id: str
-    execution_id: str | None
+    execution_id: str | None  # None: for whichever execution is current (raised events, control)
     kind: str
     body: dict[str, Any]
     visible_at: float
 
 
 @dataclass(frozen=True)
-class WorkItem:
+class Message(NewMessage):
     id: int
-    instance_id: str
-    execution_id: str
-    task_id: int
-    name: str
-    input: str | None
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,11 @@ class NewWorkItem:
     input: str | None
 
 
+@dataclass(frozen=True)
+class WorkItem(NewWorkItem):
+    id: int
+
+
 @dataclass
 class EpisodeCommit:
     """Everything one orchestration episode changes, written in one transaction."""
@@ -147,6 +156,7 @@ class EpisodeCommit:
     consumed: list[int]  # message ids
     history_append: list[Event] = field(default_factory=list)
     history_reset: bool = False  # a new execution (continue-as-new) starts from an empty history
+    history_length: int | None = None  # rows already stored (None: count them)
     messages: list[NewMessage] = field(default_factory=list)
     work_items: list[NewWorkItem] = field(default_factory=list)
     children: list[Instance] = field(default_factory=list)  # sub-orchestrations to create/replace
@@ -238,11 +248,11 @@ class Store:
     def runnable_instances(self, now: float) -> list[str]:
         """Instances with a visible message they can take (suspended ones only take control)."""
         rows = self._db.execute(
-            "SELECT DISTINCT m.instance_id FROM messages AS m "
+            "SELECT m.instance_id FROM (SELECT instance_id, MAX(kind IN (?, ?)) AS control FROM messages "
+            "WHERE visible_at <= ? GROUP BY instance_id) AS m "
             "LEFT JOIN instances AS i ON i.instance_id = m.instance_id "
-            "WHERE m.visible_at <= ? AND (i.runtime_status IS NULL OR i.runtime_status != ? "
-            "OR m.kind IN (?, ?)) ORDER BY m.instance_id",
-            (now, RuntimeStatus.SUSPENDED.value, *CONTROL_KINDS),
+            "WHERE m.control OR i.runtime_status IS NULL OR i.runtime_status != ?",
+            (*CONTROL_KINDS, now, RuntimeStatus.SUSPENDED.value),
         )
         return [instance_id for (instance_id,) in rows]
 
@@ -258,11 +268,21 @@ class Store:
             "WHERE instance_id = ? AND visible_at <= ? ORDER BY id",
             (instance_id, now),
         )
-        return [Message(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5]) for row in rows]
+        return [
+            Message(
+                instance_id=r[1],
+                execution_id=r[2],
+                kind=r[3],
+                body=json.loads(r[4]),
+                visible_at=r[5],
+                id=r[0],
+            )
+            for r in rows
+        ]
 
     def delete_messages(self, ids: Sequence[int]) -> None:
         with self._transaction() as db:
-            db.executemany("DELETE FROM messages WHERE id = ?", [(message_id,) for message_id in ids])
+            _delete_ids(db, "messages", ids)
 
     # -- episodes -------------------------------------------------------------------------------
 
@@ -271,23 +291,24 @@ class Store:
         blocked: list[tuple[Instance, RuntimeStatus]] = []
         with self._transaction() as db:
             instance_id = commit.instance.instance_id
-            db.executemany(
-                "DELETE FROM messages WHERE id = ?", [(message_id,) for message_id in commit.consumed]
-            )
+            _delete_ids(db, "messages", commit.consumed)
             if commit.history_reset:
                 db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
-            (count,) = db.execute(
-                "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?", (instance_id,)
-            ).fetchone()
-            db.executemany(
-                "INSERT INTO history (instance_id, seq, event) VALUES (?, ?, ?)",
+            count = 0 if commit.history_reset else commit.history_length
+            if count is None:
+                (count,) = db.execute(
+                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?", (instance_id,)
+                ).fetchone()
+            _insert(
+                db,
+                "history (instance_id, seq, event)",
                 [(instance_id, count + i, json.dumps(e)) for i, e in enumerate(commit.history_append)],
             )
             _put_instance(db, commit.instance)
             _put_messages(db, commit.messages)
-            db.executemany(
-                "INSERT INTO work_items (instance_id, execution_id, task_id, name, input) "
-                "VALUES (?, ?, ?, ?, ?)",
+            _insert(
+                db,
+                "work_items (instance_id, execution_id, task_id, name, input)",
                 [(w.instance_id, w.execution_id, w.task_id, w.name, w.input) for w in commit.work_items],
             )
             for child in commit.children:
@@ -312,18 +333,12 @@ class Store:
             "WHERE id > ? ORDER BY id LIMIT ?",
             (cursor, limit),
         )
-        return [WorkItem(*row) for row in rows]
-
-    def has_work_items_after(self, cursor: int) -> bool:
-        return (
-            self._db.execute("SELECT 1 FROM work_items WHERE id > ? LIMIT 1", (cursor,)).fetchone()
-            is not None
-        )
+        return [WorkItem(r[1], r[2], r[3], r[4], r[5], id=r[0]) for r in rows]
 
     def finish_work_items(self, finished: Sequence[tuple[int, NewMessage | None]]) -> None:
         """Delete finished work items and queue their results, in one transaction."""
         with self._transaction() as db:
-            db.executemany("DELETE FROM work_items WHERE id = ?", [(item_id,) for item_id, _ in finished])
+            _delete_ids(db, "work_items", [item_id for item_id, _ in finished])
             _put_messages(db, [message for _, message in finished if message is not None])
 
     # -- blob receipts and keys -----------------------------------------------------------------
@@ -379,10 +394,30 @@ def _put_instance(db: sqlite3.Connection, instance: Instance) -> None:
 
 
 def _put_messages(db: sqlite3.Connection, messages: Sequence[NewMessage]) -> None:
-    db.executemany(
-        "INSERT INTO messages (instance_id, execution_id, kind, body, visible_at) VALUES (?, ?, ?, ?, ?)",
+    _insert(
+        db,
+        "messages (instance_id, execution_id, kind, body, visible_at)",
         [(m.instance_id, m.execution_id, m.kind, json.dumps(m.body), m.visible_at) for m in messages],
     )
+
+
+# Many rows per statement, not one statement per row: each SQLite call releases the GIL, and on a
+# busy host (an episode replaying in a worker thread) every release costs a switch interval.
+_ROWS_PER_STATEMENT = 100
+
+
+def _insert(db: sqlite3.Connection, target: str, rows: Sequence[tuple[Any, ...]]) -> None:
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        row = "(" + ", ".join("?" * len(chunk[0])) + ")"
+        values = [value for item in chunk for value in item]
+        db.execute(f"INSERT INTO {target} VALUES {', '.join([row] * len(chunk))}", values)  # noqa: S608
+
+
+def _delete_ids(db: sqlite3.Connection, table: str, ids: Sequence[int]) -> None:
+    for start in range(0, len(ids), _ROWS_PER_STATEMENT * 5):
+        chunk = ids[start : start + _ROWS_PER_STATEMENT * 5]
+        db.execute(f"DELETE FROM {table} WHERE id IN ({', '.join('?' * len(chunk))})", chunk)  # noqa: S608
 
 
 def _delete_instance(db: sqlite3.Connection, instance_id: str) -> int:

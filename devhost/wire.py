@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -98,11 +98,6 @@ def parse_timestamp(text: str) -> datetime:
     text = _FRACTION.sub(lambda m: "." + (m.group(1) + "000000")[:6], text, count=1)
     moment = datetime.fromisoformat(text)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def parse_status_time(text: str) -> datetime:
-    """Parse a `createdTimeFrom`-style query value (any ISO 8601 form)."""
-    return parse_timestamp(text)
 
 
 def from_epoch(seconds: float) -> datetime:
@@ -256,12 +251,3 @@ def execution_resumed(moment: datetime, reason: str | None) -> Event:
 def with_timestamp(event: Event, moment: datetime) -> Event:
     """A queued event as it enters history at `moment`."""
     return {**event, "Timestamp": format_timestamp(moment)}
-
-
-def format_timespan(delta: timedelta) -> str:
-    """.NET TimeSpan "c" format, `d.hh:mm:ss` (as the extension sends timer durations)."""
-    seconds = int(delta.total_seconds())
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{days}.{hours:02d}:{minutes:02d}:{secs:02d}"

@@ -22,7 +22,9 @@ from orchestrators import names
 from orchestrators.ensure_analyzer import EnsureRequest
 from orchestrators.monitor_operation import MonitorRequest
 from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
-from services.jobs import InputFate, JobSpec, display_name, job_outcome, to_iso
+from services.errors import InputError
+from services.jobs import InputFate, InputSource, JobSpec, job_outcome, to_iso
+from services.names import display_name, input_blob_name
 
 bp = df.Blueprint()
 
@@ -42,26 +44,44 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     job: JobSpec = context.get_input()
     started_at = to_iso(context.current_utc_datetime)
     fates: list[InputFate] = [
-        {"index": index, "name": display_name(source, index), "status": "pending"}
+        {"index": index, "name": _name_or_placeholder(source, index), "status": "pending"}
         for index, source in enumerate(job["inputs"])
     ]
     progress = _Progress(context, job, fates)
     progress.update("ingesting")
 
-    # 1. Fan out: ingest + SAS per input, and the analyzer, all concurrently.
+    grants, analyzer_error = yield from _prepare(context, job, fates)
+    stop_reason = _stop_reason(job, fates, grants, analyzer_error)
+    if stop_reason is not None:
+        for fate in fates:
+            if fate["status"] != "failed":
+                fate["status"] = "skipped"
+        return (yield from _finish(context, job, fates, [], started_at, stop_reason))
+
+    operations = yield from _analyse(context, job, fates, grants, progress)
+    return (yield from _finish(context, job, fates, operations, started_at, None))
+
+
+def _prepare(
+    context: Any, job: JobSpec, fates: list[InputFate]
+) -> Generator[Any, Any, tuple[dict[int, str], dict[str, Any] | None]]:
+    """Stage 1, all at once: ingest each input, grant CU read access to where it will be stored
+    (the blob name is known in advance, and a SAS can be signed before its blob exists), and ensure
+    the analyzer. Returns the grant of each input that made it, and the analyzer's error if any."""
     ingest_tasks = [
         context.call_activity_with_retry(
             names.INGEST_INPUT,
             ACTIVITY_RETRY,
-            {
-                "jobId": job["jobId"],
-                "index": index,
-                "source": source,
-                "proMode": job["mode"] == "combined",
-            },
+            {"jobId": job["jobId"], "index": index, "source": source, "proMode": job["mode"] == "combined"},
         )
         for index, source in enumerate(job["inputs"])
     ]
+    grant_tasks = {
+        index: context.call_activity_with_retry(
+            names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job["jobId"], "kind": "input", "blob": blob}
+        )
+        for index, blob in _target_blobs(job).items()
+    }
     ensure_task = None
     if job["analyzer"] is not None:
         ensure_task = context.call_sub_orchestrator(
@@ -74,67 +94,52 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
             ),
         )
     ingested: list[Outcome] = yield from settle(context, ingest_tasks)
-    for fate, outcome in zip(fates, ingested, strict=True):
-        if outcome.succeeded:
-            ingested_input = outcome.value["input"]
-            fate["status"] = "ingested"
-            fate["name"] = ingested_input["name"]
-            fate["blob"] = ingested_input["blob"]
-            fate["size"] = ingested_input["size"]
-            fate["contentType"] = ingested_input["contentType"]
-            fate["sha256"] = ingested_input["sha256"]
-        else:
-            _fail(fate, outcome.error_info)
-    progress.update("granting access")
-
-    # SAS grants need the ingested blob's name, which ingest derives from the document's bytes.
-    ready = [fate for fate in fates if fate["status"] == "ingested"]
-    granted: list[Outcome] = yield from settle(
-        context,
-        [
-            context.call_activity_with_retry(
-                names.CREATE_SAS,
-                ACTIVITY_RETRY,
-                {"jobId": job["jobId"], "kind": "input", "blob": fate["blob"]},
-            )
-            for fate in ready
-        ],
-    )
+    granted: list[Outcome] = yield from settle(context, list(grant_tasks.values()))
+    grant_outcomes = dict(zip(grant_tasks, granted, strict=True))
     grants: dict[int, str] = {}
-    for fate, outcome in zip(ready, granted, strict=True):
-        if outcome.succeeded:
-            grants[fate["index"]] = outcome.value["grant"]["grant"]
-        else:
+    for fate, outcome in zip(fates, ingested, strict=True):
+        grant = grant_outcomes.get(fate["index"])
+        if not outcome.succeeded:
             _fail(fate, outcome.error_info)
+        elif grant is None or not grant.succeeded:
+            _fail(fate, grant.error_info if grant is not None else _unnamed_error())
+        else:
+            _record_ingest(fate, outcome.value["input"])
+            grants[fate["index"]] = grant.value["grant"]["grant"]
+    _Progress(context, job, fates).update("checking analyzer" if ensure_task else "ingested")
 
     analyzer_error = None
     if ensure_task is not None:
-        ensured: list[Outcome] = yield from settle(context, [ensure_task])
-        result = ensured[0].value if ensured[0].ok else None
+        (ensured,) = yield from settle(context, [ensure_task])
+        result = ensured.value if ensured.ok else None
         if result is None or not result.get("ok"):
-            analyzer_error = result["error"] if result else ensured[0].error_info
+            analyzer_error = result["error"] if result else ensured.error_info
+    return grants, analyzer_error
 
-    # 2. Fan in: apply the partial-failure policy.
+
+def _stop_reason(
+    job: JobSpec, fates: list[InputFate], grants: dict[int, str], analyzer_error: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """Stage 2, the fan-in: why the job cannot go on to analysis (None: it can)."""
     lost = [fate for fate in fates if fate["status"] == "failed"]
-    stop_reason = None
     if analyzer_error is not None:
-        stop_reason = {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error.get('message')}"}
-    elif lost and job["partialFailure"] == "fail":
-        stop_reason = {
+        return {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error.get('message')}"}
+    if lost and job["partialFailure"] == "fail":
+        return {
             "code": "InputFailed",
             "message": f"{len(lost)} of {len(fates)} inputs could not be prepared "
             "and partialFailure is 'fail'",
             "transient": False,
         }
-    elif not grants:
-        stop_reason = {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}
-    if stop_reason is not None:
-        for fate in fates:
-            if fate["status"] != "failed":
-                fate["status"] = "skipped"
-        return (yield from _finish(context, job, fates, [], started_at, stop_reason))
+    if not grants:
+        return {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}
+    return None
 
-    # 3. Analyse.
+
+def _analyse(
+    context: Any, job: JobSpec, fates: list[InputFate], grants: dict[int, str], progress: _Progress
+) -> Generator[Any, Any, list[dict[str, Any]]]:
+    """Stage 3: start every operation, monitor each in a sub-orchestration, record how each ended."""
     plans = _plan_operations(job, sorted(grants))
     for plan in plans:
         for index in plan["inputs"]:
@@ -159,12 +164,13 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
         ],
     )
     monitors: dict[str, Any] = {}
-    operations: list[dict[str, Any]] = []
+    operations: dict[str, dict[str, Any]] = {}
     for plan, outcome in zip(plans, begun, strict=True):
         operation: dict[str, Any] = {"key": plan["key"], "inputs": plan["inputs"], "status": "Failed"}
-        operations.append(operation)
+        operations[plan["key"]] = operation
         if not outcome.succeeded:
-            operation["error"] = outcome.error_info
+            for index in plan["inputs"]:
+                _fail(fates[index], outcome.error_info)
             continue
         operation["operationId"] = outcome.value["operationId"]
         attempts = outcome.value.get("attempts", 1)
@@ -181,25 +187,19 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
                 operationLocation=outcome.value["operationLocation"],
                 polling=job["polling"],
             ),
+            instance_id=monitor_instance_id(job["jobId"], plan["key"]),
         )
-    for operation in operations:
-        if "error" in operation:
-            for index in operation["inputs"]:
-                _fail(fates[index], operation["error"])
-    progress.update("analyzing")
 
     # Wait for each operation, updating progress as each one ends.
     pending = dict(monitors)
     while pending:
+        progress.polling = list(pending)
+        progress.update("analyzing")
         finished = yield context.task_any(list(pending.values()))
         key = next(k for k, task in pending.items() if task is finished)
         del pending[key]
-        operation = next(op for op in operations if op["key"] == key)
-        if isinstance(finished.result, BaseException):
-            outcome_error = Outcome(ok=False, value=None, error=str(finished.result)).error_info
-            monitored: dict[str, Any] = {"status": "Failed", "error": outcome_error}
-        else:
-            monitored = finished.result
+        monitored = _monitor_outcome(finished)
+        operation = operations[key]
         operation["status"] = monitored["status"]
         if monitored.get("resultBlob"):
             operation["resultBlob"] = monitored["resultBlob"]
@@ -208,9 +208,50 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
                 fates[index]["status"] = "succeeded"
             else:
                 _fail(fates[index], monitored.get("error") or _operation_error(monitored["status"]))
-        progress.update("analyzing")
+    return list(operations.values())
 
-    return (yield from _finish(context, job, fates, operations, started_at, None))
+
+def _monitor_outcome(task: Any) -> dict[str, Any]:
+    """A monitor's result; a monitor that crashed counts as a failed operation."""
+    if isinstance(task.result, BaseException):
+        return {"status": "Failed", "error": Outcome(ok=False, value=None, error=str(task.result)).error_info}
+    return dict(task.result)
+
+
+def _record_ingest(fate: InputFate, ingested: dict[str, Any]) -> None:
+    fate["status"] = "ingested"
+    fate["name"] = ingested["name"]
+    fate["blob"] = ingested["blob"]
+    fate["size"] = ingested["size"]
+    fate["contentType"] = ingested["contentType"]
+    fate["sha256"] = ingested["sha256"]
+
+
+def _target_blobs(job: JobSpec) -> dict[int, str]:
+    """Where each input will be ingested (inputs whose name is unusable get no grant: ingest says why)."""
+    targets = {}
+    for index, source in enumerate(job["inputs"]):
+        try:
+            targets[index] = input_blob_name(job["jobId"], index, source)
+        except InputError:
+            continue
+    return targets
+
+
+def _name_or_placeholder(source: InputSource, index: int) -> str:
+    try:
+        return display_name(source)
+    except InputError:
+        return f"input-{index}"
+
+
+def _unnamed_error() -> dict[str, Any]:
+    return {"code": "InvalidName", "message": "The input has no usable name", "transient": False}
+
+
+def monitor_instance_id(job_id: str, key: str) -> str:
+    """The monitor of operation ``key``: a known id, so the status API can show its next poll."""
+    return f"{job_id}:op-{key}"
 
 
 def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:
@@ -290,6 +331,7 @@ class _Progress:
         self._context = context
         self._job = job
         self._fates = fates
+        self.polling: list[str] = []  # keys of the operations being monitored
 
     def update(self, stage: str) -> None:
         counts = {"total": len(self._fates), "ingested": 0, "failed": 0, "analyzing": 0, "done": 0}
@@ -303,6 +345,12 @@ class _Progress:
                 counts["analyzing"] += 1
             if status == "succeeded":
                 counts["done"] += 1
-        self._context.set_custom_status(
-            {"stage": stage, "mode": self._job["mode"], "analyzerId": self._job["analyzerId"], **counts}
-        )
+        custom: dict[str, Any] = {
+            "stage": stage,
+            "mode": self._job["mode"],
+            "analyzerId": self._job["analyzerId"],
+            **counts,
+        }
+        if self.polling:
+            custom["polling"] = self.polling
+        self._context.set_custom_status(custom)

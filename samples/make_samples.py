@@ -1,12 +1,14 @@
 """Write the sample documents (text, Markdown and PDF) that the demo and the tests use.
 
-The PDFs are written by hand here (one page, Helvetica, a real text layer), so the project owns
+The PDFs are written by ``samples/pdf.py`` (Helvetica, a real text layer), so the project owns
 every byte of its samples. Run ``python -m samples.make_samples`` to regenerate them.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from samples.pdf import make_pdf
 
 HERE = Path(__file__).resolve().parent
 
@@ -72,44 +74,19 @@ PRO_INVOICE = [
 ]
 
 
-def pdf_document(lines: list[str]) -> bytes:
-    """A one-page PDF whose text layer holds ``lines`` (ASCII), in 12 pt Helvetica."""
-    escaped = [line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in lines]
-    text = "\n".join(f"({line}) Tj T*" for line in escaped)
-    stream = f"BT /F1 12 Tf 14 TL 72 760 Td\n{text}\nET".encode("ascii")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, start=1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    return bytes(out)
-
-
 def write_samples(root: Path = HERE) -> list[Path]:
     written = []
     for name, lines in INVOICES.items():
         path = root / "documents" / name
-        path.write_bytes(pdf_document(lines) if name.endswith(".pdf") else ("\n".join(lines) + "\n").encode())
+        path.write_bytes(make_pdf([lines]) if name.endswith(".pdf") else ("\n".join(lines) + "\n").encode())
         written.append(path)
     markdown = root / "documents" / "invoice-litware.md"
     markdown.write_text(MARKDOWN_INVOICE, encoding="utf-8")
     written.append(markdown)
     contract = root / "references" / "contract-msa-77.pdf"
-    contract.write_bytes(pdf_document(CONTRACT))
+    contract.write_bytes(make_pdf([CONTRACT]))
     pro_invoice = root / "documents" / "invoice-contoso-msa.pdf"
-    pro_invoice.write_bytes(pdf_document(PRO_INVOICE))
+    pro_invoice.write_bytes(make_pdf([PRO_INVOICE]))
     return [*written, contract, pro_invoice]
 
 

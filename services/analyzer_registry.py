@@ -17,7 +17,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from services.content_understanding import build_analyzer_body
 from services.errors import InputError, PermanentError
 from services.jobs import AnalyzerSpec, definition_hash
-from services.redact import redact_text
+from services.redact import display_url
 from services.settings import Settings, get_settings
 from services.storage_client import ensure_containers, get_blob_service_client
 from services.storage_errors import translated
@@ -95,7 +95,7 @@ def redacted_service_view(analyzer: dict[str, Any] | None) -> dict[str, Any] | N
     view = dict(analyzer)
     if "knowledgeSources" in view:
         view["knowledgeSources"] = [
-            {**source, "containerUrl": redact_text(str(source.get("containerUrl", "")))}
+            {**source, "containerUrl": display_url(str(source.get("containerUrl", "")))}
             for source in view["knowledgeSources"]
         ]
     return view

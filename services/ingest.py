@@ -26,8 +26,8 @@ import logging
 import uuid
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, TypedDict, cast
-from urllib.parse import quote, unquote, urlsplit
+from typing import Any, cast
+from urllib.parse import quote
 
 from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
@@ -42,7 +42,8 @@ from services.content_types import (
     too_large,
 )
 from services.errors import InputError, PermanentError, TransientError
-from services.names import check_job_id, sanitize_name
+from services.jobs import InputSource
+from services.names import check_job_id, display_name, input_blob_name, sanitize_name
 from services.redact import display_url
 from services.settings import get_settings
 from services.storage_client import ensure_containers, get_blob_service_client
@@ -72,15 +73,6 @@ UNKNOWN_CONTENT_TYPE = "application/octet-stream"
 SOURCE_KEY = "ingestsource"
 SHA256_KEY = "sha256"
 NAME_KEY = "displayname"
-
-
-class InputSource(TypedDict, total=False):
-    """Where an input comes from: exactly one of ``staged`` (with ``name``), ``blob`` or ``url``."""
-
-    staged: str
-    blob: str
-    url: str
-    name: str
 
 
 @dataclass(frozen=True)
@@ -191,7 +183,7 @@ async def ingest_input(
     name = display_name(source)
     return await ingest_to(
         get_settings().storage.inputs_container,
-        f"{job_id}/{index}-{name}",
+        input_blob_name(job_id, index, source),
         job_id=job_id,
         index=index,
         source=source,
@@ -293,17 +285,6 @@ async def discard_staged(names: Iterable[str]) -> None:
             await staging.delete_blob(name)
 
     await asyncio.gather(*(discard(name) for name in names))
-
-
-def display_name(source: InputSource) -> str:
-    """The sanitised name of an input: its given name, else the last segment of its blob or URL path."""
-    if "name" in source:
-        return sanitize_name(source["name"])
-    path = source["blob"] if "blob" in source else unquote(urlsplit(source.get("url", "")).path)
-    try:
-        return sanitize_name(path.rstrip("/").rpartition("/")[2])
-    except InputError:
-        return "download"
 
 
 def _fingerprint(source: InputSource) -> str:

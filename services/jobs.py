@@ -93,15 +93,6 @@ def polling_policy(settings: Settings) -> PollingPolicy:
     }
 
 
-def display_name(source: InputSource, index: int) -> str:
-    """A human name for an input, before ingest has looked at it."""
-    if "name" in source:
-        return source["name"]
-    reference = source.get("blob") or source.get("url") or ""
-    tail = reference.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-    return tail or f"input-{index}"
-
-
 def definition_hash(definition: dict[str, Any], reference_hashes: list[str]) -> str:
     """A stable fingerprint of an analyzer definition and its reference documents' contents.
 

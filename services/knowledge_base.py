@@ -27,8 +27,9 @@ from azure.storage.blob.aio import ContainerClient
 
 from services.content_types import PRO_MODE_MAX_REQUEST_BYTES
 from services.errors import InputError, PermanentError
-from services.ingest import IngestedInput, InputSource, display_name, ingest_limits, ingest_to, parse_source
-from services.names import check_job_id, check_prefix
+from services.ingest import IngestedInput, ingest_limits, ingest_to, parse_source
+from services.jobs import InputSource
+from services.names import check_job_id, check_prefix, display_name
 from services.settings import get_settings
 from services.storage_client import ensure_containers, get_blob_service_client
 from services.storage_errors import translated

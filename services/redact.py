@@ -1,22 +1,18 @@
-"""Keep secrets out of messages and logs: URLs are shown without their query string.
+"""Keep secrets out of messages and logs.
 
 A SAS token lives in a URL's query string (``...?sv=...&sig=<signature>``), and a user-supplied URL
 may carry other credentials there or in its user-info part. Anything that describes a URL to a
-person (an error message, a log record) goes through ``display_url`` first; free text that may
-contain a URL goes through ``redact_text``.
+person (an error message, a log record) goes through ``display_url`` (no query at all) or
+``redact_url`` (harmless parameters such as ``api-version`` kept, every other value replaced);
+free text that may contain a URL goes through ``redact_text``.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_DISPLAY_LENGTH = 200
-
-# A query string (or fragment) following an http(s) URL, up to the next white space or quote.
-_URL_QUERY = re.compile(r"(https?://[^\s?#\"'<>]*)[?#][^\s\"'<>]*", re.IGNORECASE)
-# A bare signature parameter, in case a query string appears without its URL.
-_SIGNATURE = re.compile(r"(\bsig=)[^&\s\"'<>]+", re.IGNORECASE)
 
 
 def display_url(url: str) -> str:
@@ -34,11 +30,54 @@ def display_url(url: str) -> str:
     return shorten(shown)
 
 
-def redact_text(text: str) -> str:
-    """``text`` with the query string of every URL in it, and any ``sig=`` value, removed."""
-    return _SIGNATURE.sub(r"\1REDACTED", _URL_QUERY.sub(r"\1?REDACTED", text))
-
-
 def shorten(text: str, limit: int = MAX_DISPLAY_LENGTH) -> str:
     """``text`` cut to ``limit`` characters, marking the cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+REDACTED = "REDACTED"
+
+# Query parameters that are safe to show: CU's own, and the harmless blob ones. Every other
+# parameter's value (sig, se, skoid, sktid, code, ...) is replaced, so an unknown SAS or
+# token parameter is hidden by default rather than leaked by default.
+_SAFE_QUERY_PARAMETERS = frozenset(
+    {
+        "api-version",
+        "allowReplace",
+        "stringEncoding",
+        "processingLocation",
+        "range",
+        "comp",
+        "restype",
+        "prefix",
+    }
+)
+
+_URL_IN_TEXT = re.compile(r"""https?://[^\s"'<>]+""")
+# Catches a signature that appears outside a whole URL (a query string quoted on its own).
+_SECRET_PARAMETER_IN_TEXT = re.compile(r"(?i)\b(sig|signature|code|key|token|access_token)=([^&\s\"'<>]+)")
+
+
+def redact_url(url: str) -> str:
+    """``url`` with credentials removed: user info dropped, non-safe query values replaced.
+
+    >>> redact_url("https://a.blob.core.windows.net/c/x.pdf?sv=2024-08-04&sig=abc")
+    'https://a.blob.core.windows.net/c/x.pdf?sv=REDACTED&sig=REDACTED'
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    netloc = parts.netloc.rpartition("@")[2]
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = urlencode(
+        [(name, value if name in _SAFE_QUERY_PARAMETERS else REDACTED) for name, value in pairs],
+        safe="/:",
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL in it redacted, and any stray ``sig=...`` style secret hidden."""
+    text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
+    return _SECRET_PARAMETER_IN_TEXT.sub(lambda match: f"{match.group(1)}={REDACTED}", text)

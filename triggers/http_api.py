@@ -13,6 +13,7 @@ Routes (all errors are ``application/problem+json``):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from typing import Any
@@ -21,6 +22,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrators import names
+from orchestrators.analysis_job import monitor_instance_id
 from services import analyzer_registry, job_submission, results
 from services.content_understanding import get_content_understanding_client
 from services.errors import InputError, TransientError
@@ -152,7 +154,22 @@ async def analysis_status(job_id: str, client: Any) -> func.HttpResponse:
     status = await client.get_status(job_id)
     if not status:
         return problem_response(404, f"No analysis with id {job_id!r}")
-    return json_response(status_document(job_id, status))
+    document = status_document(job_id, status)
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    if document["status"] == "running" and custom.get("polling"):
+        document["progress"].update(await _polling_progress(job_id, custom["polling"], client))
+    return json_response(document)
+
+
+async def _polling_progress(job_id: str, keys: list[str], client: Any) -> dict[str, Any]:
+    """While operations are monitored: how many polls so far and when the next one is due."""
+    children = await asyncio.gather(*(client.get_status(monitor_instance_id(job_id, key)) for key in keys))
+    customs = [child.custom_status for child in children if child and isinstance(child.custom_status, dict)]
+    next_polls = [custom["nextPollAt"] for custom in customs if custom.get("nextPollAt")]
+    progress: dict[str, Any] = {"polls": sum(int(custom.get("polls", 0)) for custom in customs)}
+    if next_polls:
+        progress["nextPollAt"] = min(next_polls)
+    return progress
 
 
 def status_document(job_id: str, status: Any) -> dict[str, Any]:

@@ -60,6 +60,7 @@ async def analyze(
     api_version: str,
     pro_mode: bool,
     allow_remote: bool,
+    knowledge: str = "",
 ) -> dict[str, Any]:
     """The ``result`` of a succeeded analysis; ``OperationFailure`` fails the operation instead."""
     loaded = await asyncio.gather(*(_load(session, spec, allow_remote) for spec in inputs))
@@ -72,7 +73,9 @@ async def analyze(
     if pro_mode and len(documents) > 1:
         documents = [_combine(documents)]
     field_schema = definition.get("fieldSchema")
-    contents = [_content(document, field_schema, analyzer_id, api_version) for document in documents]
+    contents = [
+        _content(document, field_schema, analyzer_id, api_version, knowledge) for document in documents
+    ]
     return {
         "analyzerId": analyzer_id,
         "apiVersion": api_version,
@@ -107,7 +110,11 @@ def _combine(documents: list[Extracted]) -> Extracted:
 
 
 def _content(
-    document: Extracted, field_schema: dict[str, Any] | None, analyzer_id: str, api_version: str
+    document: Extracted,
+    field_schema: dict[str, Any] | None,
+    analyzer_id: str,
+    api_version: str,
+    knowledge: str,
 ) -> dict[str, Any]:
     markdown = document.markdown
     pages, offset = [], 0
@@ -125,5 +132,5 @@ def _content(
     if api_version == GA:
         content["analyzerId"] = analyzer_id
     if field_schema:
-        content["fields"] = fill_fields(field_schema, markdown)
+        content["fields"] = fill_fields(field_schema, markdown, knowledge)
     return content

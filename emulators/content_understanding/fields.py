@@ -1,7 +1,8 @@
 """Deterministic field filling: a field takes the value of a ``Label: value`` line in the text.
 
 A field's labels are its name (``invoiceTotal``), its name's words (``invoice total``) and its
-description, compared case-insensitively. The first matching line wins; its value is converted
+description, compared case-insensitively. The first matching line wins (the document's own text
+before a pro-mode analyzer's reference documents); its value is converted
 by the field's type, and a value that does not convert leaves the field empty (just ``type``),
 as the service leaves a field it cannot fill. No model is involved, so no ``confidence``.
 """
@@ -46,14 +47,19 @@ def _labels(name: str, definition: dict[str, Any]) -> list[str]:
 
 
 class LabelIndex:
-    """Every ``Label: value`` line of a markdown text: normalised label -> (value, offset)."""
+    """Every ``Label: value`` line of a markdown text: normalised label -> (value, offset).
 
-    def __init__(self, markdown: str) -> None:
+    Lines of ``knowledge`` (a pro-mode analyzer's reference documents) count after the document's
+    own, with offset -1: a value found there has no span in the analysed content.
+    """
+
+    def __init__(self, markdown: str, knowledge: str = "") -> None:
         self.values: dict[str, tuple[str, int]] = {}
-        for match in _LABEL_LINE.finditer(markdown):
-            label, value = _normalise(match.group("label")), match.group("value")
-            if value and label not in self.values:  # the first line with a label wins
-                self.values[label] = (value, match.start("value"))
+        for text, in_document in ((markdown, True), (knowledge, False)):
+            for match in _LABEL_LINE.finditer(text):
+                label, value = _normalise(match.group("label")), match.group("value")
+                if value and label not in self.values:  # the first line with a label wins
+                    self.values[label] = (value, match.start("value") if in_document else -1)
 
     def find(self, name: str, definition: dict[str, Any]) -> tuple[str, int] | None:
         for label in _labels(name, definition):
@@ -62,9 +68,9 @@ class LabelIndex:
         return None
 
 
-def fill_fields(field_schema: dict[str, Any], markdown: str) -> dict[str, Any]:
-    """``contents[].fields`` for ``field_schema`` over ``markdown``."""
-    index = LabelIndex(markdown)
+def fill_fields(field_schema: dict[str, Any], markdown: str, knowledge: str = "") -> dict[str, Any]:
+    """``contents[].fields`` for ``field_schema`` over ``markdown`` (then ``knowledge``)."""
+    index = LabelIndex(markdown, knowledge)
     definitions = field_schema.get("definitions", {})
     return {
         name: _fill(name, _resolve(definition, definitions), index, definitions)
@@ -100,11 +106,10 @@ def _fill(
     value = _convert(field_type, text, definition)
     if value is None:
         return {"type": field_type}
-    return {
-        "type": field_type,
-        _VALUE_KEYS[field_type]: value,
-        "spans": [{"offset": offset, "length": len(text)}],
-    }
+    field: dict[str, Any] = {"type": field_type, _VALUE_KEYS[field_type]: value}
+    if offset >= 0:
+        field["spans"] = [{"offset": offset, "length": len(text)}]
+    return field
 
 
 def _fill_array(
@@ -121,9 +126,11 @@ def _fill_array(
         stripped = part.strip()
         value = _convert(item_type, stripped, items) if stripped and item_type in _VALUE_KEYS else None
         if value is not None:
-            item_offset = offset + start + (len(part) - len(part.lstrip()))
-            span = {"offset": item_offset, "length": len(stripped)}
-            values.append({"type": item_type, _VALUE_KEYS[item_type]: value, "spans": [span]})
+            item: dict[str, Any] = {"type": item_type, _VALUE_KEYS[item_type]: value}
+            if offset >= 0:
+                item_offset = offset + start + (len(part) - len(part.lstrip()))
+                item["spans"] = [{"offset": item_offset, "length": len(stripped)}]
+            values.append(item)
     return {"type": "array", "valueArray": values}
 
 

@@ -35,7 +35,9 @@ def _invalid(index: int, problem: str) -> OperationFailure:
 
 async def check_reference_sources(
     session: aiohttp.ClientSession, sources: list[dict[str, Any]], *, allow_remote: bool
-) -> None:
+) -> str:
+    """Read every reference knowledge source as the service would; returns their markdown."""
+    markdown: list[str] = []
     for index, source in enumerate(sources):
         prefix = source.get("prefix") or ""
         list_path = prefix + source["fileListPath"]
@@ -51,7 +53,10 @@ async def check_reference_sources(
         for entry in entries:
             if not await read(prefix + entry["file"]):
                 raise _invalid(index, f"'{entry['file']}' is empty.")
-            _check_result_file(await read(prefix + entry["resultFile"]), index, entry["resultFile"])
+            markdown += _check_result_file(
+                await read(prefix + entry["resultFile"]), index, entry["resultFile"]
+            )
+    return "\n\n".join(markdown)
 
 
 def _parse_file_list(data: bytes, index: int, list_path: str) -> list[dict[str, str]]:
@@ -75,7 +80,8 @@ def _parse_file_list(data: bytes, index: int, list_path: str) -> list[dict[str, 
     return entries
 
 
-def _check_result_file(data: bytes, index: int, name: str) -> None:
+def _check_result_file(data: bytes, index: int, name: str) -> list[str]:
+    """The markdown of a reference's ``.result.json`` (the whole operation of analysing it)."""
     try:
         body = json.loads(data)
     except ValueError:
@@ -87,3 +93,4 @@ def _check_result_file(data: bytes, index: int, name: str) -> None:
         or not isinstance(result.get("contents"), list)
     ):
         raise _invalid(index, f"result file '{name}' is not a succeeded analysis result.")
+    return [str(content.get("markdown", "")) for content in result["contents"] if isinstance(content, dict)]

@@ -61,6 +61,7 @@ async def start_analysis(request: web.Request, analyzer_id: str, *, binary: bool
             api_version=rules.name,
             pro_mode=pro_mode,
             allow_remote=state.config.allow_remote_urls,
+            knowledge=analyzer.knowledge if pro_mode else "",
         ),
         fail=analyzer_id in faults.fail_analyzer_ids or bool(labels & faults.fail_input_names),
         hang=analyzer_id in faults.hang_analyzer_ids or bool(labels & faults.hang_input_names),

@@ -121,7 +121,9 @@ async def _create(state: EmulatorState, analyzer: Analyzer) -> dict[str, Any]:
     sources = analyzer.definition.get("knowledgeSources") or []
     references = [source for source in sources if source.get("kind") == "reference"]
     if references:
-        await check_reference_sources(state.http(), references, allow_remote=state.config.allow_remote_urls)
+        analyzer.knowledge = await check_reference_sources(
+            state.http(), references, allow_remote=state.config.allow_remote_urls
+        )
     return {}
 
 

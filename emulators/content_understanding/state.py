@@ -38,6 +38,7 @@ class Analyzer:
     created_at: str = field(default_factory=utc_now)
     last_modified_at: str = field(default_factory=utc_now)
     prebuilt: bool = False
+    knowledge: str = ""  # a pro-mode analyzer's reference documents, as markdown (read at creation)
 
     @property
     def mode(self) -> str:

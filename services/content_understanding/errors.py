@@ -17,57 +17,18 @@ input and knowledge-source URLs carry SAS signatures.
 
 from __future__ import annotations
 
-import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
 from services.errors import AppError, InputError, PermanentError, TransientError
+from services.redact import redact_text, redact_url
 
-REDACTED = "REDACTED"
-
-# Query parameters that are safe to show: CU's own, and the harmless blob ones. Every other
-# parameter's value (sig, se, skoid, sktid, code, ...) is replaced, so an unknown SAS or
-# token parameter is hidden by default rather than leaked by default.
-_SAFE_QUERY_PARAMETERS = frozenset(
-    {
-        "api-version",
-        "allowReplace",
-        "stringEncoding",
-        "processingLocation",
-        "range",
-        "comp",
-        "restype",
-        "prefix",
-    }
-)
-
-_URL_IN_TEXT = re.compile(r"""https?://[^\s"'<>]+""")
-# Catches a signature that appears outside a whole URL (a query string quoted on its own).
-_SECRET_PARAMETER_IN_TEXT = re.compile(r"(?i)\b(sig|signature|code|key|token|access_token)=([^&\s\"'<>]+)")
-
-
-def redact_url(url: str) -> str:
-    """``url`` with credentials removed: user info dropped, non-safe query values replaced.
-
-    >>> redact_url("https://a.blob.core.windows.net/c/x.pdf?sv=2024-08-04&sig=abc")
-    'https://a.blob.core.windows.net/c/x.pdf?sv=REDACTED&sig=REDACTED'
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc.rpartition("@")[2]
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = urlencode(
-        [(name, value if name in _SAFE_QUERY_PARAMETERS else REDACTED) for name, value in pairs],
-        safe="/:",
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def redact_text(text: str) -> str:
-    """``text`` with every URL in it redacted, and any stray ``sig=...`` style secret hidden."""
-    text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
-    return _SECRET_PARAMETER_IN_TEXT.sub(lambda match: f"{match.group(1)}={REDACTED}", text)
+__all__ = [
+    "AnalyzerConflictError",
+    "ContentUnderstandingError",
+    "ContentUnderstandingPermanentError",
+    "ContentUnderstandingRequestError",
+    "ContentUnderstandingTransientError",
+    "redact_text",
+    "redact_url",
+]
 
 
 class ContentUnderstandingError(AppError):

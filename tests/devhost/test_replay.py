@@ -154,6 +154,23 @@ def test_default_sub_orchestration_id_is_execution_id_and_sequence_id() -> None:
     assert replay(history, actions).scheduled == [ScheduledSubOrchestration(1, "child", "exec42:1", "{}")]
 
 
+def test_a_sub_orchestration_retry_reuses_an_explicit_instance_id() -> None:
+    options = {"firstRetryIntervalInMilliseconds": 1000, "maxNumberOfAttempts": 2}
+    action = {
+        "actionType": 3,
+        "functionName": "child",
+        "input": "{}",
+        "instanceId": "kid",
+        "retryOptions": options,
+    }
+    history = [*started(), wire.sub_orchestration_created(T0, 0, "child", "kid", '"{}"')]
+    history += [wire.orchestrator_completed(T0), wire.orchestrator_started(at(1))]
+    history += [wire.sub_orchestration_failed(at(1), 0, "Orchestrator function 'child' failed: no", "d")]
+    history += [wire.timer_created(at(1), 1, at(2)), wire.orchestrator_completed(at(1))]
+    history += [wire.orchestrator_started(at(2)), wire.timer_fired(at(2), 1, at(2))]
+    assert replay(history, [action]).scheduled == [ScheduledSubOrchestration(2, "child", "kid", "{}")]
+
+
 def test_events_raised_before_the_wait_are_buffered_in_order() -> None:
     waits = [{"actionType": 6, "externalEventName": "go", "reason": "ExternalEvent"}] * 2
     history = [*started(), wire.event_raised(T0, "go", '"1"'), wire.event_raised(T0, "go", '"2"')]

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
-from devhost import DevHost
+from devhost import Clock, DevHost
 from emulators.content_understanding import Emulator
 from services.content_understanding import close_content_understanding_client
 from services.settings import get_settings
@@ -106,14 +106,16 @@ def stack_settings(azurite: Azurite, cu_emulator: Emulator) -> dict[str, str]:
 def start_stack(
     stack_settings: dict[str, str], cu_emulator: Emulator, azurite: Azurite, tmp_path: Path
 ) -> Callable[..., Any]:
-    """``async with start_stack(**setting_overrides) as stack``: devhost running the real app."""
+    """``async with start_stack(clock=None, **setting_overrides) as stack``: the real app on devhost."""
 
     @contextlib.asynccontextmanager
-    async def start(**overrides: str) -> AsyncIterator[AppStack]:
+    async def start(clock: Clock | None = None, **overrides: str) -> AsyncIterator[AppStack]:
         settings = {**stack_settings, **overrides}
         get_settings.cache_clear()
         await close_content_understanding_client()
-        host = DevHost(REPO_ROOT, settings=settings, state_dir=tmp_path / "devhost", blob_poll_interval=0.2)
+        host = DevHost(
+            REPO_ROOT, settings=settings, state_dir=tmp_path / "devhost", blob_poll_interval=0.2, clock=clock
+        )
         try:
             async with (
                 host,

@@ -69,7 +69,7 @@ async def test_duplicate_event_grid_deliveries_start_one_job(start_stack: Any) -
 
         assert [r.status_code for r in responses] == [202, 202, 202]
         assert status["status"] == "succeeded"
-        assert [i for i in await stack.instance_ids() if i.startswith("intake-")] == [job_id]
+        assert [i for i in await stack.instance_ids() if i.startswith("intake-") and ":" not in i] == [job_id]
         assert stack.emulator.stats()["analysesStarted"]["prebuilt-document"] == 1
 
         # A new version of the same blob is a new document: a second job.
@@ -90,7 +90,7 @@ async def test_a_manifest_starts_a_multi_document_job(stack: AppStack) -> None:
     assert status["status"] == "succeeded", status
     assert [fate["name"] for fate in status["summary"]["inputs"]] == ["a.txt", "b.md"]
     # Blobs under "_" folders started nothing of their own.
-    assert len([i for i in await stack.instance_ids() if i.startswith("intake-")]) == 1
+    assert len([i for i in await stack.instance_ids() if i.startswith("intake-") and ":" not in i]) == 1
 
 
 async def test_an_invalid_manifest_starts_nothing_and_says_why(

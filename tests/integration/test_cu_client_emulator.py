@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from emulators.content_understanding import Emulator
+from samples.pdf import make_pdf
 from services.content_understanding import (
     AnalyzeInput,
     AnalyzerConflictError,
@@ -18,7 +19,6 @@ from services.content_understanding import (
     ContentUnderstandingTransientError,
 )
 from tests.support.cu_emulator import DEPLOYMENTS, GA, PREVIEW, emulator_client, wait_for_operation
-from tests.support.pdf import make_pdf
 
 pytestmark = pytest.mark.integration
 

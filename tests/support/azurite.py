@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Azurite's documented, public development account (not a secret).
 ACCOUNT_NAME = "devstoreaccount1"
@@ -87,11 +88,17 @@ def running_azurite(*extra_args: str, timeout: float = 30.0) -> Iterator[Azurite
             _wait_for_port(port, process, timeout)
         yield ports
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout: float = 10.0) -> None:
+    """Terminate ``process``, kill it if it has not exited within ``timeout``, close its pipes."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    for pipe in (process.stdin, process.stdout, process.stderr):
+        if pipe is not None:
+            pipe.close()

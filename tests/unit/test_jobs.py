@@ -8,7 +8,6 @@ from services.jobs import (
     InputFate,
     PollingPolicy,
     definition_hash,
-    display_name,
     from_iso,
     job_outcome,
     job_status,
@@ -35,19 +34,6 @@ def test_definition_hash_is_stable_and_sensitive() -> None:
     assert definition_hash(definition, ["h1", "h2"]) == definition_hash(reordered, ["h2", "h1"])
     assert definition_hash(definition, ["h1"]) != definition_hash(definition, ["h2"])
     assert definition_hash(definition, []) != definition_hash({**definition, "description": "y"}, [])
-
-
-@pytest.mark.parametrize(
-    ("source", "expected"),
-    [
-        ({"staged": "job/0-a.pdf", "name": "a.pdf"}, "a.pdf"),
-        ({"blob": "intake/2026/b.txt"}, "b.txt"),
-        ({"url": "https://host/docs/c.pdf?sv=1&sig=secret"}, "c.pdf"),
-        ({"url": "https://host/"}, "host"),
-    ],
-)
-def test_display_name(source: dict[str, str], expected: str) -> None:
-    assert display_name(source, 3) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

@@ -415,7 +415,7 @@ def slow_step(step: int) -> int:
     trace = Path(os.environ["DEVHOST_TEST_TRACE_DIR"])
     with (trace / "steps.log").open("a", encoding="utf-8") as log:
         log.write(f"start {step}\n")
-    time.sleep(0.3)
+    time.sleep(1.0 if step == 1 else 0.1)  # step 1 is long enough to be killed in the middle
     with (trace / "steps.log").open("a", encoding="utf-8") as log:
         log.write(f"end {step}\n")
     return step
@@ -436,6 +436,9 @@ async def intake(blob: func.blob.InputStream, client: df.DurableOrchestrationCli
     etag = str(properties.get("ETag"))
     instance_id = hashlib.sha256(f"{blob.name}|{etag}".encode()).hexdigest()[:32]
     CALLS[f"intake:{blob.name}"] += 1
+    text = blob.read().decode()
+    if text == "explode":
+        raise ValueError(f"cannot take {blob.name}")
     if await client.get_status(instance_id):
         return  # at-least-once delivery: this version already started a job
     details = {
@@ -445,7 +448,7 @@ async def intake(blob: func.blob.InputStream, client: df.DurableOrchestrationCli
         "etag": etag,
         "content_type": properties.get("ContentType"),
         "metadata": blob.metadata,
-        "text": blob.read().decode(),
+        "text": text,
     }
     await client.start_new("echo_input", instance_id, details)
 

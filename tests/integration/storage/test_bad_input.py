@@ -10,7 +10,8 @@ import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
 from services.errors import InputError, TransientError
-from services.ingest import InputSource, ingest_input, stage_upload
+from services.ingest import ingest_input, stage_upload
+from services.jobs import InputSource
 from services.settings import get_settings
 from tests.support import documents
 from tests.support.blobs import blob_names

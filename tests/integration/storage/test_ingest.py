@@ -12,7 +12,8 @@ from azure.storage.blob.aio import BlobServiceClient
 
 from services.blob_streams import BLOCK_SIZE
 from services.content_types import DOCX, PDF, PNG
-from services.ingest import IngestedInput, InputSource, ingest_input, stage_upload
+from services.ingest import IngestedInput, ingest_input, stage_upload
+from services.jobs import InputSource
 from services.settings import get_settings
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob

@@ -1,4 +1,4 @@
-"""Tiny PDFs with a real text layer, for tests and samples (no PDF library writes text for us)."""
+"""Tiny PDFs with a real text layer, for the samples and the tests (no PDF library writes text for us)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def make_pdf(pages: list[list[str]]) -> bytes:
-    """A PDF with one page per item of ``pages``, each line of text set in Helvetica."""
+def make_pdf(pages: list[list[str]], *, padding: int = 0) -> bytes:
+    """A PDF with one page per item of ``pages``, each line of text set in Helvetica.
+
+    ``padding`` bytes of PDF comment make the file as large as a test needs.
+    """
     page_count = len(pages)
     # Objects: 1 catalog, 2 page tree, 3 font, then (page, content stream) per page.
     page_ids = [4 + 2 * index for index in range(page_count)]
@@ -31,6 +34,8 @@ def make_pdf(pages: list[list[str]]) -> bytes:
     for number in sorted(objects):
         offsets[number] = len(out)
         out += b"%d 0 obj\n%s\nendobj\n" % (number, objects[number])
+    if padding:
+        out += b"%" + b"x" * max(padding - 2, 0) + b"\n"
     xref = len(out)
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offsets[number] for number in sorted(objects))
