@@ -169,6 +169,10 @@ async def _polling_progress(job_id: str, keys: list[str], client: Any) -> dict[s
     progress: dict[str, Any] = {"polls": sum(int(custom.get("polls", 0)) for custom in customs)}
     if next_polls:
         progress["nextPollAt"] = min(next_polls)
+    # A poll that failed (CU or storage unavailable): the job waits for it to come back.
+    poll_errors = [custom["pollError"] for custom in customs if custom.get("pollError")]
+    if poll_errors:
+        progress["pollError"] = redact_text(str(poll_errors[0]))
     return progress
 
 

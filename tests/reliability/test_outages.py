@@ -76,8 +76,13 @@ async def test_storage_and_cu_outages_during_a_job_are_ridden_out(stack: KillSta
     await outage_at(
         stack.proxy, "PUT", r"/operation-\d+\.started\.json$", 10, body=OPERATION_RECORD, count=len(INVOICES)
     )
+    poll_errors: set[str] = set()
+    while not cu_outage.done():  # what the status API says meanwhile
+        progress = (await stack.status(job_id))["progress"]
+        if "pollError" in progress:
+            poll_errors.add(progress["pollError"])
+        await asyncio.sleep(0.05)
     await cu_outage
-    await outage_at(stack.proxy, "PUT", r"/result\.json$", 1)  # storage blips as the job saves
     up_again = time.monotonic()
     status = await stack.wait(job_id)
     up_again_to_end = time.monotonic() - up_again
@@ -87,6 +92,8 @@ async def test_storage_and_cu_outages_during_a_job_are_ridden_out(stack: KillSta
     assert not any("analysisAttempts" in fate for fate in status["summary"]["inputs"])
     assert "but its record was not written" in stack.log_text()
     assert await failed_polls(stack) > 0
+    assert poll_errors, "the status API never showed the failing polls"
+    assert all("get_operation" in error and "ConnectError" in error for error in poll_errors), poll_errors
     by_input = {entry["inputs"][0]: entry for entry in (await stack.result(job_id))["results"]}
     assert "FAB-2044" in by_input["invoice-fabrikam.pdf"]["result"]["contents"][0]["markdown"]
     assert await stack.blob_names(stack.settings["GRANTS_CONTAINER"], prefix=f"{job_id}/") == []
