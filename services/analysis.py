@@ -10,6 +10,8 @@ import json
 import logging
 from typing import Any, TypedDict
 
+from azure.core.exceptions import ResourceNotFoundError
+
 from services.content_understanding import (
     AnalyzeInput,
     AnalyzerConflictError,
@@ -192,14 +194,12 @@ def _record_blob(job_id: str, key: str) -> str:
 async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None:
     container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
     name = _record_blob(job_id, key)
-    try:
-        with translated(f"Reading the operation record {name}"):
+    with translated(f"Reading the operation record {name}"):
+        try:
             downloaded = await container.download_blob(name)
-            data = await downloaded.readall()
-    except PermanentError as error:
-        if error.code == "NotFound":
+        except ResourceNotFoundError:
             return None
-        raise
+        data = await downloaded.readall()
     record: dict[str, Any] = json.loads(data)
     return record
 

@@ -7,6 +7,7 @@ from typing import Any
 from services.version import APP_VERSION
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
+_UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
 _ANALYZER_ID = {
     "name": "analyzerId",
@@ -55,7 +56,13 @@ _STATUS = {
         "progress": {
             "type": "object",
             "properties": {
-                k: {"type": "integer"} for k in ("total", "ingested", "failed", "analyzing", "done")
+                **{k: {"type": "integer"} for k in ("total", "ingested", "failed", "analyzing", "done")},
+                "polls": {"type": "integer"},
+                "nextPollAt": {"type": "string", "format": "date-time"},
+                "pollError": {
+                    "type": "string",
+                    "description": "why the last poll failed, while CU or storage is unavailable",
+                },
             },
         },
         "error": {"type": ["object", "null"]},
@@ -141,7 +148,12 @@ def openapi_document() -> dict[str, Any]:
                 "Problem": {
                     "description": "A problem (RFC 9457)",
                     "content": {"application/problem+json": {"schema": {"type": "object"}}},
-                }
+                },
+                "Unavailable": {
+                    "description": "Storage or Content Understanding is unavailable for now; try again",
+                    "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                    "content": {"application/problem+json": {"schema": {"type": "object"}}},
+                },
             },
         },
         "security": [{"functionKey": []}],
@@ -150,7 +162,13 @@ def openapi_document() -> dict[str, Any]:
                 "post": {
                     "summary": "Start an analysis job",
                     "requestBody": {"required": True, "content": {**json_body, **multipart}},
-                    "responses": {"202": accepted, "400": _PROBLEM, "413": _PROBLEM, "415": _PROBLEM},
+                    "responses": {
+                        "202": accepted,
+                        "400": _PROBLEM,
+                        "413": _PROBLEM,
+                        "415": _PROBLEM,
+                        "503": _UNAVAILABLE,
+                    },
                 }
             },
             "/analyses/{id}": {
@@ -182,6 +200,7 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "404": _PROBLEM,
                         "409": _PROBLEM,
+                        "503": _UNAVAILABLE,
                     },
                 }
             },
@@ -196,12 +215,13 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "202": {"description": "Registered; creation runs in the background"},
                         "400": _PROBLEM,
+                        "503": _UNAVAILABLE,
                     },
                 },
                 "get": {
                     "summary": "The registered definition and the service's view of the analyzer",
                     "parameters": [_ANALYZER_ID],
-                    "responses": {"200": {"description": "Analyzer"}, "404": _PROBLEM},
+                    "responses": {"200": {"description": "Analyzer"}, "404": _PROBLEM, "503": _UNAVAILABLE},
                 },
             },
             "/health": {

@@ -136,7 +136,7 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
     except InputError as error:
         return input_error_response(error)
     except TransientError as error:
-        return dependency_unavailable(error)
+        return _dependency_unavailable(error)
     spec = job_submission.build_job_spec(job_id, request, analyzer, staged, settings, origin="http")
     try:
         await client.start_new(names.ANALYSIS_JOB, job_id, spec)
@@ -220,7 +220,7 @@ async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
         async for chunk in stream.chunks:
             body += chunk
     except TransientError as error:
-        return dependency_unavailable(error)
+        return _dependency_unavailable(error)
     return func.HttpResponse(bytes(body), status_code=200, mimetype="application/json", charset="utf-8")
 
 
@@ -260,7 +260,7 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
     try:
         await analyzer_registry.save_definition(spec)
     except TransientError as error:
-        return dependency_unavailable(error)
+        return _dependency_unavailable(error)
     body: dict[str, Any] = {
         "analyzerId": analyzer_id,
         "apiVersion": spec["apiVersion"],
@@ -294,7 +294,7 @@ async def analyzer_state(analyzer_id: str) -> func.HttpResponse:
         client = get_content_understanding_client()
         service = await client.get_analyzer(analyzer_id, api_version=api_version)
     except TransientError as error:
-        return dependency_unavailable(error)
+        return _dependency_unavailable(error)
     if spec is None and service is None:
         return problem_response(404, f"No analyzer with id {analyzer_id!r}")
     return json_response(
@@ -308,7 +308,7 @@ async def analyzer_state(analyzer_id: str) -> func.HttpResponse:
     )
 
 
-def dependency_unavailable(error: TransientError) -> func.HttpResponse:
+def _dependency_unavailable(error: TransientError) -> func.HttpResponse:
     """503 when storage or CU is unavailable for now (their clients' own retries failed)."""
     response = problem_response(503, redact_text(str(error)), title="Dependency unavailable", code=error.code)
     response.headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)

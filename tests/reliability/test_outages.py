@@ -114,11 +114,12 @@ async def test_an_outage_longer_than_the_deadline_fails_the_inputs_clearly(
         status = await stack.status(job_id)
         assert status["status"] == "running"
         definition = {"baseAnalyzerId": "prebuilt-document", "fieldSchema": {"fields": {}}}
-        submit, register = await asyncio.gather(
+        responses = await asyncio.gather(
             stack.http.post("/api/analyses", files=[("files", ("a.txt", b"Invoice"))]),
             stack.http.put("/api/analyzers/during-outage", json=definition),
+            stack.http.get("/api/analyzers/invoice-fields"),
         )
-        for response in (submit, register):
+        for response in responses:
             assert response.status_code == 503, response.text
             assert response.headers["Content-Type"].startswith("application/problem+json")
             assert response.headers["Retry-After"] == "10"
