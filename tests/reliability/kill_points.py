@@ -73,7 +73,6 @@ KillPoint = AtRequest | When
 class KillReport:
     kills: list[str] = field(default_factory=list)  # labels, in order
     job_seconds: float = 0.0  # the jobs' start to their end, kills and restarts included
-    recovery_seconds: float = 0.0  # devhost ready again, after the last kill, to every job ended
 
 
 async def run_with_kills(
@@ -106,9 +105,7 @@ async def run_with_kills(
         job_ids = await start_jobs()
     else:
         await stack.devhost.start()
-    restarted = time.monotonic()
     for job_id in job_ids:
         await stack.wait(job_id, within=within)
-    report.recovery_seconds = time.monotonic() - restarted
     report.job_seconds = time.monotonic() - started
     return job_ids, report
