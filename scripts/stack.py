@@ -18,7 +18,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,11 +27,10 @@ from pathlib import Path
 
 import httpx
 
+from scripts.azurite import azurite_command, connection_string, wait_for_port
+
 ROOT = Path(__file__).resolve().parents[1]
 STATE = ROOT / ".state"
-# Azurite's documented, public development account (not a secret).
-AZURITE_ACCOUNT = "devstoreaccount1"
-AZURITE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 
 
 @dataclass(frozen=True)
@@ -64,12 +62,7 @@ class Ports:
         return f"http://127.0.0.1:{self.app}"
 
     def storage_connection_string(self) -> str:
-        return (
-            f"DefaultEndpointsProtocol=http;AccountName={AZURITE_ACCOUNT};AccountKey={AZURITE_KEY};"
-            f"BlobEndpoint=http://127.0.0.1:{self.blob}/{AZURITE_ACCOUNT};"
-            f"QueueEndpoint=http://127.0.0.1:{self.queue}/{AZURITE_ACCOUNT};"
-            f"TableEndpoint=http://127.0.0.1:{self.table}/{AZURITE_ACCOUNT};"
-        )
+        return connection_string(self.blob, self.queue, self.table)
 
 
 def app_settings(ports: Ports) -> dict[str, str]:
@@ -112,21 +105,15 @@ class Stack:
         storage = (
             ["--location", str(self.state / "azurite")] if self.persistent else ["--inMemoryPersistence"]
         )
-        azurite = str(ROOT / "node_modules" / ".bin" / "azurite")
         p = self.ports
-        self._spawn(
-            "azurite",
-            [azurite, *storage, "--silent", "--disableTelemetry", "--skipApiVersionCheck", "--loose",
-             "--blobHost", "127.0.0.1", "--blobPort", str(p.blob), "--queueHost", "127.0.0.1",
-             "--queuePort", str(p.queue), "--tableHost", "127.0.0.1", "--tablePort", str(p.table)],
-        )  # fmt: skip
-        self._wait_for_port(p.blob, "azurite")
-        self._spawn(
+        azurite = self._spawn("azurite", azurite_command(p.blob, p.queue, p.table, *storage))
+        wait_for_port(p.blob, azurite, "azurite")
+        emulator = self._spawn(
             "cu-emulator",
             [sys.executable, "-m", "emulators.content_understanding", "--host", "127.0.0.1",
              "--port", str(p.emulator), "--key", key],
         )  # fmt: skip
-        self._wait_for_port(p.emulator, "cu-emulator")
+        wait_for_port(p.emulator, emulator, "cu-emulator")
         state_dir = self.state / ("devhost" if self.persistent else f"devhost-{os.getpid()}")
         self._spawn(
             "devhost",
@@ -152,19 +139,11 @@ class Stack:
             if process.poll() is not None:
                 raise RuntimeError(f"{name} exited unexpectedly with code {process.returncode}")
 
-    def _spawn(self, name: str, command: list[str]) -> None:
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         output = subprocess.DEVNULL if self.quiet else None
         process = subprocess.Popen(command, cwd=ROOT, stdout=output, stderr=output)  # noqa: S603 - our own commands
         self._processes.append((name, process))
-
-    def _wait_for_port(self, port: int, name: str, timeout: float = 30.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            self.check_alive()
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-            time.sleep(0.1)
-        raise RuntimeError(f"{name} did not listen on port {port} within {timeout:g} s")
+        return process
 
     def _wait_for_health(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
