@@ -50,20 +50,20 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
     progress = _Progress(context, job, fates)
     progress.update("ingesting")
 
-    grants, analyzer_error = yield from _prepare(context, job, fates)
+    grants, analyzer_error = yield from _prepare(context, job, fates, progress)
     stop_reason = _stop_reason(job, fates, grants, analyzer_error)
     if stop_reason is not None:
         for fate in fates:
             if fate["status"] != "failed":
                 fate["status"] = "skipped"
-        return (yield from _finish(context, job, fates, [], started_at, stop_reason))
+        return (yield from _finish(context, job, fates, [], progress, started_at, stop_reason))
 
     operations = yield from _analyse(context, job, fates, grants, progress)
-    return (yield from _finish(context, job, fates, operations, started_at, None))
+    return (yield from _finish(context, job, fates, operations, progress, started_at, None))
 
 
 def _prepare(
-    context: Any, job: JobSpec, fates: list[InputFate]
+    context: Any, job: JobSpec, fates: list[InputFate], progress: _Progress
 ) -> Generator[Any, Any, tuple[dict[int, str], dict[str, Any] | None]]:
     """Stage 1, all at once: ingest each input, grant CU read access to where it will be stored
     (the blob name is known in advance, and a SAS can be signed before its blob exists), and ensure
@@ -106,7 +106,7 @@ def _prepare(
         else:
             _record_ingest(fate, outcome.value["input"])
             grants[fate["index"]] = grant.value["grant"]["grant"]
-    _Progress(context, job, fates).update("checking analyzer" if ensure_task else "ingested")
+    progress.update("checking analyzer" if ensure_task else "ingested")
 
     analyzer_error = None
     if ensure_task is not None:
@@ -265,10 +265,11 @@ def _finish(
     job: JobSpec,
     fates: list[InputFate],
     operations: list[dict[str, Any]],
+    progress: _Progress,
     started_at: str,
     stop_reason: dict[str, Any] | None,
 ) -> Generator[Any, Any, dict[str, Any]]:
-    progress = _Progress(context, job, fates)
+    progress.polling = []
     progress.update("saving")
     saved = yield context.call_activity_with_retry(
         names.SAVE_RESULTS,
