@@ -1,4 +1,4 @@
-"""Content Understanding activities: thin shells over services.analysis (errors: activities/envelope.py)."""
+"""Content Understanding activities: thin shells over activities.cu_steps (errors: activities/envelope.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from activities import cu_steps as analysis
 from activities.envelope import envelope
-from orchestrators import names
-from services import analysis
+from core import function_names as names
 
 bp = df.Blueprint()
 

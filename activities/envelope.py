@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 from typing import Any
 
-from services.errors import PermanentError, error_info
+from core.errors import PermanentError, error_info
 
 
 async def envelope(work: Awaitable[Mapping[str, Any]]) -> dict[str, Any]:

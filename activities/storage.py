@@ -14,7 +14,7 @@ travel differently:
 - success returns ``{"ok": true, ...payload}``.
 
 Anything else (a bug) raises as is. No return value carries a SAS: ``create_sas`` returns a
-grant's name and expiry only (see ``services.grants``).
+grant's name and expiry only (see ``storage.grants``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 import azure.durable_functions as df
 
 from activities.envelope import envelope
-from orchestrators.names import (
+from core.errors import InputError
+from core.function_names import (
     ADD_REFERENCE_FILE,
     CLEANUP_JOB,
     CREATE_SAS,
@@ -33,10 +34,9 @@ from orchestrators.names import (
     SAVE_RESULTS,
     WRITE_KNOWLEDGE_BASE,
 )
-from services import grants, knowledge_base, results
-from services.errors import InputError
-from services.ingest import ingest_input as ingest_one, parse_source
-from services.result_document import write_result_document
+from inputs.ingest import ingest_input as ingest_one, parse_source
+from storage import grants, knowledge_base, results
+from storage.result_document import write_result_document
 
 Payload = Mapping[str, Any]
 Envelope = dict[str, Any]

@@ -40,7 +40,7 @@ from bench.cu_emulator_process import EmulatedService, EmulatorEndpoint, running
 from bench.pipeline_designs import Design, DesignRun, Document, run_gather, run_sequential
 from bench.pipeline_durable import running_app
 from bench.rss import RssSampler
-from services.settings import get_settings
+from core.settings import get_settings
 from tests.support.azurite import REPO_ROOT, running_azurite
 
 DESIGNS = ("sequential", "gather", "durable")

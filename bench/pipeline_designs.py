@@ -3,13 +3,13 @@
 Both process a job of N documents with exactly the steps the durable job runs, calling the same
 functions its activities call, so that only the orchestration differs:
 
-1. stage the upload (``services.ingest.stage_upload``, what the HTTP function does);
-2. ingest it (``services.ingest.ingest_input``: server-side copy, sniff, hash);
-3. grant CU read access (``services.grants.create_input_grant``: a claim-check grant blob);
-4. begin the analysis (``services.analysis.begin_analysis``, which resolves the grant);
-5. poll until the operation ends (``services.analysis.get_operation``, which saves the full result
+1. stage the upload (``inputs.ingest.stage_upload``, what the HTTP function does);
+2. ingest it (``inputs.ingest.ingest_input``: server-side copy, sniff, hash);
+3. grant CU read access (``storage.grants.create_input_grant``: a claim-check grant blob);
+4. begin the analysis (``activities.cu_steps.begin_analysis``, which resolves the grant);
+5. poll until the operation ends (``activities.cu_steps.get_operation``, which saves the full result
    as a blob), sleeping between polls for CU's ``Retry-After`` or the app's backoff
-   (``services.jobs.next_poll_interval`` with the app's ``POLL_*`` settings), as the durable
+   (``core.jobs.next_poll_interval`` with the app's ``POLL_*`` settings), as the durable
    monitor does with timers;
 6. once every document is done, write the job's result document and clean up its grants
    (``write_result_document``, ``cleanup_job``), as the durable job's last two activities do.
@@ -28,13 +28,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.analysis import begin_analysis, get_operation
-from services.grants import create_input_grant
-from services.ingest import ingest_input, stage_upload
-from services.jobs import PollingPolicy, next_poll_interval, polling_policy
-from services.result_document import OperationOutcome, write_result_document
-from services.results import cleanup_job
-from services.settings import get_settings
+from activities.cu_steps import begin_analysis, get_operation
+from core.jobs import PollingPolicy, next_poll_interval, polling_policy
+from core.settings import get_settings
+from inputs.ingest import ingest_input, stage_upload
+from storage.grants import create_input_grant
+from storage.result_document import OperationOutcome, write_result_document
+from storage.results import cleanup_job
 
 TERMINAL = ("Succeeded", "Failed", "Canceled")
 

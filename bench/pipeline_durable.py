@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 
 from bench.pipeline_designs import DesignRun, Document
+from content_understanding import close_content_understanding_client
+from core.settings import get_settings
 from devhost import DevHost
-from services.content_understanding import close_content_understanding_client
-from services.settings import get_settings
-from services.storage_client import close_blob_service_client
+from storage.client import close_blob_service_client
 from tests.support.azurite import REPO_ROOT
 
 

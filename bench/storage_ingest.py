@@ -18,10 +18,10 @@ import time
 import uuid
 from collections.abc import Awaitable
 
-from services.ingest import ingest_input, stage_upload
-from services.jobs import InputSource
-from services.settings import get_settings
-from services.storage_client import close_blob_service_client, ensure_containers
+from core.jobs import InputSource
+from core.settings import get_settings
+from inputs.ingest import ingest_input, stage_upload
+from storage.client import close_blob_service_client, ensure_containers
 from tests.support import documents
 from tests.support.azurite import running_azurite
 from tests.support.loopback import file_server

@@ -18,13 +18,13 @@ from typing import Any, TypedDict
 
 import azure.durable_functions as df
 
-from orchestrators import names
+from core import function_names as names
+from core.errors import InputError
+from core.jobs import InputFate, InputSource, JobSpec, job_outcome, monitor_instance_id, to_iso
+from core.naming import display_name, input_blob_name
 from orchestrators.ensure_analyzer import EnsureRequest
 from orchestrators.monitor_operation import MonitorRequest
 from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
-from services.errors import InputError
-from services.jobs import InputFate, InputSource, JobSpec, job_outcome, to_iso
-from services.names import display_name, input_blob_name
 
 bp = df.Blueprint()
 
@@ -247,11 +247,6 @@ def _name_or_placeholder(source: InputSource, index: int) -> str:
 
 def _unnamed_error() -> dict[str, Any]:
     return {"code": "InvalidName", "message": "The input has no usable name", "transient": False}
-
-
-def monitor_instance_id(job_id: str, key: str) -> str:
-    """The monitor of operation ``key``: a known id, so the status API can show its next poll."""
-    return f"{job_id}:op-{key}"
 
 
 def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:

@@ -16,10 +16,8 @@ from typing import Any, NotRequired, TypedDict
 
 import azure.durable_functions as df
 
-from orchestrators import names
-from orchestrators.monitor_operation import MonitorRequest
-from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
-from services.jobs import (
+from core import function_names as names
+from core.jobs import (
     KNOWLEDGE_BASE_ANALYZER_ID,
     AnalyzerSpec,
     InputSource,
@@ -28,6 +26,8 @@ from services.jobs import (
     next_poll_interval,
     seconds,
 )
+from orchestrators.monitor_operation import MonitorRequest
+from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
 
 bp = df.Blueprint()
 

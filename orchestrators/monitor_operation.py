@@ -14,9 +14,9 @@ from typing import Any, Literal, NotRequired, TypedDict
 
 import azure.durable_functions as df
 
-from orchestrators import names
+from core import function_names as names
+from core.jobs import PollingPolicy, from_iso, next_poll_interval, seconds, to_iso
 from orchestrators.tasks import first_line
-from services.jobs import PollingPolicy, from_iso, next_poll_interval, seconds, to_iso
 
 bp = df.Blueprint()
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.settings import get_settings
+from core.settings import get_settings
 from tests.support.azurite import REPO_ROOT, Azurite, running_azurite
 from tests.support.cu_emulator import cu_emulator  # noqa: F401  (a fixture for every test module)
 

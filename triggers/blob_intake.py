@@ -18,9 +18,9 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from orchestrators import names
-from services import intake
-from services.settings import DOCUMENT_STORAGE
+from api import intake
+from core import function_names as names
+from core.settings import DOCUMENT_STORAGE
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)

@@ -16,7 +16,6 @@ import pypdf
 import pypdf.errors
 
 from emulators.content_understanding.errors import OperationFailure
-from services.content_understanding.errors import redact_url
 
 PAGE_BREAK = "\n<!-- PageBreak -->\n"  # how CU separates pages in markdown
 TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/html"})
@@ -68,14 +67,14 @@ async def fetch(
             if response.status != 200:
                 raise OperationFailure(
                     "InvalidRequest",
-                    f"Could not read {what} from {redact_url(url)}: HTTP {response.status}.",
+                    f"Could not read {what} from {_without_query(url)}: HTTP {response.status}.",
                     inner_code=inner_code,
                 )
             data = await response.content.read(FILE_LIMIT_BYTES + 1)
             return data, response.headers.get("Content-Type")
     except (aiohttp.ClientError, TimeoutError) as error:
         raise OperationFailure(
-            "InvalidRequest", f"Could not read {what} from {redact_url(url)}: {type(error).__name__}.",
+            "InvalidRequest", f"Could not read {what} from {_without_query(url)}: {type(error).__name__}.",
             inner_code=inner_code,
         ) from None  # fmt: skip
 
@@ -186,3 +185,8 @@ def _html_to_markdown(html: str) -> str:
     parser.close()
     parser._flush()
     return "\n\n".join(parser.lines)
+
+
+def _without_query(url: str) -> str:
+    """The URL as the service would name it in an error: no query string, so no SAS signature."""
+    return url.split("?", 1)[0].split("#", 1)[0]

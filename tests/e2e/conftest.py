@@ -16,11 +16,11 @@ import httpx
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
+from content_understanding import close_content_understanding_client
+from core.settings import get_settings
 from devhost import Clock, DevHost
 from emulators.content_understanding import Emulator
-from services.content_understanding import close_content_understanding_client
-from services.settings import get_settings
-from services.storage_client import close_blob_service_client
+from storage.client import close_blob_service_client
 from tests.conftest import example_settings
 from tests.support.azurite import REPO_ROOT, Azurite
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from services.intake import intake_job_id
+from api.intake import intake_job_id
 from tests.e2e.conftest import AppStack, sample
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from core.jobs import monitor_instance_id
 from devhost import VirtualClock
-from orchestrators.analysis_job import monitor_instance_id
 from orchestrators.monitor_operation import POLLS_PER_EXECUTION
 from tests.e2e.conftest import AppStack, sample
 from tests.support.loopback import file_server

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
-from services.settings import get_settings
+from core.settings import get_settings
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.integration

@@ -8,9 +8,7 @@ from typing import Any
 
 import pytest
 
-from emulators.content_understanding import Emulator
-from samples.pdf import make_pdf
-from services.content_understanding import (
+from content_understanding import (
     AnalyzeInput,
     AnalyzerConflictError,
     ContentUnderstandingClient,
@@ -18,6 +16,8 @@ from services.content_understanding import (
     ContentUnderstandingRequestError,
     ContentUnderstandingTransientError,
 )
+from emulators.content_understanding import Emulator
+from samples.pdf import make_pdf
 from tests.support.cu_emulator import DEPLOYMENTS, GA, PREVIEW, emulator_client, wait_for_operation
 
 pytestmark = pytest.mark.integration

@@ -17,9 +17,9 @@ from azure.storage.blob import (
 )
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 
+from content_understanding import AnalyzeInput, OperationStatus
 from emulators.content_understanding import Emulator
 from samples.pdf import make_pdf
-from services.content_understanding import AnalyzeInput, OperationStatus
 from tests.support.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite
 from tests.support.cu_emulator import DEPLOYMENTS, PREVIEW, emulator_client, wait_for_operation
 

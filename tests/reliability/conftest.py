@@ -156,7 +156,7 @@ class KillStack:
         return [name async for name in client.list_blob_names(name_starts_with=prefix)]
 
     async def operation_recorded(self, job_id: str, key: str) -> bool:
-        """Whether the job's record of CU operation ``key`` holds its location (services/analysis.py)."""
+        """Whether the job's record of CU operation ``key`` holds its location (activities/cu_steps.py)."""
         blob = self.storage.get_blob_client(
             self.settings["RESULTS_CONTAINER"], f"{job_id}/operation-{key}.started.json"
         )

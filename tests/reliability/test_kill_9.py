@@ -13,8 +13,8 @@ import httpx
 import pytest
 from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
-from services.analysis import MAX_ANALYSIS_ATTEMPTS
-from services.intake import intake_job_id
+from activities.cu_steps import MAX_ANALYSIS_ATTEMPTS
+from api.intake import intake_job_id
 from tests.e2e.conftest import sample
 from tests.reliability.conftest import KillStack
 from tests.reliability.kill_points import AtRequest, KillPoint, When, run_with_kills

@@ -3,7 +3,7 @@
 Each run starts a per-document job (three documents) and a combined pro-mode job with a reference,
 then kills devhost after random delays and restarts it, until both jobs end. What must hold
 whatever the moments: both jobs succeed, the analyzer is created once, and every analysis beyond
-one per input is reported in the summary (``analysisAttempts``; see services/analysis.py).
+one per input is reported in the summary (``analysisAttempts``; see activities/cu_steps.py).
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from content_understanding import ContentUnderstandingClient, OperationStatus
+from core.settings import GA_API_VERSION, PRO_MODE_API_VERSION
 from emulators.content_understanding import Emulator, running_emulator
-from services.content_understanding import ContentUnderstandingClient, OperationStatus
-from services.settings import GA_API_VERSION, PRO_MODE_API_VERSION
 
 EMULATOR_KEY = "test-emulator-key"
 GA, PREVIEW = GA_API_VERSION, PRO_MODE_API_VERSION

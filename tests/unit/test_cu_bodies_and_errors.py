@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from services.content_understanding import (
+from content_understanding import (
     AnalyzeInput,
     AnalyzerConflictError,
     ContentUnderstandingError,
@@ -18,7 +18,7 @@ from services.content_understanding import (
     redact_text,
     redact_url,
 )
-from services.errors import AppError, InputError, PermanentError, TransientError, error_info
+from core.errors import AppError, InputError, PermanentError, TransientError, error_info
 
 GA, PREVIEW = "2025-11-01", "2025-05-01-preview"
 SAS = "https://acct.blob.core.windows.net/refs?sv=2024-08-04&sr=c&sp=rl&se=2030-01-01T00%3A00%3A00Z&sig=S3cr%2Bt%3D"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from azure.core.credentials import AccessToken
 
-from services.content_understanding import (
+from content_understanding import (
     AnalyzeInput,
     AnalyzerConflictError,
     ContentUnderstandingClient,
@@ -21,9 +21,9 @@ from services.content_understanding import (
     get_content_understanding_client,
     parse_retry_after,
 )
-from services.content_understanding.auth import REFRESH_MARGIN_SECONDS, BearerTokenProvider
-from services.errors import PermanentError, TransientError
-from services.settings import get_settings
+from content_understanding.auth import REFRESH_MARGIN_SECONDS, BearerTokenProvider
+from core.errors import PermanentError, TransientError
+from core.settings import get_settings
 
 ENDPOINT = "https://cu.example.cognitiveservices.azure.com"
 RESULT_URL = f"{ENDPOINT}/contentunderstanding/analyzerResults/op-1?api-version=2025-11-01"

@@ -1,6 +1,6 @@
 """The app as `azd up` deploys it: its settings in Azure, azure.yaml, host.json, and the package.
 
-* Every setting the app reads (services/settings.py) and every setting of
+* Every setting the app reads (core/settings.py) and every setting of
   local.settings.example.json has an Azure value in infra/main.bicep, unless it is listed below
   with the reason it must not have one; fixed values match the local ones unless listed too.
 * .funcignore keeps everything but the app out of the package, and the packaged code imports
@@ -28,7 +28,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from services import settings as settings_module
+from core import settings as settings_module
 from tests.conftest import example_settings
 from tests.support import bicep
 from tests.support.azurite import REPO_ROOT
@@ -68,8 +68,12 @@ RUNTIME_ENTRIES = {
     "requirements.txt",
     ".funcignore",
     "activities",
+    "api",
+    "content_understanding",
+    "core",
+    "inputs",
     "orchestrators",
-    "services",
+    "storage",
     "triggers",
 }
 # Development-only folders and files that must never be deployed (DESIGN.md, Layout).
@@ -95,11 +99,11 @@ def azure_settings() -> dict[str, Any]:
 
 
 def settings_read_by_the_app() -> set[str]:
-    """The names services/settings.py reads, as ``reader.<kind>(NAME, ...)`` calls.
+    """The names core/settings.py reads, as ``reader.<kind>(NAME, ...)`` calls.
 
     Names are string literals, module constants (``DOCUMENT_STORAGE``) or f-strings of those.
     """
-    tree = ast.parse((REPO_ROOT / "services" / "settings.py").read_text(encoding="utf-8"))
+    tree = ast.parse((REPO_ROOT / "core" / "settings.py").read_text(encoding="utf-8"))
     constants = {
         node.targets[0].id: node.value.value
         for node in tree.body
@@ -298,7 +302,7 @@ def test_funcignore_keeps_development_files_out(entry: str) -> None:
 
 @pytest.mark.parametrize(
     "path",
-    ["function_app.py", "host.json", "requirements.txt", "services/settings.py", "triggers/http_api.py"],
+    ["function_app.py", "host.json", "requirements.txt", "core/settings.py", "triggers/http_api.py"],
 )
 def test_funcignore_keeps_the_app(path: str) -> None:
     assert not funcignore().match_file(path)

@@ -15,7 +15,7 @@ import azure.durable_functions as df
 import azure.functions as func
 import pytest
 
-from orchestrators import names
+from core import function_names as names
 
 HTTP_OUT = {"direction": "OUT", "type": "http", "name": "$return"}
 CLIENT = {"direction": "IN", "type": "durableClient", "name": "client"}

@@ -5,10 +5,10 @@ import json
 import azure.functions as func
 import pytest
 
-from services.health import health_report
-from services.version import APP_VERSION
+from api.health import health_report
+from api.problems import PROBLEM_CONTENT_TYPE
+from core.version import APP_VERSION
 from triggers.http_api import health
-from triggers.http_problems import PROBLEM_CONTENT_TYPE
 
 
 def call_health() -> func.HttpResponse:

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from services.errors import InputError
-from services.job_requests import parse_job_request
-from services.settings import PRO_MODE_API_VERSION, Settings
+from api.job_request import parse_job_request
+from core.errors import InputError
+from core.settings import PRO_MODE_API_VERSION, Settings
 from tests.conftest import example_settings
 
 PDF = b"%PDF-1.4\n" + b"x" * 100 + b"\n%%EOF\n"

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.jobs import (
+from core.jobs import (
     InputFate,
     PollingPolicy,
     definition_hash,

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.errors import InputError
-from services.multipart import parse_multipart
+from api.multipart import parse_multipart
+from core.errors import InputError
 
 CT = "multipart/form-data; boundary=XyZ"
 

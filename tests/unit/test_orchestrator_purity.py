@@ -13,8 +13,8 @@ ORCHESTRATORS = sorted(Path("orchestrators").glob("*.py"))
 FORBIDDEN_MODULES = {
     "os", "time", "random", "secrets", "uuid", "socket", "subprocess", "threading", "asyncio",
     "httpx", "aiohttp", "requests", "urllib.request", "pathlib", "sqlite3", "shutil", "tempfile",
-    "azure.storage", "azure.storage.blob", "azure.identity", "services.settings", "services.storage_client",
-    "services.content_understanding", "services.analysis", "services.ingest",
+    "azure.storage", "azure.storage.blob", "azure.identity", "core.settings", "storage.client",
+    "content_understanding", "activities.cu_steps", "inputs.ingest",
 }  # fmt: skip
 FORBIDDEN_CALLS = {"open", "input", "print", "now", "utcnow", "today", "getenv", "sleep", "uuid4", "random"}
 

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.errors import SettingsError
-from services.settings import GA_API_VERSION, Settings
+from core.errors import SettingsError
+from core.settings import GA_API_VERSION, Settings
 from tests.conftest import example_settings
 
 
@@ -30,7 +30,7 @@ def test_every_setting_read_is_listed_in_the_example() -> None:
     import re
     from pathlib import Path
 
-    source = Path("services/settings.py").read_text(encoding="utf-8")
+    source = Path("core/settings.py").read_text(encoding="utf-8")
     names = set(re.findall(r'reader\.\w+\(\s*"([A-Za-z_]+)"', source))
     names -= {"DocumentStorage__clientId"}  # Azure-only, with managed identity
     assert names, "the pattern found no settings"

@@ -13,13 +13,13 @@ from azure.core.exceptions import (
     ServiceRequestError,
 )
 
-from services import content_types as types
-from services.errors import InputError, PermanentError, TransientError
-from services.names import MAX_NAME_LENGTH, check_job_id, check_prefix, sanitize_name
-from services.redact import display_url, redact_text
-from services.settings import GA_API_VERSION, PRO_MODE_API_VERSION
-from services.storage_errors import StorageAccessDenied, translate
-from services.url_fetch import address_allowed, check_url_input
+from core import content_types as types
+from core.errors import InputError, PermanentError, TransientError
+from core.naming import MAX_NAME_LENGTH, check_job_id, check_prefix, sanitize_name
+from core.redact import display_url, redact_text
+from core.settings import GA_API_VERSION, PRO_MODE_API_VERSION
+from inputs.url_fetch import address_allowed, check_url_input
+from storage.errors import StorageAccessDenied, translate
 from tests.support import documents
 
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
-from services.settings import get_settings
-from services.storage_client import close_blob_service_client, ensure_containers, get_blob_service_client
+from core.settings import get_settings
+from storage.client import close_blob_service_client, ensure_containers, get_blob_service_client
 from tests.support.azurite import Azurite
 from tests.support.loopback import FileServer, file_server
 

@@ -16,10 +16,10 @@ from activities.storage import (
     run_ingest_input,
     run_save_results,
 )
-from services.errors import TransientError
-from services.grants import resolve_grant
-from services.ingest import stage_upload
-from services.results import read_result, save_result
+from core.errors import TransientError
+from inputs.ingest import stage_upload
+from storage.grants import resolve_grant
+from storage.results import read_result, save_result
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob
 from tests.support.loopback import FileServer

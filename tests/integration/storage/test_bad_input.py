@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
-from services.errors import InputError, TransientError
-from services.ingest import ingest_input, stage_upload
-from services.jobs import InputSource
-from services.settings import get_settings
+from core.errors import InputError, TransientError
+from core.jobs import InputSource
+from core.settings import get_settings
+from inputs.ingest import ingest_input, stage_upload
 from tests.support import documents
 from tests.support.blobs import blob_names
 from tests.support.loopback import FileServer

@@ -10,16 +10,16 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
 
-from services.grants import (
+from core.settings import get_settings
+from inputs.ingest import ingest_input, stage_upload
+from storage.grants import (
     RENEW_MARGIN,
     GrantExpired,
     create_container_grant,
     create_input_grant,
     resolve_grant,
 )
-from services.ingest import ingest_input, stage_upload
-from services.sas import utc_now
-from services.settings import get_settings
+from storage.sas import utc_now
 from tests.support import documents
 
 pytestmark = pytest.mark.integration

@@ -11,8 +11,9 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
 
-from services.errors import InputError
-from services.grants import (
+from core.errors import InputError
+from inputs.ingest import ingest_input, stage_upload
+from storage.grants import (
     Grant,
     GrantExpired,
     GrantNotFound,
@@ -20,8 +21,7 @@ from services.grants import (
     create_input_grant,
     resolve_grant,
 )
-from services.ingest import ingest_input, stage_upload
-from services.sas import CLOCK_SKEW, utc_now
+from storage.sas import CLOCK_SKEW, utc_now
 from tests.support import documents
 from tests.support.blobs import read_blob
 

@@ -10,11 +10,11 @@ from collections.abc import AsyncIterator
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
-from services.blob_streams import BLOCK_SIZE
-from services.content_types import DOCX, PDF, PNG
-from services.ingest import IngestedInput, ingest_input, stage_upload
-from services.jobs import InputSource
-from services.settings import get_settings
+from core.content_types import DOCX, PDF, PNG
+from core.jobs import InputSource
+from core.settings import get_settings
+from inputs.ingest import IngestedInput, ingest_input, stage_upload
+from storage.streams import BLOCK_SIZE
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob
 from tests.support.loopback import FileServer

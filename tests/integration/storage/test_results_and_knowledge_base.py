@@ -9,10 +9,10 @@ import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
 from activities.storage import run_add_reference_file, run_write_knowledge_base
-from services.errors import InputError
-from services.grants import create_input_grant
-from services.ingest import ingest_input, stage_upload
-from services.knowledge_base import (
+from core.errors import InputError
+from inputs.ingest import ingest_input, stage_upload
+from storage.grants import create_input_grant
+from storage.knowledge_base import (
     KnowledgeBase,
     KnowledgeBaseError,
     add_reference_file,
@@ -20,7 +20,7 @@ from services.knowledge_base import (
     validate_knowledge_base,
     write_sources_manifest,
 )
-from services.results import ResultNotFound, cleanup_job, open_result_stream, read_result, save_result
+from storage.results import ResultNotFound, cleanup_job, open_result_stream, read_result, save_result
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob
 

@@ -23,11 +23,11 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import UserDelegationKey
 from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
 
-from services.errors import SettingsError
-from services.grants import create_container_grant, create_input_grant, resolve_grant
-from services.ingest import ingest_input, stage_upload
-from services.sas import DELEGATION_KEY_LIFETIME, SasSigner, get_signer, utc_now
-from services.storage_client import close_blob_service_client, ensure_containers, use_blob_service_client
+from core.errors import SettingsError
+from inputs.ingest import ingest_input, stage_upload
+from storage.client import close_blob_service_client, ensure_containers, use_blob_service_client
+from storage.grants import create_container_grant, create_input_grant, resolve_grant
+from storage.sas import DELEGATION_KEY_LIFETIME, SasSigner, get_signer, utc_now
 from tests.support import documents
 from tests.support.azurite import ACCOUNT_NAME, Azurite, running_azurite
 from tests.support.entra import OBJECT_ID, TENANT_ID, UnsignedEntraCredential

@@ -1,0 +1,175 @@
+"""The analyses routes: start a job, read its status and result, cancel it.
+
+Plain functions over a ``DurableOrchestrationClient`` (the real one in Azure, devhost's locally);
+``triggers/http_api.py`` binds them to routes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import azure.functions as func
+
+from api import submission as job_submission
+from api.job_request import parse_job_request
+from api.problems import dependency_unavailable, input_error_response, json_response, problem_response
+from core import function_names as names
+from core.errors import InputError, TransientError
+from core.jobs import job_status, monitor_instance_id
+from core.redact import redact_text
+from core.settings import get_settings
+from storage import results
+from storage.result_document import RESULT_KEY
+
+logger = logging.getLogger(__name__)
+
+TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
+
+
+async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    settings = get_settings()
+    try:
+        request = parse_job_request(
+            req.get_body(),
+            req.headers.get("Content-Type", ""),
+            settings,
+            pro_api_version=settings.content_understanding.pro_mode_api_version,
+        )
+    except InputError as error:
+        return input_error_response(error)
+    job_id = job_submission.new_job_id(request.idempotency_key)
+    if request.idempotency_key is not None:
+        existing = await client.get_status(job_id)
+        if existing:
+            return _accepted(job_id, replayed=True)
+    try:
+        analyzer = await job_submission.resolve_analyzer(request, settings)
+        await job_submission.check_blob_sources([*request.inputs, *request.references])
+        staged = await job_submission.stage_uploads(
+            job_id, request.uploads, settings.limits.upload_concurrency
+        )
+    except InputError as error:
+        return input_error_response(error)
+    except TransientError as error:
+        return dependency_unavailable(error)
+    spec = job_submission.build_job_spec(job_id, request, analyzer, staged, settings, origin="http")
+    try:
+        await client.start_new(names.ANALYSIS_JOB, job_id, spec)
+    except Exception:
+        await job_submission.discard_staged_sources(staged)
+        if request.idempotency_key is not None and await client.get_status(job_id):
+            return _accepted(job_id, replayed=True)  # a concurrent retry of the same request won
+        logger.exception("Could not start job %s", job_id)
+        return problem_response(503, "The job could not be started; try again", title="Start failed")
+    logger.info("Started job %s: %d input(s), mode %s", job_id, len(spec["inputs"]), spec["mode"])
+    return _accepted(job_id, replayed=False)
+
+
+async def analysis_status(job_id: str, client: Any) -> func.HttpResponse:
+    status = await client.get_status(job_id)
+    if not status:
+        return problem_response(404, f"No analysis with id {job_id!r}")
+    document = status_document(job_id, status)
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    if document["status"] == "running" and custom.get("polling"):
+        document["progress"].update(await _polling_progress(job_id, custom["polling"], client))
+    return json_response(document)
+
+
+async def _polling_progress(job_id: str, keys: list[str], client: Any) -> dict[str, Any]:
+    """While operations are monitored: how many polls so far and when the next one is due."""
+    children = await asyncio.gather(*(client.get_status(monitor_instance_id(job_id, key)) for key in keys))
+    customs = [child.custom_status for child in children if child and isinstance(child.custom_status, dict)]
+    next_polls = [custom["nextPollAt"] for custom in customs if custom.get("nextPollAt")]
+    progress: dict[str, Any] = {"polls": sum(int(custom.get("polls", 0)) for custom in customs)}
+    if next_polls:
+        progress["nextPollAt"] = min(next_polls)
+    # A poll that failed (CU or storage unavailable): the job waits for it to come back.
+    poll_errors = [custom["pollError"] for custom in customs if custom.get("pollError")]
+    if poll_errors:
+        progress["pollError"] = redact_text(str(poll_errors[0]))
+    return progress
+
+
+def status_document(job_id: str, status: Any) -> dict[str, Any]:
+    """The public view of an orchestration's status (the shape the OpenAPI document describes)."""
+    runtime = status.runtime_status.name if status.runtime_status is not None else None
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    output = status.output if isinstance(status.output, dict) else None
+    public_status = job_status(runtime, output)
+    error = None
+    if output is not None and output.get("error"):
+        error = output["error"]
+    elif runtime == "Failed":
+        error = {"code": "JobFailed", "message": redact_text(str(status.output or "The job failed"))}
+    elif runtime == "Terminated":
+        error = {"code": "Canceled", "message": str(status.output or "Canceled")}
+    progress = {k: custom[k] for k in ("total", "ingested", "failed", "analyzing", "done") if k in custom}
+    return {
+        "id": job_id,
+        "status": public_status,
+        "stage": custom.get("stage") or ("canceled" if public_status == "canceled" else public_status),
+        "progress": progress,
+        "error": error,
+        "summary": output,
+        "createdAt": _iso(status.created_time),
+        "updatedAt": _iso(status.last_updated_time),
+    }
+
+
+async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
+    status = await client.get_status(job_id)
+    if not status:
+        return problem_response(404, f"No analysis with id {job_id!r}")
+    runtime = status.runtime_status.name if status.runtime_status is not None else None
+    output = status.output if isinstance(status.output, dict) else None
+    if runtime != "Completed" or output is None or not output.get("resultBlob"):
+        public = job_status(runtime, output)
+        return problem_response(
+            409, f"The analysis is {public}: its result is not available", jobStatus=public
+        )
+    body = bytearray()
+    try:
+        stream = await results.open_result_stream(job_id, RESULT_KEY)
+        # The Python worker needs the whole body; reading it in chunks keeps the peak to one copy.
+        async for chunk in stream.chunks:
+            body += chunk
+    except TransientError as error:
+        return dependency_unavailable(error)
+    return func.HttpResponse(bytes(body), status_code=200, mimetype="application/json", charset="utf-8")
+
+
+async def cancel(job_id: str, client: Any) -> func.HttpResponse:
+    status = await client.get_status(job_id)
+    if not status:
+        return problem_response(404, f"No analysis with id {job_id!r}")
+    runtime = status.runtime_status.name if status.runtime_status is not None else None
+    if runtime in TERMINAL:
+        return problem_response(409, f"The analysis already ended ({job_status(runtime, status.output)})")
+    await client.terminate(job_id, "Canceled by the user")
+    try:
+        await results.cleanup_job(job_id)
+    except TransientError as error:
+        # The job is canceled all the same; its grants are short-lived SAS and expire on their own.
+        logger.warning("Job %s canceled; its clean-up failed and is left to expiry: %s", job_id, error)
+    return json_response(
+        {"id": job_id, "status": "canceled"}, status=202, headers={"Location": _status_path(job_id)}
+    )
+
+
+def _accepted(job_id: str, *, replayed: bool) -> func.HttpResponse:
+    headers = {"Location": _status_path(job_id), "Retry-After": "2"}
+    if replayed:
+        headers["Idempotent-Replayed"] = "true"
+    body = {"id": job_id, "statusUrl": _status_path(job_id), "resultUrl": f"{_status_path(job_id)}/result"}
+    return json_response(body, status=202, headers=headers)
+
+
+def _status_path(job_id: str) -> str:
+    return f"/api/analyses/{job_id}"
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ") if moment is not None else None

@@ -1,0 +1,142 @@
+"""Turn a validated request into a job: resolve the analyzer, check references, stage uploads.
+
+The HTTP function calls these in order and starts the orchestration last, so that a request
+that fails any check writes nothing; if staging or the start fails, staged blobs are removed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from collections.abc import Sequence
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from api.job_request import JobRequest, Upload
+from content_understanding import get_content_understanding_client
+from core.errors import InputError
+from core.jobs import AnalyzerSpec, InputSource, JobSpec, polling_policy
+from core.settings import Settings
+from inputs.ingest import discard_staged, stage_upload
+from storage.analyzer_definitions import is_prebuilt, load_definition
+from storage.client import get_blob_service_client
+from storage.errors import translated
+
+JOB_ID_PREFIX = "job-"
+
+
+def new_job_id(idempotency_key: str | None) -> str:
+    """A fresh id, or, with an idempotency key, the same id for every retry of the request."""
+    if idempotency_key is None:
+        return JOB_ID_PREFIX + uuid.uuid4().hex
+    return JOB_ID_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+async def resolve_analyzer(request: JobRequest, settings: Settings) -> AnalyzerSpec | None:
+    """The definition to ensure (registered analyzers), or None (prebuilt or managed elsewhere)."""
+    analyzer_id = request.analyzer_id
+    combined = request.mode == "combined"
+    spec = await load_definition(analyzer_id)
+    if spec is not None:
+        pro = spec["definition"].get("mode") == "pro"
+        if pro != combined:
+            needed = "combined" if pro else "per-document"
+            raise InputError(
+                f"Analyzer {analyzer_id!r} is a {'pro-mode' if pro else 'standard'} analyzer: "
+                f"use mode '{needed}'",
+                code="AnalyzerModeMismatch",
+            )
+        return spec
+    if combined:
+        raise InputError(
+            f"Analyzer {analyzer_id!r} is not registered: a combined job needs a pro-mode analyzer "
+            "registered with PUT /api/analyzers/{id}",
+            code="UnknownAnalyzer",
+        )
+    if is_prebuilt(analyzer_id):
+        return None
+    cu = settings.content_understanding
+    existing = await get_content_understanding_client().get_analyzer(analyzer_id, api_version=cu.api_version)
+    if existing is None:
+        raise InputError(
+            f"Analyzer {analyzer_id!r} does not exist: register it with PUT /api/analyzers/{analyzer_id}",
+            code="UnknownAnalyzer",
+        )
+    return None
+
+
+async def check_blob_sources(sources: Sequence[InputSource]) -> None:
+    """Every referenced blob must exist now (ingest checks it again, and records its ETag)."""
+    service = get_blob_service_client()
+
+    async def check(reference: str) -> None:
+        container, _, path = reference.partition("/")
+        with translated(f"Checking blob {reference}"):
+            try:
+                await service.get_blob_client(container, path).get_blob_properties()
+            except ResourceNotFoundError:
+                raise InputError(
+                    f"Blob {reference!r} does not exist", code="BlobNotFound", input_name=reference
+                ) from None
+
+    await asyncio.gather(*(check(source["blob"]) for source in sources if "blob" in source))
+
+
+async def stage_uploads(job_id: str, uploads: Sequence[Upload], concurrency: int) -> list[InputSource]:
+    """Stream every upload into the staging container, at most ``concurrency`` at a time.
+
+    All or nothing: if one fails, the ones already staged are removed and the error re-raised.
+    """
+    limit = asyncio.Semaphore(concurrency)
+    staged: list[str] = []
+
+    async def stage(upload: Upload) -> InputSource:
+        async with limit:
+            result = await stage_upload(job_id, upload.name, bytes(upload.data), max_bytes=len(upload.data))
+            staged.append(result.staged)
+            return result.source()
+
+    try:
+        return list(await asyncio.gather(*(stage(upload) for upload in uploads)))
+    except BaseException:
+        await discard_staged(staged)
+        raise
+
+
+async def discard_staged_sources(staged: Sequence[InputSource]) -> None:
+    """Remove staged uploads of a job that will not start."""
+    await discard_staged([source["staged"] for source in staged if "staged" in source])
+
+
+def build_job_spec(
+    job_id: str,
+    request: JobRequest,
+    analyzer: AnalyzerSpec | None,
+    staged: list[InputSource],
+    settings: Settings,
+    *,
+    origin: str,
+) -> JobSpec:
+    """The orchestration input: the whole job's configuration, references only."""
+    staged_inputs = [
+        source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "input"
+    ]
+    staged_references = [
+        source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "reference"
+    ]
+    cu = settings.content_understanding
+    combined = request.mode == "combined"
+    return {
+        "jobId": job_id,
+        "analyzerId": request.analyzer_id,
+        "mode": request.mode,
+        "apiVersion": cu.pro_mode_api_version if combined else cu.api_version,
+        "inputs": staged_inputs + request.inputs,
+        "references": staged_references + request.references,
+        "partialFailure": request.partial_failure,
+        "analyzer": analyzer,
+        "modelDeployments": {} if combined else dict(cu.model_deployments),
+        "polling": polling_policy(settings),
+        "origin": origin,
+    }

@@ -1,0 +1,219 @@
+"""What a file is (sniffed from its first bytes) and whether Content Understanding accepts it.
+
+The bytes decide, not the client's ``Content-Type`` header or the extension alone: a renamed
+``.exe`` must not reach the analyzer as a PDF. The extension only settles what the bytes cannot
+(which Office format a ZIP is, Markdown versus plain text).
+
+Limits per API version are those of the CU service-limits page (see the reference notes,
+"Limits"): standard analysis takes PDF, TIFF and images up to 200 MB, Office documents up to
+200 MB, and text formats up to 1 MB; ``2025-05-01-preview`` pro mode takes only PDF, TIFF and
+images, at most 100 MB per request. "MB" is read as 10^6 bytes, the stricter reading.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from core.errors import InputError, PermanentError
+from core.redact import shorten
+from core.settings import GA_API_VERSION, PRO_MODE_API_VERSION
+
+SNIFF_BYTES = 8192
+"""How many leading bytes ``sniff_content_type`` needs to decide."""
+
+PDF = "application/pdf"
+TIFF = "image/tiff"
+JPEG = "image/jpeg"
+PNG = "image/png"
+BMP = "image/bmp"
+HEIF = "image/heif"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+ZIP = "application/zip"
+OLE = "application/x-ole-storage"
+MSG = "application/vnd.ms-outlook"
+RTF = "application/rtf"
+TEXT = "text/plain"
+MARKDOWN = "text/markdown"
+HTML = "text/html"
+XML = "application/xml"
+EML = "message/rfc822"
+
+_MB = 1_000_000
+_IMAGES_AND_PDF = (PDF, TIFF, JPEG, PNG, BMP, HEIF)
+_STANDARD_LIMITS: Mapping[str, int] = {
+    **dict.fromkeys(_IMAGES_AND_PDF, 200 * _MB),
+    **dict.fromkeys((DOCX, XLSX, PPTX), 200 * _MB),
+    **dict.fromkeys((TEXT, MARKDOWN, HTML, XML, RTF, EML, MSG), 1 * _MB),
+}
+_PRO_MODE_LIMITS: Mapping[str, int] = dict.fromkeys(_IMAGES_AND_PDF, 100 * _MB)
+
+PRO_MODE_MAX_REQUEST_BYTES = 100 * _MB
+"""Pro mode's limit on all inputs of one analysis together."""
+
+_OOXML_BY_EXTENSION = {"docx": DOCX, "xlsx": XLSX, "pptx": PPTX}
+# The folder each Office format keeps its main part in, as found in the ZIP's local file headers.
+_OOXML_BY_PART = ((b"word/", DOCX), (b"xl/", XLSX), (b"ppt/", PPTX))
+_HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"})
+_BMP_HEADER_SIZES = frozenset({12, 40, 52, 56, 64, 108, 124})
+_MAIL_HEADER = re.compile(
+    rb"^(from|to|subject|date|received|return-path|mime-version|message-id):", re.I | re.M
+)
+
+
+def sniff_content_type(head: bytes, name: str) -> str | None:
+    """The MIME type of a file whose first bytes are ``head`` (``None`` when unrecognised).
+
+    ``head`` should be the first ``SNIFF_BYTES`` bytes (or the whole file, if shorter).
+    """
+    extension = name.rpartition(".")[2].lower() if "." in name else ""
+    binary = _sniff_binary(head, extension)
+    if binary is not None:
+        return binary
+    if head and _looks_like_text(head):
+        return _text_subtype(head, extension)
+    return None
+
+
+def check_supported(
+    content_type: str | None,
+    size: int,
+    api_version: str,
+    *,
+    pro_mode: bool,
+    name: str | None = None,
+    max_bytes: int | None = None,
+) -> None:
+    """Raise ``InputError`` unless CU ``api_version`` (in pro mode or not) accepts this file.
+
+    ``max_bytes`` is the app's own cap (``MAX_FILE_BYTES``), applied on top of CU's limits.
+    """
+    limit = size_limit(content_type, api_version, pro_mode=pro_mode, name=name, max_bytes=max_bytes)
+    if size <= 0:
+        raise InputError(f"{_label(name)} is empty", code="EmptyInput", input_name=name)
+    if size > limit:
+        raise too_large(name, limit)
+
+
+def size_limit(
+    content_type: str | None,
+    api_version: str,
+    *,
+    pro_mode: bool,
+    name: str | None = None,
+    max_bytes: int | None = None,
+) -> int:
+    """The largest accepted size of a ``content_type`` file; ``InputError`` if the type is refused."""
+    limits = _limits(api_version, pro_mode)
+    if content_type is None:
+        raise InputError(
+            f"{_label(name)} is not a file type Content Understanding can analyze (unrecognised content)",
+            code="UnsupportedContentType",
+            input_name=name,
+        )
+    if content_type not in limits:
+        mode = "pro mode" if pro_mode else f"API version {api_version}"
+        raise InputError(
+            f"{_label(name)} is {content_type}, which {mode} does not accept "
+            f"(accepted: {', '.join(sorted(limits))})",
+            code="UnsupportedContentType",
+            input_name=name,
+        )
+    limit = limits[content_type]
+    return limit if max_bytes is None else min(limit, max_bytes)
+
+
+def too_large(name: str | None, limit: int) -> InputError:
+    return InputError(
+        f"{_label(name)} is larger than the limit of {limit} bytes", code="InputTooLarge", input_name=name
+    )
+
+
+def _limits(api_version: str, pro_mode: bool) -> Mapping[str, int]:
+    if pro_mode:
+        if api_version != PRO_MODE_API_VERSION:
+            raise PermanentError(
+                f"Pro mode needs API version {PRO_MODE_API_VERSION}, not {api_version}",
+                code="UnsupportedMode",
+            )
+        return _PRO_MODE_LIMITS
+    if api_version not in (GA_API_VERSION, PRO_MODE_API_VERSION):
+        raise PermanentError(
+            f"Unknown Content Understanding API version {api_version}", code="UnsupportedMode"
+        )
+    return _STANDARD_LIMITS
+
+
+def _label(name: str | None) -> str:
+    return "The input" if name is None else f"File {shorten(repr(name), 120)}"
+
+
+def _sniff_binary(head: bytes, extension: str) -> str | None:
+    if head.startswith(b"%PDF-"):
+        return PDF
+    if head.startswith((b"II*\x00", b"MM\x00*")):
+        return TIFF
+    if head.startswith(b"\xff\xd8\xff"):
+        return JPEG
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return PNG
+    if _is_bmp(head):
+        return BMP
+    if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS:
+        return HEIF
+    if head.startswith(b"PK\x03\x04"):
+        return _ooxml_type(head, extension)
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return MSG if extension == "msg" else OLE
+    if head.startswith(b"{\\rtf"):
+        return RTF
+    return None
+
+
+def _is_bmp(head: bytes) -> bool:
+    # "BM" alone would match any text starting with those letters; the DIB header size must fit too.
+    return (
+        len(head) >= 18
+        and head.startswith(b"BM")
+        and int.from_bytes(head[14:18], "little") in _BMP_HEADER_SIZES
+    )
+
+
+def _ooxml_type(head: bytes, extension: str) -> str:
+    if extension in _OOXML_BY_EXTENSION:
+        return _OOXML_BY_EXTENSION[extension]
+    for part, content_type in _OOXML_BY_PART:
+        if part in head:
+            return content_type
+    return ZIP
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if b"\x00" in head:
+        return False
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as error:
+        # The head may end in the middle of a multi-byte character; anything earlier is binary.
+        if error.start < len(head) - 3:
+            return False
+        text = head[: error.start].decode("utf-8")
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    return controls <= len(text) // 100
+
+
+def _text_subtype(head: bytes, extension: str) -> str:
+    start = head.removeprefix(b"\xef\xbb\xbf").lstrip()[:512].lower()
+    if start.startswith((b"<!doctype html", b"<html")) or (
+        extension in ("htm", "html") and b"<html" in start
+    ):
+        return HTML
+    if start.startswith(b"<?xml") or (extension == "xml" and start.startswith(b"<")):
+        return XML
+    if extension == "eml" and _MAIL_HEADER.search(start):
+        return EML
+    if extension in ("md", "markdown"):
+        return MARKDOWN
+    return TEXT

@@ -1,0 +1,163 @@
+"""The analysis job's data: what enters an orchestration, what comes out, and pure rules about them.
+
+Everything here is plain JSON-shaped data (TypedDicts), because it travels through orchestration
+history. Nothing here does I/O, so orchestrators may import it. Sizes stay small: inputs are
+references (blob names, grant names), never document bytes and never a SAS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
+
+if TYPE_CHECKING:
+    from core.settings import Settings
+
+Mode = Literal["per-document", "combined"]
+PartialFailurePolicy = Literal["fail", "continue"]
+MODES: tuple[Mode, ...] = ("per-document", "combined")
+PARTIAL_FAILURE_POLICIES: tuple[PartialFailurePolicy, ...] = ("fail", "continue")
+
+# The policy when a request names none: a combined analysis needs every input, a per-document one
+# is still worth running for the inputs that made it.
+DEFAULT_PARTIAL_FAILURE: dict[Mode, PartialFailurePolicy] = {"per-document": "continue", "combined": "fail"}
+
+# The analyzer pro mode uses to build a reference knowledge base (reference §10).
+KNOWLEDGE_BASE_ANALYZER_ID = "prebuilt-documentAnalyzer"
+
+
+class InputSource(TypedDict, total=False):
+    """Exactly one of ``staged`` (with ``name``), ``blob`` or ``url``."""
+
+    staged: str  # blob name in the staging container (an HTTP upload)
+    name: str  # the document's name as the user gave it
+    blob: str  # "container/path" of an existing blob
+    url: str  # an https URL
+
+
+class PollingPolicy(TypedDict):
+    initialIntervalSeconds: float
+    maxIntervalSeconds: float
+    deadlineSeconds: float
+
+
+class AnalyzerSpec(TypedDict):
+    """An analyzer the job must ensure exists, with this definition, before analysing."""
+
+    analyzerId: str
+    apiVersion: str
+    definition: dict[str, Any]
+
+
+class JobSpec(TypedDict):
+    """The orchestration input of an analysis job: all of its configuration."""
+
+    jobId: str
+    analyzerId: str
+    mode: Mode
+    apiVersion: str
+    inputs: list[InputSource]
+    references: list[InputSource]
+    partialFailure: PartialFailurePolicy
+    analyzer: AnalyzerSpec | None  # None: a prebuilt or externally managed analyzer
+    modelDeployments: dict[str, str]
+    polling: PollingPolicy
+    origin: str  # "http" or "blob:<container>/<name>"
+
+
+class InputFate(TypedDict):
+    """What happened to one input: the per-input line of the summary."""
+
+    index: int
+    name: str
+    status: Literal["pending", "ingested", "analyzing", "succeeded", "failed", "skipped"]
+    blob: NotRequired[str]
+    size: NotRequired[int]
+    contentType: NotRequired[str]
+    sha256: NotRequired[str]
+    operationId: NotRequired[str]
+    # Present when the analysis had to be submitted more than once (activities/cu_steps.py): an
+    # earlier attempt may have started an operation of its own, analysing the input again.
+    analysisAttempts: NotRequired[int]
+    error: NotRequired[dict[str, Any]]
+
+
+def monitor_instance_id(job_id: str, key: str) -> str:
+    """The monitor of operation ``key``: a known id, so the status API can show its next poll."""
+    return f"{job_id}:op-{key}"
+
+
+def polling_policy(settings: Settings) -> PollingPolicy:
+    """The polling configuration an orchestration carries in its input (orchestrators read no env)."""
+    return {
+        "initialIntervalSeconds": settings.polling.initial_interval_seconds,
+        "maxIntervalSeconds": settings.polling.max_interval_seconds,
+        "deadlineSeconds": settings.polling.deadline_seconds,
+    }
+
+
+def definition_hash(definition: dict[str, Any], reference_hashes: list[str]) -> str:
+    """A stable fingerprint of an analyzer definition and its reference documents' contents.
+
+    Stored on the analyzer as a tag, so that a changed definition or knowledge base is recreated
+    and an unchanged one is reused.
+    """
+    canonical = json.dumps(
+        {"definition": definition, "references": sorted(reference_hashes)},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=True,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def next_poll_interval(policy: PollingPolicy, polls_done: int, retry_after: float | None) -> float:
+    """Seconds until the next poll: the server's ``Retry-After`` if it sent one, else doubling backoff.
+
+    Backoff starts at ``initialIntervalSeconds`` and doubles per poll up to ``maxIntervalSeconds``.
+    """
+    if retry_after is not None and retry_after > 0:
+        return float(retry_after)
+    exponent = min(max(polls_done - 1, 0), 30)
+    return float(min(policy["initialIntervalSeconds"] * 2**exponent, policy["maxIntervalSeconds"]))
+
+
+def to_iso(moment: datetime) -> str:
+    """UTC ISO-8601 with a Z, the format of every time in status and summaries."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def from_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def seconds(value: float) -> timedelta:
+    return timedelta(seconds=value)
+
+
+JobStatus = Literal["pending", "running", "succeeded", "partially_succeeded", "failed", "canceled"]
+
+
+def job_status(runtime_status: str | None, output: Any) -> JobStatus:
+    """The public job status from the Durable runtime status and the orchestration's output."""
+    if runtime_status in ("Pending", None):
+        return "pending"
+    if runtime_status in ("Running", "ContinuedAsNew", "Suspended"):
+        return "running"
+    if runtime_status in ("Terminated", "Canceled"):
+        return "canceled"
+    if runtime_status == "Completed" and isinstance(output, dict):
+        status = output.get("status")
+        if status in ("succeeded", "partially_succeeded", "failed"):
+            return status  # type: ignore[no-any-return]
+    return "failed"
+
+
+def job_outcome(fates: list[InputFate]) -> JobStatus:
+    """``succeeded`` when every input succeeded, ``failed`` when none did, else partial."""
+    succeeded = sum(1 for fate in fates if fate["status"] == "succeeded")
+    if fates and succeeded == len(fates):
+        return "succeeded"
+    return "partially_succeeded" if succeeded else "failed"

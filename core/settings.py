@@ -1,0 +1,260 @@
+"""App settings: every setting the job reads, typed, validated, read lazily from the environment.
+
+Nothing here runs at import time. ``get_settings()`` reads ``os.environ`` once per process (the
+Functions host passes app settings as environment variables) and caches the result;
+``Settings.from_env`` is the pure function underneath, which tests call with a plain dict.
+A missing or malformed value raises ``SettingsError`` naming the setting.
+
+Every setting is listed, with its local default, in ``local.settings.example.json``.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+from urllib.parse import urlsplit
+
+from core.errors import SettingsError
+
+GA_API_VERSION = "2025-11-01"
+PRO_MODE_API_VERSION = "2025-05-01-preview"
+SUPPORTED_API_VERSIONS = (GA_API_VERSION, PRO_MODE_API_VERSION)
+
+# The storage connection shared by the blob trigger and the code. Locally a connection string;
+# in Azure `DocumentStorage__blobServiceUri` (+ `DocumentStorage__clientId`) with managed identity.
+DOCUMENT_STORAGE = "DocumentStorage"
+
+_T = TypeVar("_T")
+
+# Azure's container naming rules: 3-63 lowercase ASCII letters, digits and single hyphens,
+# starting and ending with a letter or digit.
+_CONTAINER_NAME = re.compile(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    connection_string: str | None
+    blob_service_uri: str | None
+    managed_identity_client_id: str | None
+    inputs_container: str
+    intake_container: str
+    staging_container: str
+    results_container: str
+    references_container: str
+    grants_container: str
+    analyzers_container: str
+
+    @property
+    def auth_mode(self) -> str:
+        """``"connectionString"`` (Azurite or an account key) or ``"managedIdentity"``."""
+        return "connectionString" if self.connection_string else "managedIdentity"
+
+
+@dataclass(frozen=True)
+class ContentUnderstandingSettings:
+    endpoint: str
+    key: str | None = field(repr=False)
+    api_version: str
+    pro_mode_api_version: str
+    model_deployments: Mapping[str, str]
+    request_timeout_seconds: float
+    default_analyzer_id: str
+
+    @property
+    def auth_mode(self) -> str:
+        """``"key"`` when a subscription key is configured, else ``"entraId"``."""
+        return "key" if self.key else "entraId"
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    max_files_per_job: int
+    max_file_bytes: int
+    max_job_bytes: int
+    upload_concurrency: int
+
+
+@dataclass(frozen=True)
+class PollingSettings:
+    initial_interval_seconds: float
+    max_interval_seconds: float
+    deadline_seconds: float
+
+
+@dataclass(frozen=True)
+class Settings:
+    storage: StorageSettings
+    content_understanding: ContentUnderstandingSettings
+    limits: JobLimits
+    polling: PollingSettings
+    sas_ttl_minutes: int
+    allow_local_urls: bool
+    task_hub_name: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> Settings:
+        reader = _Reader(env)
+        settings = cls(
+            storage=_storage(reader),
+            content_understanding=_content_understanding(reader),
+            limits=JobLimits(
+                max_files_per_job=reader.integer("MAX_FILES_PER_JOB", 20, minimum=1),
+                max_file_bytes=reader.integer("MAX_FILE_BYTES", 100 * 1024 * 1024, minimum=1),
+                max_job_bytes=reader.integer("MAX_JOB_BYTES", 200 * 1024 * 1024, minimum=1),
+                upload_concurrency=reader.integer("UPLOAD_CONCURRENCY", 4, minimum=1),
+            ),
+            polling=PollingSettings(
+                initial_interval_seconds=reader.number("POLL_INITIAL_INTERVAL_SECONDS", 1.0, minimum=0.1),
+                max_interval_seconds=reader.number("POLL_MAX_INTERVAL_SECONDS", 15.0, minimum=0.1),
+                deadline_seconds=reader.number("ANALYSIS_DEADLINE_SECONDS", 1800.0, minimum=1.0),
+            ),
+            sas_ttl_minutes=reader.integer("SAS_TTL_MINUTES", 120, minimum=5),
+            allow_local_urls=reader.boolean("ALLOW_LOCAL_URLS", False),
+            task_hub_name=reader.text("TASKHUB_NAME", "cupipeline"),
+        )
+        if settings.limits.max_job_bytes < settings.limits.max_file_bytes:
+            raise SettingsError("MAX_JOB_BYTES", "must be at least MAX_FILE_BYTES")
+        if settings.polling.max_interval_seconds < settings.polling.initial_interval_seconds:
+            raise SettingsError("POLL_MAX_INTERVAL_SECONDS", "must be at least POLL_INITIAL_INTERVAL_SECONDS")
+        # The SAS must outlive the whole analysis, or CU fails to read inputs late in a long job.
+        if settings.sas_ttl_minutes * 60 < settings.polling.deadline_seconds:
+            raise SettingsError("SAS_TTL_MINUTES", "must cover ANALYSIS_DEADLINE_SECONDS")
+        return settings
+
+
+@functools.cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings.from_env(os.environ)
+
+
+def _storage(reader: _Reader) -> StorageSettings:
+    connection_string = reader.optional(DOCUMENT_STORAGE)
+    blob_service_uri = reader.optional(f"{DOCUMENT_STORAGE}__blobServiceUri")
+    if connection_string is None and blob_service_uri is None:
+        raise SettingsError(
+            DOCUMENT_STORAGE,
+            f"is not set: give a connection string, or {DOCUMENT_STORAGE}__blobServiceUri "
+            "to use a managed identity",
+        )
+    if connection_string not in (None, "UseDevelopmentStorage=true") and "=" not in connection_string:
+        raise SettingsError(DOCUMENT_STORAGE, "is not a storage connection string (Key=Value;...)")
+    if blob_service_uri is not None:
+        _check_url(f"{DOCUMENT_STORAGE}__blobServiceUri", blob_service_uri)
+    return StorageSettings(
+        connection_string=connection_string,
+        blob_service_uri=blob_service_uri,
+        managed_identity_client_id=reader.optional(f"{DOCUMENT_STORAGE}__clientId"),
+        inputs_container=reader.container("INPUTS_CONTAINER", "inputs"),
+        intake_container=reader.container("INTAKE_CONTAINER", "intake"),
+        staging_container=reader.container("STAGING_CONTAINER", "staging"),
+        results_container=reader.container("RESULTS_CONTAINER", "results"),
+        references_container=reader.container("REFERENCES_CONTAINER", "references"),
+        grants_container=reader.container("GRANTS_CONTAINER", "grants"),
+        analyzers_container=reader.container("ANALYZERS_CONTAINER", "analyzers"),
+    )
+
+
+def _content_understanding(reader: _Reader) -> ContentUnderstandingSettings:
+    endpoint = reader.optional("CONTENT_UNDERSTANDING_ENDPOINT")
+    if endpoint is None:
+        raise SettingsError("CONTENT_UNDERSTANDING_ENDPOINT", "is not set")
+    _check_url("CONTENT_UNDERSTANDING_ENDPOINT", endpoint)
+    api_version = reader.choice("CONTENT_UNDERSTANDING_API_VERSION", GA_API_VERSION, SUPPORTED_API_VERSIONS)
+    pro_version = reader.choice(
+        "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION", PRO_MODE_API_VERSION, (PRO_MODE_API_VERSION,)
+    )
+    return ContentUnderstandingSettings(
+        endpoint=endpoint.rstrip("/"),
+        key=reader.optional("CONTENT_UNDERSTANDING_KEY"),
+        api_version=api_version,
+        pro_mode_api_version=pro_version,
+        model_deployments=reader.string_map("CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS"),
+        request_timeout_seconds=reader.number("CONTENT_UNDERSTANDING_TIMEOUT_SECONDS", 30.0, minimum=1.0),
+        default_analyzer_id=reader.text("DEFAULT_ANALYZER_ID", "prebuilt-document"),
+    )
+
+
+def _check_url(setting: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(setting, f"must be an http(s) URL with a host name, got {value!r}")
+    if parts.query or parts.fragment:
+        raise SettingsError(setting, "must not carry a query string or fragment")
+
+
+class _Reader:
+    """Reads and converts raw setting values, naming the setting in every error."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def optional(self, name: str) -> str | None:
+        value = self._env.get(name, "").strip()
+        return value or None
+
+    def text(self, name: str, default: str) -> str:
+        return self.optional(name) or default
+
+    def _convert(self, name: str, default: _T, convert: Callable[[str], _T], expected: str) -> _T:
+        raw = self.optional(name)
+        if raw is None:
+            return default
+        try:
+            return convert(raw)
+        except ValueError:
+            raise SettingsError(name, f"must be {expected}, got {raw!r}") from None
+
+    def integer(self, name: str, default: int, *, minimum: int) -> int:
+        value = self._convert(name, default, int, "a whole number")
+        if value < minimum:
+            raise SettingsError(name, f"must be at least {minimum}, got {value}")
+        return value
+
+    def number(self, name: str, default: float, *, minimum: float) -> float:
+        value = self._convert(name, default, float, "a number")
+        if not value >= minimum:  # also rejects NaN
+            raise SettingsError(name, f"must be at least {minimum}, got {value}")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        def convert(raw: str) -> bool:
+            lowered = raw.lower()
+            if lowered in ("true", "1", "yes"):
+                return True
+            if lowered in ("false", "0", "no"):
+                return False
+            raise ValueError(raw)
+
+        return self._convert(name, default, convert, "true or false")
+
+    def choice(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        value = self.text(name, default)
+        if value not in allowed:
+            raise SettingsError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    def container(self, name: str, default: str) -> str:
+        value = self.text(name, default)
+        if not _CONTAINER_NAME.fullmatch(value) or "--" in value:
+            raise SettingsError(name, f"is not a valid blob container name: {value!r}")
+        return value
+
+    def string_map(self, name: str) -> dict[str, str]:
+        raw = self.optional(name)
+        if raw is None:
+            return {}
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            raise SettingsError(name, 'must be a JSON object such as {"gpt-4.1": "my-deployment"}') from None
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise SettingsError(name, "must be a JSON object of model name to deployment name")
+        return value

@@ -1,0 +1,109 @@
+"""The app's analyzer definitions: what ``PUT /api/analyzers/{id}`` registered, kept as blobs.
+
+A job that names a registered analyzer carries its definition in the orchestration input, and the
+``ensure_analyzer`` sub-orchestration creates or replaces the analyzer in Content Understanding
+when its fingerprint differs. Definitions never hold secrets: a pro-mode knowledge base comes from
+a job's reference documents, and its SAS is added only inside the activity that calls CU.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from azure.core.exceptions import ResourceNotFoundError
+
+from content_understanding import build_analyzer_body
+from core.errors import InputError, PermanentError
+from core.jobs import AnalyzerSpec, definition_hash
+from core.redact import display_url
+from core.settings import Settings, get_settings
+from storage.client import ensure_containers, get_blob_service_client
+from storage.errors import translated
+
+MAX_DEFINITION_BYTES = 64 * 1024
+
+
+def is_prebuilt(analyzer_id: str) -> bool:
+    return analyzer_id.startswith("prebuilt-")
+
+
+def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -> AnalyzerSpec:
+    """Check a definition as the service would, for the API version its shape implies.
+
+    ``"mode": "pro"`` makes a pro-mode analyzer (``2025-05-01-preview``); anything else is a
+    standard analyzer of the configured (GA) version.
+    """
+    if is_prebuilt(analyzer_id):
+        raise InputError(
+            f"{analyzer_id!r} is a prebuilt analyzer id; choose another id", code="ReservedAnalyzerId"
+        )
+    if not isinstance(definition, dict):
+        raise InputError("The analyzer definition must be a JSON object", code="InvalidDefinition")
+    if len(json.dumps(definition)) > MAX_DEFINITION_BYTES:
+        raise InputError(
+            f"The analyzer definition is over {MAX_DEFINITION_BYTES} bytes", code="InvalidDefinition"
+        )
+    if "knowledgeSources" in definition:
+        raise InputError(
+            "Give no knowledgeSources: send reference documents with a combined job instead, and the app "
+            "builds the knowledge base (and its short-lived SAS) itself",
+            code="InvalidDefinition",
+        )
+    cu = settings.content_understanding
+    api_version = cu.pro_mode_api_version if definition.get("mode") == "pro" else cu.api_version
+    try:
+        build_analyzer_body(definition, api_version)
+    except PermanentError as error:
+        raise InputError(
+            f"The analyzer definition is not valid for {api_version}: {error}", code="InvalidDefinition"
+        ) from None
+    return {"analyzerId": analyzer_id, "apiVersion": api_version, "definition": definition}
+
+
+async def save_definition(spec: AnalyzerSpec) -> None:
+    await ensure_containers()
+    name = _blob(spec["analyzerId"])
+    with translated(f"Saving analyzer definition {name}"):
+        await _container().upload_blob(name, json.dumps(spec).encode(), overwrite=True)
+
+
+async def load_definition(analyzer_id: str) -> AnalyzerSpec | None:
+    name = _blob(analyzer_id)
+    with translated(f"Reading analyzer definition {name}"):
+        try:
+            downloaded = await _container().download_blob(name)
+        except ResourceNotFoundError:
+            return None
+        data = await downloaded.readall()
+    spec: AnalyzerSpec = json.loads(data)
+    return spec
+
+
+def ensure_instance_id(spec: AnalyzerSpec) -> str:
+    """The orchestration that ensures this exact definition: one per analyzer and fingerprint."""
+    fingerprint = definition_hash(spec["definition"], [])
+    digest = hashlib.sha256(f"{spec['analyzerId']}\n{fingerprint}".encode()).hexdigest()
+    return f"analyzer-{digest[:32]}"
+
+
+def redacted_service_view(analyzer: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The service's analyzer resource without secrets (a knowledge source's SAS URL)."""
+    if analyzer is None:
+        return None
+    view = dict(analyzer)
+    if "knowledgeSources" in view:
+        view["knowledgeSources"] = [
+            {**source, "containerUrl": display_url(str(source.get("containerUrl", "")))}
+            for source in view["knowledgeSources"]
+        ]
+    return view
+
+
+def _container() -> Any:
+    return get_blob_service_client().get_container_client(get_settings().storage.analyzers_container)
+
+
+def _blob(analyzer_id: str) -> str:
+    return f"{analyzer_id}.json"

@@ -1,0 +1,135 @@
+"""The process's one asynchronous ``BlobServiceClient`` for documents, created on first use.
+
+From the ``DocumentStorage`` settings: a connection string (Azurite, or an account key), else
+``DocumentStorage__blobServiceUri`` with ``DefaultAzureCredential`` (a user-assigned managed
+identity when ``DocumentStorage__clientId`` is set). Functions guidance is one static client per
+process, reused by every invocation; the client belongs to the event loop it was made on (its
+aiohttp session does), so a different running loop or changed settings get a fresh one.
+
+``use_blob_service_client`` installs a client built elsewhere (tests, a host with its own
+transport); ``close_blob_service_client`` closes the current one and its credential.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass
+
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
+
+from core.settings import StorageSettings, get_settings
+from storage.errors import translated
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class _Current:
+    service: BlobServiceClient
+    credential: AsyncTokenCredential | None
+    storage: StorageSettings | None  # None: installed by use_blob_service_client, kept as is
+    loop: asyncio.AbstractEventLoop | None
+    containers_ready: bool = False
+
+
+_current: _Current | None = None
+
+
+def get_blob_service_client() -> BlobServiceClient:
+    """The process-wide client for the configured document storage."""
+    global _current
+    storage = get_settings().storage
+    loop = _running_loop()
+    if _current is None or (
+        _current.storage is not None and (_current.storage, _current.loop) != (storage, loop)
+    ):
+        service, credential = _create(storage)
+        _current = _Current(service, credential, storage, loop)
+    return _current.service
+
+
+def use_blob_service_client(
+    service: BlobServiceClient, credential: AsyncTokenCredential | None = None
+) -> None:
+    """Make ``service`` the process-wide client (it is closed by ``close_blob_service_client``)."""
+    global _current
+    _current = _Current(service, credential, storage=None, loop=None)
+
+
+async def close_blob_service_client() -> None:
+    """Close the process-wide client and its credential; the next use creates a new one."""
+    global _current
+    current, _current = _current, None
+    if current is not None:
+        await current.service.close()
+        if current.credential is not None:
+            await current.credential.close()
+
+
+async def ensure_containers() -> None:
+    """Create the configured containers that do not exist yet (once per client)."""
+    service = get_blob_service_client()
+    current = _current
+    if current is None or current.containers_ready:
+        return
+    storage = get_settings().storage
+    names = (
+        storage.inputs_container,
+        storage.intake_container,
+        storage.staging_container,
+        storage.results_container,
+        storage.references_container,
+        storage.grants_container,
+        storage.analyzers_container,
+    )
+    await asyncio.gather(*(_create_container(service, name) for name in names))
+    current.containers_ready = True
+
+
+async def _create_container(service: BlobServiceClient, name: str) -> None:
+    with translated(f"Creating container {name}"), contextlib.suppress(ResourceExistsError):
+        # Private by default: no public access level is ever set on these containers.
+        await service.create_container(name)
+        logger.info("Created blob container %s", name)
+
+
+def storage_retry_policy() -> ExponentialRetry:
+    """Short in-call retries (after about 3 and 5 s): ride out a blip, leave longer outages to the host.
+
+    The SDK's default waits 15, 18 and 24 s, so a storage blip of a second cost every call in
+    flight about 20 s, and an HTTP request nearly a minute before it could answer 503. Outages
+    longer than these retries fail the call as transient; an activity's ``RetryOptions`` (durable
+    timers, no worker held) then tries again (orchestrators/tasks.py).
+    """
+    # The SDK waits initial_backoff + increment_base ** n before retry n (n from 1), +-jitter.
+    return ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1)
+
+
+def _create(storage: StorageSettings) -> tuple[BlobServiceClient, AsyncTokenCredential | None]:
+    if storage.connection_string is not None:
+        return (
+            BlobServiceClient.from_connection_string(
+                storage.connection_string, retry_policy=storage_retry_policy()
+            ),
+            None,
+        )
+    # Imported here: azure.identity is only needed (and only loaded) where a managed identity is used.
+    from azure.identity.aio import DefaultAzureCredential
+
+    assert storage.blob_service_uri is not None  # settings guarantee one of the two
+    credential = DefaultAzureCredential(managed_identity_client_id=storage.managed_identity_client_id)
+    service = BlobServiceClient(
+        storage.blob_service_uri, credential=credential, retry_policy=storage_retry_policy()
+    )
+    return service, credential
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
