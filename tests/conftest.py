@@ -12,6 +12,9 @@ from core.settings import get_settings
 from tests.support.azurite import REPO_ROOT, Azurite, running_azurite
 from tests.support.cu_emulator import cu_emulator  # noqa: F401  (a fixture for every test module)
 
+# Storage fixtures (storage, job_id, files, settings_env) for the storage, inputs and activities tests.
+pytest_plugins = ["tests.support.storage_fixtures"]
+
 EXAMPLE_SETTINGS = REPO_ROOT / "local.settings.example.json"
 
 

@@ -1,4 +1,4 @@
-"""Fixtures of the storage tests: the session Azurite as document storage, job ids, a file server."""
+"""Storage fixtures (shared by the storage, inputs and activities tests): the session Azurite as document storage, job ids, a file server."""
 
 from __future__ import annotations
 
