@@ -1,4 +1,7 @@
-"""Storage fixtures (shared by the storage, inputs and activities tests): the session Azurite as document storage, job ids, a file server."""
+"""Storage fixtures for the storage, inputs and activities tests.
+
+The session Azurite as document storage, job ids, a file server.
+"""
 
 from __future__ import annotations
 
