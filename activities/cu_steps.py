@@ -17,9 +17,10 @@ from content_understanding import (
     AnalyzerConflictError,
     get_content_understanding_client,
 )
+from core.api_versions import get_profile
 from core.errors import PermanentError, TransientError
 from core.redact import redact_text
-from core.settings import GA_API_VERSION, get_settings
+from core.settings import get_settings
 from storage.client import ensure_containers, get_blob_service_client
 from storage.errors import translated
 from storage.grants import resolve_grant
@@ -86,16 +87,16 @@ async def begin_create_analyzer(request: CreateAnalyzerRequest) -> dict[str, Any
                 "fileListPath": source["fileListPath"],
             }
         ]
-    ga = request["apiVersion"] == GA_API_VERSION
-    if request["replace"] and not ga:
-        # The preview API has no allowReplace: an existing id answers 409, so delete it first.
+    can_replace = get_profile(request["apiVersion"]).allow_replace
+    if request["replace"] and not can_replace:
+        # Without allowReplace an existing id answers 409, so delete it first.
         await client.delete_analyzer(request["analyzerId"], api_version=request["apiVersion"])
     try:
         location = await client.begin_create_analyzer(
             request["analyzerId"],
             definition,
             api_version=request["apiVersion"],
-            allow_replace=request["replace"] and ga,
+            allow_replace=request["replace"] and can_replace,
         )
     except AnalyzerConflictError:
         return {"conflict": True}
@@ -130,7 +131,9 @@ async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
         AnalyzeInput(url=await resolve_grant(item["grant"], renew=True), name=item["name"])
         for item in request["inputs"]
     ]
-    deployments = request["modelDeployments"] if request["apiVersion"] == GA_API_VERSION else None
+    # Versions without per-request modelDeployments use the resource's defaults (or none at all).
+    with_deployments = get_profile(request["apiVersion"]).model_deployments
+    deployments = request["modelDeployments"] if with_deployments else None
     attempts += 1
     await _write_operation_record(job_id, key, {"attempts": attempts})
     if attempts > 1:

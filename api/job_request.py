@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from api.multipart import parse_multipart
+from core.api_versions import PRO_MODE
 from core.content_types import SNIFF_BYTES, check_supported, sniff_content_type
 from core.errors import InputError
 from core.jobs import (
@@ -186,7 +187,7 @@ def _upload(
         content_type,
         len(data),
         api_version,
-        pro_mode=pro_mode,
+        mode=PRO_MODE if pro_mode else None,
         name=filename,
         max_bytes=settings.limits.max_file_bytes,
     )

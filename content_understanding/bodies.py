@@ -1,9 +1,9 @@
-"""Request bodies, built in one place per API version.
+"""Request bodies, built in one place from the API version's profile.
 
-``build_analyzer_body`` and ``build_analyze_body`` turn our inputs into the JSON each version
+``build_analyzer_body`` and ``build_analyze_body`` turn our inputs into the JSON a version
 expects, and refuse (``ContentUnderstandingRequestError``) what that version's service would
-reject, so a mistake costs no round trip and names the offending field. Adding a version means
-adding its rules here. Facts: the 2025-05-01-preview and 2025-11-01 OpenAPI specs.
+reject, so a mistake costs no round trip and names the offending field. What a version accepts
+is its profile's (``core/api_versions.py``): nothing here names a version.
 """
 
 from __future__ import annotations
@@ -17,7 +17,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from content_understanding.errors import ContentUnderstandingRequestError, redact_url
-from core.settings import GA_API_VERSION, PRO_MODE_API_VERSION, SUPPORTED_API_VERSIONS
+from core.api_versions import (
+    API_VERSIONS,
+    ApiVersionProfile,
+    UnknownApiVersionError,
+    describe_versions,
+    get_profile,
+    property_at,
+)
 
 ANALYZER_ID_PATTERN = re.compile(r"[a-zA-Z0-9._-]{1,64}")
 MAX_URL_LENGTH = 8192  # CU's limit on URL properties; the whole SAS URL must fit.
@@ -25,35 +32,6 @@ MAX_URL_LENGTH = 8192  # CU's limit on URL properties; the whole SAS URL must fi
 # Properties the service fills in. They are dropped, so a definition read back with GET can be
 # sent again as is.
 _READ_ONLY = frozenset({"analyzerId", "status", "createdAt", "lastModifiedAt", "warnings", "supportedModels"})
-
-_COMMON_ANALYZER_PROPERTIES = frozenset(
-    {
-        "description",
-        "tags",
-        "baseAnalyzerId",
-        "processingLocation",
-        "config",
-        "fieldSchema",
-        "knowledgeSources",
-    }
-)
-_ANALYZER_PROPERTIES: dict[str, frozenset[str]] = {
-    PRO_MODE_API_VERSION: _COMMON_ANALYZER_PROPERTIES | {"mode", "trainingData"},
-    GA_API_VERSION: _COMMON_ANALYZER_PROPERTIES | {"dynamicFieldSchema", "models"},
-}
-# Why a property of the other version is refused, for a message that says what to do.
-_VERSION_HINTS = {
-    "mode": "pro mode exists only in 2025-05-01-preview",
-    "trainingData": "training data exists only in 2025-05-01-preview (GA uses knowledgeSources labeledData)",
-    "models": "model selection exists only in 2025-11-01",
-    "dynamicFieldSchema": "dynamicFieldSchema exists only in 2025-11-01",
-}
-_KNOWLEDGE_SOURCE_KIND = {PRO_MODE_API_VERSION: "reference", GA_API_VERSION: "labeledData"}
-_KNOWLEDGE_SOURCE_REQUIRED = {
-    PRO_MODE_API_VERSION: ("containerUrl", "fileListPath"),
-    GA_API_VERSION: ("containerUrl", "prefix", "fileListPath"),
-}
-_MODES = ("standard", "pro")
 
 
 @dataclass(frozen=True)
@@ -72,11 +50,12 @@ class AnalyzeInput:
         return redact_url(self.url) if self.url else "inline data"
 
 
-def check_api_version(api_version: str) -> None:
-    if api_version not in SUPPORTED_API_VERSIONS:
-        raise ContentUnderstandingRequestError(
-            f"API version {api_version!r} is not supported; use one of {', '.join(SUPPORTED_API_VERSIONS)}"
-        )
+def profile_for(api_version: str) -> ApiVersionProfile:
+    """The profile of ``api_version``; ``ContentUnderstandingRequestError`` if the app has none."""
+    try:
+        return get_profile(api_version)
+    except UnknownApiVersionError as error:
+        raise ContentUnderstandingRequestError(str(error)) from None
 
 
 def check_analyzer_id(analyzer_id: str) -> None:
@@ -88,19 +67,16 @@ def check_analyzer_id(analyzer_id: str) -> None:
 
 def build_analyzer_body(definition: Mapping[str, Any], api_version: str) -> dict[str, Any]:
     """The ``PUT /analyzers/{id}`` body of ``definition`` for ``api_version``."""
-    check_api_version(api_version)
+    profile = profile_for(api_version)
     body = {name: copy.deepcopy(value) for name, value in definition.items() if name not in _READ_ONLY}
-    unknown = sorted(set(body) - _ANALYZER_PROPERTIES[api_version])
+    unknown = sorted(set(body) - profile.analyzer_properties)
     if unknown:
-        hints = [_VERSION_HINTS[name] for name in unknown if name in _VERSION_HINTS]
+        hints = [hint for hint in map(_property_hint, unknown) if hint]
         raise ContentUnderstandingRequestError(
             f"Analyzer definition has properties API version {api_version} does not accept: "
             f"{', '.join(unknown)}" + (f" ({'; '.join(hints)})" if hints else "")
         )
-    if "mode" in body and body["mode"] not in _MODES:
-        raise ContentUnderstandingRequestError(
-            f"Analyzer mode must be 'standard' or 'pro', got {body['mode']!r}"
-        )
+    _check_analysis_mode(body, profile)
     field_schema = body.get("fieldSchema")
     if field_schema is not None and not (
         isinstance(field_schema, dict) and isinstance(field_schema.get("fields"), dict)
@@ -108,28 +84,68 @@ def build_analyzer_body(definition: Mapping[str, Any], api_version: str) -> dict
         raise ContentUnderstandingRequestError(
             "Analyzer fieldSchema must be an object with a 'fields' object"
         )
-    _check_knowledge_sources(body.get("knowledgeSources"), api_version)
+    _check_knowledge_sources(body.get("knowledgeSources"), profile)
     return body
 
 
-def _check_knowledge_sources(sources: Any, api_version: str) -> None:
+def _property_hint(name: str) -> str | None:
+    """Where an analyzer property another version accepts exists ("pro mode exists only in ...")."""
+    elsewhere = describe_versions(lambda profile: name in profile.analyzer_properties)
+    if not elsewhere:
+        return None
+    notes = (profile.property_notes.get(name) for profile in API_VERSIONS.values())
+    what = next((note for note in notes if note), name)
+    return f"{what} exists only in {elsewhere}"
+
+
+def _check_analysis_mode(body: Mapping[str, Any], profile: ApiVersionProfile) -> None:
+    """The properties that choose an analysis mode hold a value this version knows."""
+    allowed: dict[tuple[str, ...], list[str]] = {}
+    for mode in profile.modes:
+        allowed.setdefault(mode.property_path, [mode.standard_value]).append(mode.value)
+    for path, values in allowed.items():
+        value = property_at(body, path)
+        if value is not None and value not in values:
+            raise ContentUnderstandingRequestError(
+                f"Analyzer {'.'.join(path)} must be {' or '.join(map(repr, values))}, got {value!r}"
+            )
+    # A mode of another version, chosen through a property this version also has (config.workflow).
+    for other in API_VERSIONS.values():
+        for mode in other.modes:
+            if mode.chosen_by(body) and not profile.has_mode(mode.name):
+                raise ContentUnderstandingRequestError(
+                    f"Analyzer {'.'.join(mode.property_path)} {mode.value!r} chooses {mode.name} mode, "
+                    f"which exists only in {_versions_with_mode(mode.name)}"
+                )
+
+
+def _versions_with_knowledge_source(kind: Any) -> str:
+    return describe_versions(lambda profile: kind in profile.knowledge_sources)
+
+
+def _versions_with_mode(name: str) -> str:
+    return describe_versions(lambda profile: profile.has_mode(name))
+
+
+def _check_knowledge_sources(sources: Any, profile: ApiVersionProfile) -> None:
     if sources is None:
         return
     if not isinstance(sources, list):
         raise ContentUnderstandingRequestError("Analyzer knowledgeSources must be a list")
-    kind = _KNOWLEDGE_SOURCE_KIND[api_version]
+    kinds = profile.knowledge_sources
     for index, source in enumerate(sources):
         where = f"knowledgeSources[{index}]"
         if not isinstance(source, dict):
             raise ContentUnderstandingRequestError(f"Analyzer {where} must be an object")
-        if source.get("kind") != kind:
-            pro_only = source.get("kind") == "reference"
-            hint = " (reference knowledge sources are pro mode: 2025-05-01-preview)" if pro_only else ""
+        kind = source.get("kind")
+        if not isinstance(kind, str) or kind not in kinds:
+            elsewhere = _versions_with_knowledge_source(kind)
+            hint = f" ({kind} knowledge sources exist only in {elsewhere})" if elsewhere else ""
             raise ContentUnderstandingRequestError(
-                f"Analyzer {where} has kind {source.get('kind')!r}; API version {api_version} accepts "
-                f"only {kind!r}{hint}"
+                f"Analyzer {where} has kind {kind!r}; API version {profile.version} accepts "
+                f"only {' or '.join(map(repr, kinds)) or 'none'}{hint}"
             )
-        missing = [name for name in _KNOWLEDGE_SOURCE_REQUIRED[api_version] if not source.get(name)]
+        missing = [name for name in kinds[kind].required if not source.get(name)]
         if missing:
             raise ContentUnderstandingRequestError(f"Analyzer {where} lacks {', '.join(missing)}")
         _check_url(source["containerUrl"], f"{where}.containerUrl")
@@ -142,34 +158,49 @@ def build_analyze_body(
 ) -> dict[str, Any]:
     """The ``POST /analyzers/{id}:analyze`` body for ``inputs`` under ``api_version``.
 
-    2025-11-01: ``{"inputs": [one input], "modelDeployments"?}``; the GA documentation still
-    says only pro mode analyzes several inputs together, so one input per request.
-    2025-05-01-preview: one input goes in the top-level ``url``/``data`` (valid for every
-    analyzer); several go in ``inputs[]``, which the service accepts only for pro-mode analyzers.
-    That version has no ``mimeType`` (the service detects the type) and no ``modelDeployments``.
+    The profile says how many inputs one request may carry (in any of the version's analysis
+    modes: the service, knowing the analyzer, refuses the rest), whether one input goes in the
+    body's own ``url``/``data`` or every input in ``inputs[]``, what an ``inputs[]`` entry carries
+    besides its source (``name``, ``mimeType``), and whether ``modelDeployments`` exist.
     """
-    check_api_version(api_version)
+    profile = profile_for(api_version)
     if not inputs:
         raise ContentUnderstandingRequestError("Nothing to analyze: give at least one input")
     for item in inputs:
         _check_input(item)
-    if api_version == GA_API_VERSION:
-        if len(inputs) > 1:
-            raise ContentUnderstandingRequestError(
-                f"API version {api_version} analyzes one input per request, got {len(inputs)}; "
-                "analyze them one by one, or use pro mode (2025-05-01-preview) for a combined analysis"
-            )
-        body: dict[str, Any] = {"inputs": [_ga_input(item) for item in inputs]}
-        if model_deployments:
-            body["modelDeployments"] = dict(model_deployments)
-        return body
-    if model_deployments:
+    most = profile.most_inputs_per_request
+    if most is not None and len(inputs) > most:
         raise ContentUnderstandingRequestError(
-            f"API version {api_version} has no modelDeployments (they are a 2025-11-01 feature)"
+            f"API version {api_version} analyzes "
+            + ("one input per request" if most == 1 else f"at most {most} inputs per request")
+            + f", got {len(inputs)}; analyze them one by one{_combined_analysis_hint(len(inputs))}"
         )
-    if len(inputs) == 1:
-        return _source(inputs[0])
-    return {"inputs": [{**_source(item), **({"name": item.name} if item.name else {})} for item in inputs]}
+    if model_deployments and not profile.model_deployments:
+        elsewhere = describe_versions(lambda p: p.model_deployments)
+        raise ContentUnderstandingRequestError(
+            f"API version {api_version} has no modelDeployments"
+            + (f" (they exist in {elsewhere})" if elsewhere else "")
+        )
+    shape = profile.analyze_body
+    body: dict[str, Any]
+    if shape.single_input_at_top_level and len(inputs) == 1:
+        body = _source(inputs[0])
+    else:
+        body = {"inputs": [_input_entry(item, shape.input_properties) for item in inputs]}
+    if model_deployments:
+        body["modelDeployments"] = dict(model_deployments)
+    return body
+
+
+def _combined_analysis_hint(count: int) -> str:
+    """Where ``count`` inputs can be analyzed together: the modes (and versions) that take them."""
+    modes = [
+        f"{mode.name} mode ({profile.version})"
+        for profile in API_VERSIONS.values()
+        for mode in profile.modes
+        if mode.max_inputs_per_request is None or mode.max_inputs_per_request >= count
+    ]
+    return f", or use {' or '.join(modes)} for a combined analysis" if modes else ""
 
 
 def _check_input(item: AnalyzeInput) -> None:
@@ -202,10 +233,10 @@ def _source(item: AnalyzeInput) -> dict[str, Any]:
     return {"data": base64.b64encode(item.data).decode("ascii")}
 
 
-def _ga_input(item: AnalyzeInput) -> dict[str, Any]:
+def _input_entry(item: AnalyzeInput, properties: frozenset[str]) -> dict[str, Any]:
     body = _source(item)
-    if item.name:
+    if item.name and "name" in properties:
         body["name"] = item.name
-    if item.mime_type:
+    if item.mime_type and "mimeType" in properties:
         body["mimeType"] = item.mime_type
     return body

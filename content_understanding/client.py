@@ -38,7 +38,7 @@ from content_understanding.bodies import (
     build_analyze_body,
     build_analyzer_body,
     check_analyzer_id,
-    check_api_version,
+    profile_for,
 )
 from content_understanding.errors import (
     AnalyzerConflictError,
@@ -48,7 +48,8 @@ from content_understanding.errors import (
     ContentUnderstandingTransientError,
     redact_url,
 )
-from core.settings import GA_API_VERSION, get_settings
+from core.api_versions import DEFAULT_API_VERSION
+from core.settings import get_settings
 from core.version import APP_VERSION
 
 logger = logging.getLogger(__name__)
@@ -116,7 +117,7 @@ class ContentUnderstandingClient:
         self,
         endpoint: str,
         *,
-        api_version: str = GA_API_VERSION,
+        api_version: str = DEFAULT_API_VERSION,
         key: str | None = None,
         credential: AsyncTokenCredential | None = None,
         timeout: float = 30.0,
@@ -134,7 +135,7 @@ class ContentUnderstandingClient:
             )
         if (key is None) == (credential is None):
             raise ValueError("Give exactly one of key or credential")
-        check_api_version(api_version)
+        profile_for(api_version)  # an unknown version fails here, not on the first call
         self.endpoint = endpoint.rstrip("/")
         self.api_version = api_version
         self._base = f"{self.endpoint}/contentunderstanding"
@@ -208,15 +209,15 @@ class ContentUnderstandingClient:
     ) -> str:
         """Start creating the analyzer; returns the Operation-Location to poll until ``Succeeded``.
 
-        Raises ``AnalyzerConflictError`` when the id exists. ``allow_replace`` (2025-11-01 only)
-        replaces an existing analyzer instead.
+        Raises ``AnalyzerConflictError`` when the id exists. ``allow_replace`` replaces an existing
+        analyzer instead, in the versions whose profile has ``allowReplace``.
         """
         check_analyzer_id(analyzer_id)
         version = self._version(api_version)
         body = build_analyzer_body(definition, version)
         query = {"api-version": version}
         if allow_replace:
-            if version != GA_API_VERSION:
+            if not profile_for(version).allow_replace:
                 raise ContentUnderstandingRequestError(
                     f"allowReplace is not part of API version {version}: delete the analyzer first"
                 )
@@ -237,7 +238,7 @@ class ContentUnderstandingClient:
         api_version: str | None = None,
         model_deployments: Mapping[str, str] | None = None,
     ) -> AnalyzeOperation:
-        """Start analyzing ``inputs`` (several only for a pro-mode analyzer on 2025-05-01-preview)."""
+        """Start analyzing ``inputs`` (several only where the version's profile allows, e.g. pro mode)."""
         check_analyzer_id(analyzer_id)
         version = self._version(api_version)
         body = build_analyze_body(inputs, version, model_deployments)
@@ -275,7 +276,7 @@ class ContentUnderstandingClient:
 
     def _version(self, api_version: str | None) -> str:
         version = api_version or self.api_version
-        check_api_version(version)
+        profile_for(version)  # refuses a version the registry does not know
         return version
 
     def _analyzer_url(self, analyzer_id: str) -> str:

@@ -4,10 +4,8 @@ The bytes decide, not the client's ``Content-Type`` header or the extension alon
 ``.exe`` must not reach the analyzer as a PDF. The extension only settles what the bytes cannot
 (which Office format a ZIP is, Markdown versus plain text).
 
-Limits per API version are those of the CU service-limits page (see the reference notes,
-"Limits"): standard analysis takes PDF, TIFF and images up to 200 MB, Office documents up to
-200 MB, and text formats up to 1 MB; ``2025-05-01-preview`` pro mode takes only PDF, TIFF and
-images, at most 100 MB per request. "MB" is read as 10^6 bytes, the stricter reading.
+Which types CU accepts, and how large, depends on the API version and the analysis mode: the
+limits are the API-version profiles' (``core/api_versions.py``), looked up here by version.
 """
 
 from __future__ import annotations
@@ -15,43 +13,32 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from core.errors import InputError, PermanentError
+from core.api_versions import get_profile
+from core.errors import InputError
+from core.media_types import (  # re-exported: callers name types as content_types.PDF
+    BMP as BMP,
+    DOCX as DOCX,
+    EML as EML,
+    HEIF as HEIF,
+    HTML as HTML,
+    JPEG as JPEG,
+    MARKDOWN as MARKDOWN,
+    MSG as MSG,
+    OLE as OLE,
+    PDF as PDF,
+    PNG as PNG,
+    PPTX as PPTX,
+    RTF as RTF,
+    TEXT as TEXT,
+    TIFF as TIFF,
+    XLSX as XLSX,
+    XML as XML,
+    ZIP as ZIP,
+)
 from core.redact import shorten
-from core.settings import GA_API_VERSION, PRO_MODE_API_VERSION
 
 SNIFF_BYTES = 8192
 """How many leading bytes ``sniff_content_type`` needs to decide."""
-
-PDF = "application/pdf"
-TIFF = "image/tiff"
-JPEG = "image/jpeg"
-PNG = "image/png"
-BMP = "image/bmp"
-HEIF = "image/heif"
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-ZIP = "application/zip"
-OLE = "application/x-ole-storage"
-MSG = "application/vnd.ms-outlook"
-RTF = "application/rtf"
-TEXT = "text/plain"
-MARKDOWN = "text/markdown"
-HTML = "text/html"
-XML = "application/xml"
-EML = "message/rfc822"
-
-_MB = 1_000_000
-_IMAGES_AND_PDF = (PDF, TIFF, JPEG, PNG, BMP, HEIF)
-_STANDARD_LIMITS: Mapping[str, int] = {
-    **dict.fromkeys(_IMAGES_AND_PDF, 200 * _MB),
-    **dict.fromkeys((DOCX, XLSX, PPTX), 200 * _MB),
-    **dict.fromkeys((TEXT, MARKDOWN, HTML, XML, RTF, EML, MSG), 1 * _MB),
-}
-_PRO_MODE_LIMITS: Mapping[str, int] = dict.fromkeys(_IMAGES_AND_PDF, 100 * _MB)
-
-PRO_MODE_MAX_REQUEST_BYTES = 100 * _MB
-"""Pro mode's limit on all inputs of one analysis together."""
 
 _OOXML_BY_EXTENSION = {"docx": DOCX, "xlsx": XLSX, "pptx": PPTX}
 # The folder each Office format keeps its main part in, as found in the ZIP's local file headers.
@@ -82,15 +69,15 @@ def check_supported(
     size: int,
     api_version: str,
     *,
-    pro_mode: bool,
+    mode: str | None = None,
     name: str | None = None,
     max_bytes: int | None = None,
 ) -> None:
-    """Raise ``InputError`` unless CU ``api_version`` (in pro mode or not) accepts this file.
+    """Raise ``InputError`` unless CU ``api_version`` (in analysis ``mode``, if any) accepts this file.
 
     ``max_bytes`` is the app's own cap (``MAX_FILE_BYTES``), applied on top of CU's limits.
     """
-    limit = size_limit(content_type, api_version, pro_mode=pro_mode, name=name, max_bytes=max_bytes)
+    limit = size_limit(content_type, api_version, mode=mode, name=name, max_bytes=max_bytes)
     if size <= 0:
         raise InputError(f"{_label(name)} is empty", code="EmptyInput", input_name=name)
     if size > limit:
@@ -101,12 +88,16 @@ def size_limit(
     content_type: str | None,
     api_version: str,
     *,
-    pro_mode: bool,
+    mode: str | None = None,
     name: str | None = None,
     max_bytes: int | None = None,
 ) -> int:
-    """The largest accepted size of a ``content_type`` file; ``InputError`` if the type is refused."""
-    limits = _limits(api_version, pro_mode)
+    """The largest accepted size of a ``content_type`` file; ``InputError`` if the type is refused.
+
+    ``mode`` names one of the version's analysis modes (``api_versions.PRO_MODE``); ``None`` is
+    standard analysis. A version or mode the registry does not know raises ``PermanentError``.
+    """
+    limits: Mapping[str, int] = get_profile(api_version).file_limits(mode).max_bytes
     if content_type is None:
         raise InputError(
             f"{_label(name)} is not a file type Content Understanding can analyze (unrecognised content)",
@@ -114,9 +105,9 @@ def size_limit(
             input_name=name,
         )
     if content_type not in limits:
-        mode = "pro mode" if pro_mode else f"API version {api_version}"
+        analysis = f"{mode} mode" if mode else f"API version {api_version}"
         raise InputError(
-            f"{_label(name)} is {content_type}, which {mode} does not accept "
+            f"{_label(name)} is {content_type}, which {analysis} does not accept "
             f"(accepted: {', '.join(sorted(limits))})",
             code="UnsupportedContentType",
             input_name=name,
@@ -129,21 +120,6 @@ def too_large(name: str | None, limit: int) -> InputError:
     return InputError(
         f"{_label(name)} is larger than the limit of {limit} bytes", code="InputTooLarge", input_name=name
     )
-
-
-def _limits(api_version: str, pro_mode: bool) -> Mapping[str, int]:
-    if pro_mode:
-        if api_version != PRO_MODE_API_VERSION:
-            raise PermanentError(
-                f"Pro mode needs API version {PRO_MODE_API_VERSION}, not {api_version}",
-                code="UnsupportedMode",
-            )
-        return _PRO_MODE_LIMITS
-    if api_version not in (GA_API_VERSION, PRO_MODE_API_VERSION):
-        raise PermanentError(
-            f"Unknown Content Understanding API version {api_version}", code="UnsupportedMode"
-        )
-    return _STANDARD_LIMITS
 
 
 def _label(name: str | None) -> str:

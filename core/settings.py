@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from core.api_versions import (
+    DEFAULT_API_VERSION,
+    DEFAULT_PRO_MODE_API_VERSION,
+    PRO_MODE,
+    known_versions,
+    versions_where,
+)
 from core.errors import SettingsError
-
-GA_API_VERSION = "2025-11-01"
-PRO_MODE_API_VERSION = "2025-05-01-preview"
-SUPPORTED_API_VERSIONS = (GA_API_VERSION, PRO_MODE_API_VERSION)
 
 # The storage connection shared by the blob trigger and the code. Locally a connection string;
 # in Azure `DocumentStorage__blobServiceUri` (+ `DocumentStorage__clientId`) with managed identity.
@@ -165,9 +168,12 @@ def _content_understanding(reader: _Reader) -> ContentUnderstandingSettings:
     if endpoint is None:
         raise SettingsError("CONTENT_UNDERSTANDING_ENDPOINT", "is not set")
     _check_url("CONTENT_UNDERSTANDING_ENDPOINT", endpoint)
-    api_version = reader.choice("CONTENT_UNDERSTANDING_API_VERSION", GA_API_VERSION, SUPPORTED_API_VERSIONS)
+    # Any version the registry has a profile for; for pro mode, one whose profile has pro mode.
+    api_version = reader.choice("CONTENT_UNDERSTANDING_API_VERSION", DEFAULT_API_VERSION, known_versions())
     pro_version = reader.choice(
-        "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION", PRO_MODE_API_VERSION, (PRO_MODE_API_VERSION,)
+        "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION",
+        DEFAULT_PRO_MODE_API_VERSION,
+        versions_where(lambda profile: profile.has_mode(PRO_MODE)),
     )
     return ContentUnderstandingSettings(
         endpoint=endpoint.rstrip("/"),

@@ -34,6 +34,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobProperties
 from azure.storage.blob.aio import BlobClient
 
+from core.api_versions import PRO_MODE
 from core.content_types import (
     check_supported,
     size_limit,
@@ -132,10 +133,10 @@ class StagedUpload:
 
 @dataclass(frozen=True)
 class IngestLimits:
-    """What an input must satisfy: the CU API version's allow-list, and the app's size cap."""
+    """What an input must satisfy: the CU API version's allow-list (in ``mode``), and the app's size cap."""
 
     api_version: str
-    pro_mode: bool
+    mode: str | None  # an analysis mode of the version's profile; None: standard analysis
     max_bytes: int
 
 
@@ -145,7 +146,7 @@ def ingest_limits(*, pro_mode: bool) -> IngestLimits:
     cu = settings.content_understanding
     return IngestLimits(
         api_version=cu.pro_mode_api_version if pro_mode else cu.api_version,
-        pro_mode=pro_mode,
+        mode=PRO_MODE if pro_mode else None,
         max_bytes=settings.limits.max_file_bytes,
     )
 
@@ -265,7 +266,8 @@ async def stage_upload(
         content_type = sniff_content_type(head, name)
         if api_version is None:
             return content_type or UNKNOWN_CONTENT_TYPE, max_bytes
-        return cast(str, content_type), size_limit(content_type, api_version, pro_mode=pro_mode, name=name)
+        mode = PRO_MODE if pro_mode else None
+        return cast(str, content_type), size_limit(content_type, api_version, mode=mode, name=name)
 
     written = await write_checked_stream(
         blob, as_chunks(chunks), name=name, check=check, max_bytes=max_bytes, metadata={NAME_KEY: quote(name)}
@@ -416,7 +418,7 @@ async def _write(
 ) -> None:
     def check(head: bytes) -> tuple[str, int]:
         content_type = sniff_content_type(head, name)
-        limit = size_limit(content_type, limits.api_version, pro_mode=limits.pro_mode, name=name)
+        limit = size_limit(content_type, limits.api_version, mode=limits.mode, name=name)
         return cast(str, content_type), limit
 
     await write_checked_stream(
@@ -429,7 +431,7 @@ def _check(content_type: str | None, size: int, name: str, limits: IngestLimits)
         content_type,
         size,
         limits.api_version,
-        pro_mode=limits.pro_mode,
+        mode=limits.mode,
         name=name,
         max_bytes=limits.max_bytes,
     )

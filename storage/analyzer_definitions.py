@@ -15,6 +15,7 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 
 from content_understanding import build_analyzer_body
+from core.api_versions import get_profile
 from core.errors import InputError, PermanentError
 from core.jobs import AnalyzerSpec, definition_hash
 from core.redact import display_url
@@ -32,8 +33,9 @@ def is_prebuilt(analyzer_id: str) -> bool:
 def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -> AnalyzerSpec:
     """Check a definition as the service would, for the API version its shape implies.
 
-    ``"mode": "pro"`` makes a pro-mode analyzer (``2025-05-01-preview``); anything else is a
-    standard analyzer of the configured (GA) version.
+    A definition that chooses pro mode (``"mode": "pro"``) is an analyzer of the pro-mode API
+    version (``CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION``); anything else is a standard analyzer
+    of the configured version.
     """
     if is_prebuilt(analyzer_id):
         raise InputError(
@@ -52,7 +54,8 @@ def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -
             code="InvalidDefinition",
         )
     cu = settings.content_understanding
-    api_version = cu.pro_mode_api_version if definition.get("mode") == "pro" else cu.api_version
+    pro_mode = get_profile(cu.pro_mode_api_version).mode_of(definition) is not None
+    api_version = cu.pro_mode_api_version if pro_mode else cu.api_version
     try:
         build_analyzer_body(definition, api_version)
     except PermanentError as error:

@@ -25,7 +25,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import ContainerClient
 
-from core.content_types import PRO_MODE_MAX_REQUEST_BYTES
+from core.api_versions import get_profile
 from core.errors import InputError, PermanentError
 from core.jobs import InputSource
 from core.naming import check_job_id, check_prefix, display_name
@@ -39,7 +39,7 @@ logger = logging.getLogger(__name__)
 REFERENCE_ANALYZER_ID = "prebuilt-documentAnalyzer"
 SOURCES_FILE = "sources.jsonl"
 RESULT_SUFFIX = ".result.json"
-MAX_REFERENCE_BYTES = PRO_MODE_MAX_REQUEST_BYTES  # "Reference data: documents only, ≤100 MB total"
+KNOWLEDGE_SOURCE_KIND = "reference"  # pro mode's reference knowledge sources
 
 
 class KnowledgeBaseError(PermanentError):
@@ -116,6 +116,13 @@ async def save_reference_result(prefix: str, file_name: str, operation: Mapping[
     return name
 
 
+def max_reference_bytes() -> int | None:
+    """The pro-mode version's limit on a knowledge base's documents together (``None``: none)."""
+    profile = get_profile(get_settings().content_understanding.pro_mode_api_version)
+    kind = profile.knowledge_sources.get(KNOWLEDGE_SOURCE_KIND)
+    return kind.max_total_bytes if kind is not None else None
+
+
 async def write_sources_manifest(prefix: str) -> KnowledgeBase:
     """Write ``sources.jsonl`` for every reference file under ``prefix`` and return the checked result."""
     check_prefix(prefix)
@@ -139,8 +146,9 @@ async def write_sources_manifest(prefix: str) -> KnowledgeBase:
     if missing:
         problems.append(f"documents not analyzed yet: {', '.join(missing)}")
     total = sum(sizes[f] for f in files)
-    if total > MAX_REFERENCE_BYTES:
-        problems.append(f"its documents total {total} bytes, over the limit of {MAX_REFERENCE_BYTES}")
+    limit = max_reference_bytes()
+    if limit is not None and total > limit:
+        problems.append(f"its documents total {total} bytes, over the limit of {limit}")
     if problems:
         raise KnowledgeBaseError(f"Knowledge base {prefix} is not ready: {'; '.join(problems)}")
     lines = "".join(json.dumps({"file": f, "resultFile": f + RESULT_SUFFIX}) + "\n" for f in files)

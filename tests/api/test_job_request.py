@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from api.job_request import parse_job_request
+from core.api_versions import DEFAULT_PRO_MODE_API_VERSION as PRO_VERSION
 from core.errors import InputError
-from core.settings import PRO_MODE_API_VERSION, Settings
+from core.settings import Settings
 from tests.conftest import example_settings
 
 PDF = b"%PDF-1.4\n" + b"x" * 100 + b"\n%%EOF\n"
@@ -35,13 +36,13 @@ def parse_json(body: dict[str, Any], **limits: int):
         json.dumps(body).encode(),
         "application/json",
         settings(**limits),
-        pro_api_version=PRO_MODE_API_VERSION,
+        pro_api_version=PRO_VERSION,
     )
 
 
 def parse_parts(parts: list[tuple[str, str | None, bytes]], **limits: int):
     body, content_type = multipart(parts)
-    return parse_job_request(body, content_type, settings(**limits), pro_api_version=PRO_MODE_API_VERSION)
+    return parse_job_request(body, content_type, settings(**limits), pro_api_version=PRO_VERSION)
 
 
 def test_a_json_job_with_references() -> None:
@@ -124,13 +125,11 @@ def test_private_urls_are_refused_unless_local_urls_are_allowed() -> None:
                 json.dumps({"inputs": [{"url": url}]}).encode(),
                 "application/json",
                 strict,
-                pro_api_version=PRO_MODE_API_VERSION,
+                pro_api_version=PRO_VERSION,
             )
         assert caught.value.code == "UrlNotAllowed", url
     with pytest.raises(InputError, match="https"):
-        parse_job_request(
-            json.dumps(body).encode(), "application/json", strict, pro_api_version=PRO_MODE_API_VERSION
-        )
+        parse_job_request(json.dumps(body).encode(), "application/json", strict, pro_api_version=PRO_VERSION)
 
 
 @pytest.mark.parametrize(
@@ -173,12 +172,12 @@ def test_pro_mode_refuses_types_it_cannot_analyse() -> None:
         [("files", "a.txt", b"plain text"), ("request", None, b'{"mode": "combined"}')]
     )
     with pytest.raises(InputError) as caught:
-        parse_job_request(body, content_type, settings(), pro_api_version=PRO_MODE_API_VERSION)
+        parse_job_request(body, content_type, settings(), pro_api_version=PRO_VERSION)
     assert caught.value.code == "UnsupportedContentType"
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "", "application/x-www-form-urlencoded"])
 def test_other_media_types_are_refused(content_type: str) -> None:
     with pytest.raises(InputError) as caught:
-        parse_job_request(b"x", content_type, settings(), pro_api_version=PRO_MODE_API_VERSION)
+        parse_job_request(b"x", content_type, settings(), pro_api_version=PRO_VERSION)
     assert caught.value.code == "UnsupportedMediaType"

@@ -14,10 +14,10 @@ from azure.core.exceptions import (
 )
 
 from core import content_types as types
+from core.api_versions import DEFAULT_API_VERSION as GA, DEFAULT_PRO_MODE_API_VERSION as PREVIEW, PRO_MODE
 from core.errors import InputError, PermanentError, TransientError
 from core.naming import MAX_NAME_LENGTH, check_job_id, check_prefix, sanitize_name
 from core.redact import display_url, redact_text
-from core.settings import GA_API_VERSION, PRO_MODE_API_VERSION
 from inputs.url_fetch import address_allowed, check_url_input
 from storage.errors import StorageAccessDenied, translate
 from tests.support import documents
@@ -99,24 +99,24 @@ def test_content_types_are_sniffed_from_the_bytes(head: bytes, name: str, expect
 
 
 def test_content_type_limits_follow_the_api_version_and_mode() -> None:
-    types.check_supported(types.DOCX, 5_000_000, GA_API_VERSION, pro_mode=False)
-    types.check_supported(types.PDF, 100_000_000, PRO_MODE_API_VERSION, pro_mode=True)
+    types.check_supported(types.DOCX, 5_000_000, GA)
+    types.check_supported(types.PDF, 100_000_000, PREVIEW, mode=PRO_MODE)
     cases = [
-        (types.DOCX, 10, PRO_MODE_API_VERSION, True, "UnsupportedContentType"),
-        (types.PDF, 100_000_001, PRO_MODE_API_VERSION, True, "InputTooLarge"),
-        (types.TEXT, 1_000_001, GA_API_VERSION, False, "InputTooLarge"),
-        (types.PDF, 0, GA_API_VERSION, False, "EmptyInput"),
-        (None, 10, GA_API_VERSION, False, "UnsupportedContentType"),
-        (types.ZIP, 10, GA_API_VERSION, False, "UnsupportedContentType"),
+        (types.DOCX, 10, PREVIEW, PRO_MODE, "UnsupportedContentType"),
+        (types.PDF, 100_000_001, PREVIEW, PRO_MODE, "InputTooLarge"),
+        (types.TEXT, 1_000_001, GA, None, "InputTooLarge"),
+        (types.PDF, 0, GA, None, "EmptyInput"),
+        (None, 10, GA, None, "UnsupportedContentType"),
+        (types.ZIP, 10, GA, None, "UnsupportedContentType"),
     ]
-    for content_type, size, version, pro_mode, code in cases:
+    for content_type, size, version, mode, code in cases:
         with pytest.raises(InputError) as caught:
-            types.check_supported(content_type, size, version, pro_mode=pro_mode, name="f.bin")
+            types.check_supported(content_type, size, version, mode=mode, name="f.bin")
         assert (caught.value.code, "'f.bin'" in caught.value.message) == (code, True)
     with pytest.raises(InputError, match="limit of 10 bytes"):
-        types.check_supported(types.PDF, 11, GA_API_VERSION, pro_mode=False, max_bytes=10)
+        types.check_supported(types.PDF, 11, GA, max_bytes=10)
     with pytest.raises(PermanentError, match="Pro mode needs"):
-        types.check_supported(types.PDF, 10, GA_API_VERSION, pro_mode=True)
+        types.check_supported(types.PDF, 10, GA, mode=PRO_MODE)
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from core.api_versions import DEFAULT_API_VERSION
 from core.errors import SettingsError
-from core.settings import GA_API_VERSION, Settings
+from core.settings import Settings
 from tests.conftest import example_settings
 
 
@@ -18,7 +19,7 @@ def test_the_example_settings_are_valid_and_complete() -> None:
     assert settings.storage.connection_string == "UseDevelopmentStorage=true"
     assert settings.storage.auth_mode == "connectionString"
     assert settings.content_understanding.endpoint == "http://127.0.0.1:7080"
-    assert settings.content_understanding.api_version == GA_API_VERSION
+    assert settings.content_understanding.api_version == DEFAULT_API_VERSION
     assert settings.content_understanding.auth_mode == "key"
     assert settings.content_understanding.model_deployments["gpt-4.1"] == "gpt-4.1"
     assert settings.limits.max_files_per_job == 20

@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 
 from content_understanding import ContentUnderstandingClient, OperationStatus
-from core.settings import GA_API_VERSION, PRO_MODE_API_VERSION
+from core.api_versions import DEFAULT_API_VERSION, DEFAULT_PRO_MODE_API_VERSION
 from emulators.content_understanding import Emulator, running_emulator
 
 EMULATOR_KEY = "test-emulator-key"
-GA, PREVIEW = GA_API_VERSION, PRO_MODE_API_VERSION
+GA, PREVIEW = DEFAULT_API_VERSION, DEFAULT_PRO_MODE_API_VERSION
 DEPLOYMENTS = {
     "gpt-4.1": "gpt-4.1"
 }  # what GA prebuilt analyzers need (see docs/content-understanding-emulator.md)
