@@ -85,4 +85,3 @@ async def cleanup_job(request: CleanupJobRequest) -> CleanupJobResult:
 
 def _stored(ingested: IngestedInput) -> StoredInput:
     return from_wire(StoredInput, ingested.to_dict())
-

@@ -51,7 +51,7 @@ def from_wire(contract_type: type[_C], data: Any, *, where: str = "") -> _C:
     """``data`` (a JSON object) as ``contract_type``; ``ContractError`` if it does not fit."""
     if not isinstance(data, Mapping):
         raise ContractError(f"{where or 'the payload'} must be a JSON object")
-    hints = _hints(contract_type)
+    hints = _hints(typing.cast(Any, contract_type))  # a class: hashable, whatever mypy infers
     values: dict[str, Any] = {}
     for field in dataclasses.fields(contract_type):  # type: ignore[arg-type]
         key = _wire_name(field)
