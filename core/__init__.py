@@ -1,8 +1,9 @@
 """The pure core: the rules and data every other layer shares, and the only app code orchestrators import.
 
 The job model and its status rules (``jobs``), the names of every orchestrator and activity
-(``function_names``), safe names and ids (``naming``), content types and their limits
-(``content_types``), the error tree (``errors``), secret redaction (``redact``), the app version and
-its settings (``settings``: ``Settings.from_env`` is pure, ``get_settings()`` reads the environment
-once and is never called by orchestrators). Nothing here does I/O.
+(``function_names``) and the typed request and result of each (``contracts``), safe names and ids
+(``naming``), content types and their limits (``content_types``), the error tree (``errors``),
+secret redaction (``redact``), the app version and its settings (``settings``:
+``Settings.from_env`` is pure, ``get_settings()`` reads the environment once and is never called by
+orchestrators). Nothing here does I/O.
 """
