@@ -1,6 +1,8 @@
 """Durable activities: the job's single steps, each a thin decorated shell over a plain function.
 
-``storage`` (ingest, SAS grants, results, knowledge bases, clean-up) and ``analysis`` (Content
-Understanding calls, with ``cu_steps`` holding their plain functions). Transient failures raise so
-the host retries them; permanent ones come back as data (``envelope``).
+``storage`` (ingest, SAS grants, results, knowledge bases, clean-up; plain typed functions in
+``storage_steps``) and ``analysis`` (Content Understanding calls; plain typed functions in
+``cu_steps``). ``boundary`` turns a payload into the activity's request type (``core.contracts``)
+and applies the error policy of ``envelope``: transient failures raise so the host retries them,
+permanent ones come back as data.
 """

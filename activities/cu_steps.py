@@ -1,4 +1,7 @@
-"""The job's single-step Content Understanding calls, each safe to retry.
+"""The job's single-step Content Understanding calls, each safe to retry: plain typed functions.
+
+Each takes its request type and returns its result type (``core/contracts/activities.py``); the
+shells in ``activities/analysis.py`` reach them through the activity boundary.
 
 Waiting belongs to the orchestrator's durable timers, so every function here makes one call and
 returns. Signed URLs are resolved from grant blobs here, at the last moment, and never returned.
@@ -8,17 +11,29 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, TypedDict
+from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from activities.boundary import InvalidActivityInput
 from content_understanding import (
     AnalyzeInput,
     AnalyzerConflictError,
     get_content_understanding_client,
 )
 from core.api_versions import get_profile
-from core.errors import PermanentError, TransientError
+from core.contracts.activities import (
+    AnalyzerState,
+    BeginAnalysisRequest,
+    BeginAnalysisResult,
+    BeginCreateAnalyzerRequest,
+    BeginCreateAnalyzerResult,
+    GetAnalyzerStateRequest,
+    GetOperationRequest,
+    OperationState,
+)
+from core.contracts.wire import from_wire, to_wire
+from core.errors import ErrorInfo, PermanentError, TransientError
 from core.redact import redact_text
 from core.settings import get_settings
 from storage.client import ensure_containers, get_blob_service_client
@@ -35,75 +50,51 @@ DEFINITION_HASH_TAG = "pipelineDefinitionHash"
 MAX_ANALYSIS_ATTEMPTS = 3
 
 
-class CreateAnalyzerRequest(TypedDict):
-    analyzerId: str
-    apiVersion: str
-    definition: dict[str, Any]
-    definitionHash: str
-    replace: bool
-    knowledgeSource: dict[str, Any] | None  # {"grant", "prefix", "fileListPath"}
-
-
-class BeginAnalysisRequest(TypedDict):
-    jobId: str
-    key: str
-    analyzerId: str
-    apiVersion: str
-    inputs: list[dict[str, str]]  # [{"grant", "name"}]
-    modelDeployments: dict[str, str]
-
-
-class GetOperationRequest(TypedDict):
-    jobId: str
-    key: str
-    kind: str  # "analysis" | "analyzer" | "reference"
-    operationLocation: str
-    knowledgeBase: dict[str, str] | None  # kind "reference": {"prefix", "fileName"}
-
-
-async def get_analyzer_state(analyzer_id: str, api_version: str) -> dict[str, Any]:
-    analyzer = await get_content_understanding_client().get_analyzer(analyzer_id, api_version=api_version)
+async def get_analyzer_state(request: GetAnalyzerStateRequest) -> AnalyzerState:
+    analyzer = await get_content_understanding_client().get_analyzer(
+        request.analyzer_id, api_version=request.api_version
+    )
     if analyzer is None:
-        return {"exists": False, "status": None, "definitionHash": None}
-    return {
-        "exists": True,
-        "status": analyzer.get("status"),
-        "definitionHash": (analyzer.get("tags") or {}).get(DEFINITION_HASH_TAG),
-    }
+        return AnalyzerState(exists=False, status=None, definition_hash=None)
+    return AnalyzerState(
+        exists=True,
+        status=analyzer.get("status"),
+        definition_hash=(analyzer.get("tags") or {}).get(DEFINITION_HASH_TAG),
+    )
 
 
-async def begin_create_analyzer(request: CreateAnalyzerRequest) -> dict[str, Any]:
-    """Start creating (or replacing) the analyzer; ``{"conflict": True}`` if someone else is."""
+async def begin_create_analyzer(request: BeginCreateAnalyzerRequest) -> BeginCreateAnalyzerResult:
+    """Start creating (or replacing) the analyzer; ``conflict`` if someone else is."""
     client = get_content_understanding_client()
-    definition = dict(request["definition"])
-    definition["tags"] = {**(definition.get("tags") or {}), DEFINITION_HASH_TAG: request["definitionHash"]}
-    if request["knowledgeSource"] is not None:
-        source = request["knowledgeSource"]
+    definition = dict(request.definition)
+    definition["tags"] = {**(definition.get("tags") or {}), DEFINITION_HASH_TAG: request.definition_hash}
+    if request.knowledge_source is not None:
+        source = request.knowledge_source
         definition["knowledgeSources"] = [
             {
                 "kind": "reference",
-                "containerUrl": await resolve_grant(source["grant"], renew=True),
-                "prefix": source["prefix"],
-                "fileListPath": source["fileListPath"],
+                "containerUrl": await resolve_grant(source.grant, renew=True),
+                "prefix": source.prefix,
+                "fileListPath": source.file_list_path,
             }
         ]
-    can_replace = get_profile(request["apiVersion"]).allow_replace
-    if request["replace"] and not can_replace:
+    can_replace = get_profile(request.api_version).allow_replace
+    if request.replace and not can_replace:
         # Without allowReplace an existing id answers 409, so delete it first.
-        await client.delete_analyzer(request["analyzerId"], api_version=request["apiVersion"])
+        await client.delete_analyzer(request.analyzer_id, api_version=request.api_version)
     try:
         location = await client.begin_create_analyzer(
-            request["analyzerId"],
+            request.analyzer_id,
             definition,
-            api_version=request["apiVersion"],
-            allow_replace=request["replace"] and can_replace,
+            api_version=request.api_version,
+            allow_replace=request.replace and can_replace,
         )
     except AnalyzerConflictError:
-        return {"conflict": True}
-    return {"operationLocation": location}
+        return BeginCreateAnalyzerResult(conflict=True)
+    return BeginCreateAnalyzerResult(operation_location=location)
 
 
-async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
+async def begin_analysis(request: BeginAnalysisRequest) -> BeginAnalysisResult:
     """Start the analysis once: a retried call finds the recorded operation and returns it.
 
     Content Understanding has no idempotency key and no way to list operations, so an operation
@@ -114,13 +105,13 @@ async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
     (``attempts`` > 1: an earlier one may have started an operation of its own) and bounded (after
     ``MAX_ANALYSIS_ATTEMPTS`` the input fails rather than cost yet another analysis).
     """
-    job_id, key = request["jobId"], request["key"]
+    job_id, key = request.job_id, request.key
     recorded = await _read_operation_record(job_id, key)
     if recorded is not None and "operationLocation" in recorded:
-        return recorded
+        return from_wire(BeginAnalysisResult, recorded, where=_record_blob(job_id, key))
     attempts = int(recorded["attempts"]) if recorded is not None else 0
     if attempts >= MAX_ANALYSIS_ATTEMPTS:
-        names = ", ".join(repr(item["name"]) for item in request["inputs"])
+        names = ", ".join(repr(item.name) for item in request.inputs)
         raise PermanentError(
             f"The analysis of {names} was attempted {attempts} times without its operation ever being "
             "recorded (each time the host stopped between sending it to Content Understanding and "
@@ -128,12 +119,12 @@ async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
             code="AnalysisNotRecorded",
         )
     inputs = [
-        AnalyzeInput(url=await resolve_grant(item["grant"], renew=True), name=item["name"])
-        for item in request["inputs"]
+        AnalyzeInput(url=await resolve_grant(item.grant, renew=True), name=item.name)
+        for item in request.inputs
     ]
     # Versions without per-request modelDeployments use the resource's defaults (or none at all).
-    with_deployments = get_profile(request["apiVersion"]).model_deployments
-    deployments = request["modelDeployments"] if with_deployments else None
+    with_deployments = get_profile(request.api_version).model_deployments
+    deployments = request.model_deployments if with_deployments else None
     attempts += 1
     await _write_operation_record(job_id, key, {"attempts": attempts})
     if attempts > 1:
@@ -145,18 +136,18 @@ async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
             attempts,
         )
     operation = await get_content_understanding_client().begin_analyze(
-        request["analyzerId"],
+        request.analyzer_id,
         inputs,
-        api_version=request["apiVersion"],
+        api_version=request.api_version,
         model_deployments=deployments or None,
     )
-    record = {
-        "operationLocation": operation.operation_location,
-        "operationId": operation.operation_id,
-        "attempts": attempts,
-    }
+    record = BeginAnalysisResult(
+        operation_location=operation.operation_location,
+        operation_id=operation.operation_id,
+        attempts=attempts,
+    )
     try:
-        await _write_operation_record(job_id, key, record)
+        await _write_operation_record(job_id, key, to_wire(record))
     except TransientError as error:
         # Raising would make the host retry, and the retry would submit a second analysis. The
         # host records this activity's result in history; the blob only matters if it dies now.
@@ -164,25 +155,31 @@ async def begin_analysis(request: BeginAnalysisRequest) -> dict[str, Any]:
     return record
 
 
-async def get_operation(request: GetOperationRequest) -> dict[str, Any]:
+async def get_operation(request: GetOperationRequest) -> OperationState:
     """One poll. A finished analysis's full response is saved as a blob; only its name returns."""
-    status = await get_content_understanding_client().get_operation(request["operationLocation"])
-    answer: dict[str, Any] = {"status": status.status, "retryAfterSeconds": status.retry_after_seconds}
+    status = await get_content_understanding_client().get_operation(request.operation_location)
+    error: ErrorInfo | None = None
     if status.error:
-        answer["error"] = {
+        error = {
             "code": str(status.error.get("code", "OperationFailed")),
             "message": redact_text(str(status.error.get("message", "The operation failed"))),
             "transient": False,
         }
-    if status.status == "Succeeded" and request["kind"] == "analysis":
-        answer["resultBlob"] = await save_result(
-            request["jobId"], operation_result_key(request["key"]), status.raw
-        )
-    if status.status == "Succeeded" and request["kind"] == "reference":
+    result_blob = None
+    if status.status == "Succeeded" and request.kind == "analysis":
+        result_blob = await save_result(request.job_id, operation_result_key(request.key), status.raw)
+    if status.status == "Succeeded" and request.kind == "reference":
         # The whole operation JSON is the knowledge base's <file>.result.json (reference §10).
-        target = request["knowledgeBase"] or {}
-        answer["resultBlob"] = await save_reference_result(target["prefix"], target["fileName"], status.raw)
-    return answer
+        if request.knowledge_base is None:
+            raise InvalidActivityInput("a reference operation needs 'knowledgeBase'")
+        target = request.knowledge_base
+        result_blob = await save_reference_result(target.prefix, target.file_name, status.raw)
+    return OperationState(
+        status=status.status,
+        retry_after_seconds=status.retry_after_seconds,
+        error=error,
+        result_blob=result_blob,
+    )
 
 
 def operation_result_key(key: str) -> str:

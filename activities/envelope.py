@@ -13,8 +13,10 @@ from typing import Any
 
 from core.errors import PermanentError, error_info
 
+Envelope = dict[str, Any]
 
-async def envelope(work: Awaitable[Mapping[str, Any]]) -> dict[str, Any]:
+
+async def envelope(work: Awaitable[Mapping[str, Any]]) -> Envelope:
     """Run ``work``: permanent failures become an error envelope, transient ones propagate."""
     try:
         result = await work

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from activities.cu_steps import begin_analysis, get_operation
+from core.contracts.activities import AnalysisInput, BeginAnalysisRequest, GetOperationRequest
 from core.jobs import PollingPolicy, next_poll_interval, polling_policy
 from core.settings import get_settings
 from inputs.ingest import ingest_input, stage_upload
@@ -107,36 +108,35 @@ class _Job:
         ingested = await ingest_input(self.job_id, index, staged.source())
         grant = await create_input_grant(self.job_id, ingested.blob)
         operation = await begin_analysis(
-            {
-                "jobId": self.job_id,
-                "key": key,
-                "analyzerId": self.analyzer_id,
-                "apiVersion": self.api_version,
-                "inputs": [{"grant": grant["grant"], "name": ingested.name}],
-                "modelDeployments": self.deployments,
-            }
+            BeginAnalysisRequest(
+                job_id=self.job_id,
+                key=key,
+                analyzer_id=self.analyzer_id,
+                api_version=self.api_version,
+                inputs=[AnalysisInput(grant=grant["grant"], name=ingested.name)],
+                model_deployments=self.deployments,
+            )
         )
         deadline = time.monotonic() + self.policy["deadlineSeconds"]
         polls = 0  # the emulator counts them too; this one drives the backoff
         while True:
             state = await get_operation(
-                {
-                    "jobId": self.job_id,
-                    "key": key,
-                    "kind": "analysis",
-                    "operationLocation": operation["operationLocation"],
-                    "knowledgeBase": None,
-                }
+                GetOperationRequest(
+                    job_id=self.job_id,
+                    key=key,
+                    kind="analysis",
+                    operation_location=operation.operation_location,
+                )
             )
             polls += 1
-            status = str(state["status"])
+            status = state.status
             if status in TERMINAL:
                 break
             if time.monotonic() >= deadline:
                 status = "TimedOut"
                 break
-            await asyncio.sleep(next_poll_interval(self.policy, polls, state.get("retryAfterSeconds")))
-        return DocumentOutcome(key, ingested.name, operation["operationId"], status)
+            await asyncio.sleep(next_poll_interval(self.policy, polls, state.retry_after_seconds))
+        return DocumentOutcome(key, ingested.name, operation.operation_id, status)
 
     async def finish(self, outcomes: list[DocumentOutcome]) -> DesignRun:
         """Step 6, then the run's totals."""

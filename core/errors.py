@@ -17,7 +17,7 @@ Messages must never contain secrets: callers redact SAS query strings and keys f
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
 
 
 class AppError(Exception):
@@ -73,7 +73,15 @@ class InputError(PermanentError):
         self.input_name = input_name
 
 
-def error_info(error: BaseException) -> dict[str, Any]:
+class ErrorInfo(TypedDict):
+    """A failure as data, the shape every summary, status and failure envelope uses."""
+
+    code: str
+    message: str
+    transient: bool
+
+
+def error_info(error: BaseException) -> ErrorInfo:
     """A small, JSON-serialisable description of ``error`` for history, status and summaries."""
     if isinstance(error, AppError):
         return {"code": error.code, "message": error.message, "transient": error.transient}

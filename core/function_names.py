@@ -1,7 +1,8 @@
 """Every orchestrator and activity name, in one place.
 
-Decorators register functions under these names and orchestrators call them by these names, so a
-name is never typed twice.
+Each activity and sub-orchestration name is paired with its request and result types in
+``core.contracts``; decorators register functions under ``contract.name`` and orchestrators call
+them through the same contract objects, so a name is never typed twice.
 """
 
 # Orchestrators

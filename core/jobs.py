@@ -12,6 +12,8 @@ import json
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, NotRequired, TypedDict
 
+from core.errors import ErrorInfo
+
 if TYPE_CHECKING:
     from core.settings import Settings
 
@@ -81,7 +83,7 @@ class InputFate(TypedDict):
     # Present when the analysis had to be submitted more than once (activities/cu_steps.py): an
     # earlier attempt may have started an operation of its own, analysing the input again.
     analysisAttempts: NotRequired[int]
-    error: NotRequired[dict[str, Any]]
+    error: NotRequired[ErrorInfo]
 
 
 def monitor_instance_id(job_id: str, key: str) -> str:

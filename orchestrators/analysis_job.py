@@ -2,29 +2,62 @@
 
 Stages (each ends with a custom-status update, visible in the portal and the status API):
 
-1. **ingesting**: one ``ingest_input`` and one ``create_sas`` per input, all at once, alongside the
-   ``ensure_analyzer`` sub-orchestration (which needs nothing from the inputs).
+1. **ingesting**: one ``ingest_input`` and one ``create_sas`` per input, and the ``ensure_analyzer``
+   sub-orchestration (which needs nothing from the inputs). Each group is awaited in turn (a task
+   is scheduled when it is yielded): ingests, then grants, then the analyzer.
 2. Fan in. The partial-failure policy decides: ``fail`` stops at the first lost input, ``continue``
    goes on with the inputs that made it. Every input's fate is in the summary.
 3. **analyzing**: ``begin_analysis`` per input (``per-document``) or once for all (``combined``),
    then a ``monitor_operation`` sub-orchestration per operation; progress counts as each finishes.
 4. **saving**: ``save_results`` writes the result document; the output is a small summary.
+
+Every call goes through ``orchestrators.tasks`` and comes back as an ``Outcome`` (``Succeeded`` or
+``Failed``). Only a result document or clean-up the host could not do after its retries fails the
+whole orchestration (``HostGaveUp``); every other failure is an input's or the job's reported fate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import azure.durable_functions as df
 
 from core import function_names as names
-from core.errors import InputError
+from core.contracts import activities as steps
+from core.contracts.activities import (
+    AnalysisInput,
+    BeginAnalysisRequest,
+    CleanupJobRequest,
+    CreateSasRequest,
+    IngestInputRequest,
+    OperationRecord,
+    SaveResultsRequest,
+    StoredInput,
+)
+from core.contracts.orchestrations import (
+    ENSURE_ANALYZER,
+    MONITOR_OPERATION,
+    EnsureAnalyzerRequest,
+    MonitorRequest,
+    MonitorResult,
+)
+from core.errors import ErrorInfo, InputError
 from core.jobs import InputFate, InputSource, JobSpec, job_outcome, monitor_instance_id, to_iso
 from core.naming import display_name, input_blob_name
-from orchestrators.ensure_analyzer import EnsureRequest
-from orchestrators.monitor_operation import MonitorRequest
-from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
+from orchestrators.context import OrchestrationContext
+from orchestrators.tasks import (
+    Failed,
+    Outcome,
+    Pending,
+    Succeeded,
+    call_activity,
+    call_sub_orchestrator,
+    raise_if_host_gave_up,
+    settle,
+    wait,
+)
 
 bp = df.Blueprint()
 
@@ -34,13 +67,31 @@ class OperationPlan(TypedDict):
     inputs: list[int]  # indexes of the inputs this operation analyses
 
 
+@dataclass
+class _Operation:
+    """One CU operation of the job, as it goes: started (``operation_id``), then ended (``status``)."""
+
+    key: str
+    inputs: list[int]
+    status: str = "Failed"
+    operation_id: str | None = None
+    result_blob: str | None = None
+
+    def summary(self) -> dict[str, Any]:
+        line: dict[str, Any] = {"key": self.key}
+        if self.operation_id is not None:
+            line["operationId"] = self.operation_id
+        line["status"] = self.status
+        return line
+
+
 @bp.function_name(names.ANALYSIS_JOB)
 @bp.orchestration_trigger(context_name="context")
 def analysis_job(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     return (yield from run_analysis_job(context))
 
 
-def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
+def run_analysis_job(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     job: JobSpec = context.get_input()
     started_at = to_iso(context.current_utc_datetime)
     fates: list[InputFate] = [
@@ -63,67 +114,69 @@ def run_analysis_job(context: Any) -> Generator[Any, Any, dict[str, Any]]:
 
 
 def _prepare(
-    context: Any, job: JobSpec, fates: list[InputFate], progress: _Progress
-) -> Generator[Any, Any, tuple[dict[int, str], dict[str, Any] | None]]:
-    """Stage 1, all at once: ingest each input, grant CU read access to where it will be stored
-    (the blob name is known in advance, and a SAS can be signed before its blob exists), and ensure
-    the analyzer. Returns the grant of each input that made it, and the analyzer's error if any."""
-    ingest_tasks = [
-        context.call_activity_with_retry(
-            names.INGEST_INPUT,
-            ACTIVITY_RETRY,
-            {"jobId": job["jobId"], "index": index, "source": source, "proMode": job["mode"] == "combined"},
+    context: OrchestrationContext, job: JobSpec, fates: list[InputFate], progress: _Progress
+) -> Generator[Any, Any, tuple[dict[int, str], ErrorInfo | None]]:
+    """Stage 1: ingest each input, grant CU read access to where it will be stored (the blob name
+    is known in advance, and a SAS can be signed before its blob exists), and ensure the analyzer.
+    Returns the grant of each input that made it, and the analyzer's error if any."""
+    ingests = [
+        call_activity(
+            context,
+            steps.INGEST_INPUT,
+            IngestInputRequest(
+                job_id=job["jobId"], index=index, source=source, pro_mode=job["mode"] == "combined"
+            ),
         )
         for index, source in enumerate(job["inputs"])
     ]
-    grant_tasks = {
-        index: context.call_activity_with_retry(
-            names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job["jobId"], "kind": "input", "blob": blob}
-        )
+    grant_calls = {
+        index: call_activity(context, steps.CREATE_SAS, CreateSasRequest(job_id=job["jobId"], blob=blob))
         for index, blob in _target_blobs(job).items()
     }
-    ensure_task = None
+    ensure = None
     if job["analyzer"] is not None:
-        ensure_task = context.call_sub_orchestrator(
-            names.ENSURE_ANALYZER,
-            EnsureRequest(
-                jobId=job["jobId"],
+        ensure = call_sub_orchestrator(
+            context,
+            ENSURE_ANALYZER,
+            EnsureAnalyzerRequest(
+                job_id=job["jobId"],
                 analyzer=job["analyzer"],
                 references=job["references"],
                 polling=job["polling"],
             ),
         )
-    ingested: list[Outcome] = yield from settle(context, ingest_tasks)
-    granted: list[Outcome] = yield from settle(context, list(grant_tasks.values()))
-    grant_outcomes = dict(zip(grant_tasks, granted, strict=True))
+    ingested = yield from settle(context, ingests)
+    granted = yield from settle(context, list(grant_calls.values()))
+    grant_outcomes = dict(zip(grant_calls, granted, strict=True))
     grants: dict[int, str] = {}
-    for fate, outcome in zip(fates, ingested, strict=True):
+    for fate, ingest in zip(fates, ingested, strict=True):
         grant = grant_outcomes.get(fate["index"])
-        if not outcome.succeeded:
-            _fail(fate, outcome.error_info)
-        elif grant is None or not grant.succeeded:
-            _fail(fate, grant.error_info if grant is not None else _unnamed_error())
+        if isinstance(ingest, Failed):
+            _fail(fate, ingest.error)
+        elif grant is None:
+            _fail(fate, _unnamed_error())
+        elif isinstance(grant, Failed):
+            _fail(fate, grant.error)
         else:
-            _record_ingest(fate, outcome.value["input"])
-            grants[fate["index"]] = grant.value["grant"]["grant"]
-    progress.update("checking analyzer" if ensure_task else "ingested")
+            _record_ingest(fate, ingest.value.input)
+            grants[fate["index"]] = grant.value.grant.name
+    progress.update("checking analyzer" if ensure else "ingested")
 
     analyzer_error = None
-    if ensure_task is not None:
-        (ensured,) = yield from settle(context, [ensure_task])
-        result = ensured.value if ensured.ok else None
-        if result is None or not result.get("ok"):
-            analyzer_error = result["error"] if result else ensured.error_info
+    if ensure is not None:
+        ensured = yield from wait(context, ensure)
+        if isinstance(ensured, Failed):
+            analyzer_error = ensured.error
     return grants, analyzer_error
 
 
 def _stop_reason(
-    job: JobSpec, fates: list[InputFate], grants: dict[int, str], analyzer_error: dict[str, Any] | None
+    job: JobSpec, fates: list[InputFate], grants: dict[int, str], analyzer_error: ErrorInfo | None
 ) -> dict[str, Any] | None:
     """Stage 2, the fan-in: why the job cannot go on to analysis (None: it can)."""
     lost = [fate for fate in fates if fate["status"] == "failed"]
     if analyzer_error is not None:
-        return {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error.get('message')}"}
+        return {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error['message']}"}
     if lost and job["partialFailure"] == "fail":
         return {
             "code": "InputFailed",
@@ -137,54 +190,58 @@ def _stop_reason(
 
 
 def _analyse(
-    context: Any, job: JobSpec, fates: list[InputFate], grants: dict[int, str], progress: _Progress
-) -> Generator[Any, Any, list[dict[str, Any]]]:
+    context: OrchestrationContext,
+    job: JobSpec,
+    fates: list[InputFate],
+    grants: dict[int, str],
+    progress: _Progress,
+) -> Generator[Any, Any, list[_Operation]]:
     """Stage 3: start every operation, monitor each in a sub-orchestration, record how each ended."""
     plans = _plan_operations(job, sorted(grants))
     for plan in plans:
         for index in plan["inputs"]:
             fates[index]["status"] = "analyzing"
     progress.update("analyzing")
-    begun: list[Outcome] = yield from settle(
+    begun = yield from settle(
         context,
         [
-            context.call_activity_with_retry(
-                names.BEGIN_ANALYSIS,
-                ACTIVITY_RETRY,
-                {
-                    "jobId": job["jobId"],
-                    "key": plan["key"],
-                    "analyzerId": job["analyzerId"],
-                    "apiVersion": job["apiVersion"],
-                    "inputs": [{"grant": grants[i], "name": fates[i]["name"]} for i in plan["inputs"]],
-                    "modelDeployments": job["modelDeployments"],
-                },
+            call_activity(
+                context,
+                steps.BEGIN_ANALYSIS,
+                BeginAnalysisRequest(
+                    job_id=job["jobId"],
+                    key=plan["key"],
+                    analyzer_id=job["analyzerId"],
+                    api_version=job["apiVersion"],
+                    inputs=[AnalysisInput(grant=grants[i], name=fates[i]["name"]) for i in plan["inputs"]],
+                    model_deployments=job["modelDeployments"],
+                ),
             )
             for plan in plans
         ],
     )
-    monitors: dict[str, Any] = {}
-    operations: dict[str, dict[str, Any]] = {}
+    monitors: dict[str, Pending[MonitorResult]] = {}
+    operations: dict[str, _Operation] = {}
     for plan, outcome in zip(plans, begun, strict=True):
-        operation: dict[str, Any] = {"key": plan["key"], "inputs": plan["inputs"], "status": "Failed"}
-        operations[plan["key"]] = operation
-        if not outcome.succeeded:
+        operation = operations[plan["key"]] = _Operation(plan["key"], plan["inputs"])
+        if isinstance(outcome, Failed):
             for index in plan["inputs"]:
-                _fail(fates[index], outcome.error_info)
+                _fail(fates[index], outcome.error)
             continue
-        operation["operationId"] = outcome.value["operationId"]
-        attempts = outcome.value.get("attempts", 1)
+        started = outcome.value
+        operation.operation_id = started.operation_id
         for index in plan["inputs"]:
-            fates[index]["operationId"] = outcome.value["operationId"]
-            if attempts > 1:
-                fates[index]["analysisAttempts"] = attempts
-        monitors[plan["key"]] = context.call_sub_orchestrator(
-            names.MONITOR_OPERATION,
+            fates[index]["operationId"] = started.operation_id
+            if started.attempts > 1:
+                fates[index]["analysisAttempts"] = started.attempts
+        monitors[plan["key"]] = call_sub_orchestrator(
+            context,
+            MONITOR_OPERATION,
             MonitorRequest(
-                jobId=job["jobId"],
+                job_id=job["jobId"],
                 key=plan["key"],
                 kind="analysis",
-                operationLocation=outcome.value["operationLocation"],
+                operation_location=started.operation_location,
                 polling=job["polling"],
             ),
             instance_id=monitor_instance_id(job["jobId"], plan["key"]),
@@ -195,36 +252,35 @@ def _analyse(
     while pending:
         progress.polling = list(pending)
         progress.update("analyzing")
-        finished = yield context.task_any(list(pending.values()))
-        key = next(k for k, task in pending.items() if task is finished)
-        del pending[key]
-        monitored = _monitor_outcome(finished)
-        operation = operations[key]
-        operation["status"] = monitored["status"]
-        if monitored.get("resultBlob"):
-            operation["resultBlob"] = monitored["resultBlob"]
-        for index in operation["inputs"]:
-            if monitored["status"] == "Succeeded":
-                fates[index]["status"] = "succeeded"
-            else:
-                _fail(fates[index], monitored.get("error") or _operation_error(monitored["status"]))
+        finished = yield context.task_any([monitor.task for monitor in pending.values()])
+        key = next(k for k, monitor in pending.items() if monitor.task is finished)
+        _record_monitored(operations[key], fates, pending.pop(key).outcome())
     return list(operations.values())
 
 
-def _monitor_outcome(task: Any) -> dict[str, Any]:
-    """A monitor's result; a monitor that crashed counts as a failed operation."""
-    if isinstance(task.result, BaseException):
-        return {"status": "Failed", "error": Outcome(ok=False, value=None, error=str(task.result)).error_info}
-    return dict(task.result)
+def _record_monitored(
+    operation: _Operation, fates: list[InputFate], monitored: Outcome[MonitorResult]
+) -> None:
+    """How an operation ended; a monitor that crashed counts as a failed operation."""
+    if isinstance(monitored, Succeeded):
+        result = monitored.value
+        operation.status, operation.result_blob, error = result.status, result.result_blob, result.error
+    else:
+        operation.status, error = "Failed", monitored.error
+    for index in operation.inputs:
+        if operation.status == "Succeeded":
+            fates[index]["status"] = "succeeded"
+        else:
+            _fail(fates[index], error or _operation_error(operation.status))
 
 
-def _record_ingest(fate: InputFate, ingested: dict[str, Any]) -> None:
+def _record_ingest(fate: InputFate, ingested: StoredInput) -> None:
     fate["status"] = "ingested"
-    fate["name"] = ingested["name"]
-    fate["blob"] = ingested["blob"]
-    fate["size"] = ingested["size"]
-    fate["contentType"] = ingested["contentType"]
-    fate["sha256"] = ingested["sha256"]
+    fate["name"] = ingested.name
+    fate["blob"] = ingested.blob
+    fate["size"] = ingested.size
+    fate["contentType"] = ingested.content_type
+    fate["sha256"] = ingested.sha256
 
 
 def _target_blobs(job: JobSpec) -> dict[int, str]:
@@ -245,7 +301,7 @@ def _name_or_placeholder(source: InputSource, index: int) -> str:
         return f"input-{index}"
 
 
-def _unnamed_error() -> dict[str, Any]:
+def _unnamed_error() -> ErrorInfo:
     return {"code": "InvalidName", "message": "The input has no usable name", "transient": False}
 
 
@@ -256,36 +312,43 @@ def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:
 
 
 def _finish(
-    context: Any,
+    context: OrchestrationContext,
     job: JobSpec,
     fates: list[InputFate],
-    operations: list[dict[str, Any]],
+    operations: list[_Operation],
     progress: _Progress,
     started_at: str,
     stop_reason: dict[str, Any] | None,
 ) -> Generator[Any, Any, dict[str, Any]]:
     progress.polling = []
     progress.update("saving")
-    saved = yield context.call_activity_with_retry(
-        names.SAVE_RESULTS,
-        ACTIVITY_RETRY,
-        {
-            "jobId": job["jobId"],
-            "analyzerId": job["analyzerId"],
-            "mode": job["mode"],
-            "operations": [
-                {
-                    "key": op["key"],
-                    "inputs": [fates[i]["name"] for i in op["inputs"]],
-                    "operationId": op.get("operationId"),
-                    "status": op["status"],
-                    "resultBlob": op.get("resultBlob"),
-                }
-                for op in operations
-            ],
-        },
+    saved = yield from wait(
+        context,
+        call_activity(
+            context,
+            steps.SAVE_RESULTS,
+            SaveResultsRequest(
+                job_id=job["jobId"],
+                analyzer_id=job["analyzerId"],
+                mode=job["mode"],
+                operations=[
+                    OperationRecord(
+                        key=op.key,
+                        inputs=[fates[i]["name"] for i in op.inputs],
+                        operation_id=op.operation_id,
+                        status=op.status,
+                        result_blob=op.result_blob,
+                    )
+                    for op in operations
+                ],
+            ),
+        ),
     )
-    yield context.call_activity_with_retry(names.CLEANUP_JOB, ACTIVITY_RETRY, {"jobId": job["jobId"]})
+    raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
+    cleaned = yield from wait(
+        context, call_activity(context, steps.CLEANUP_JOB, CleanupJobRequest(job["jobId"]))
+    )
+    raise_if_host_gave_up(cleaned)
     status = "failed" if stop_reason is not None else job_outcome(fates)
     if status == "partially_succeeded" and job["partialFailure"] == "fail":
         status = "failed"  # "fail": the job only succeeds if every input does
@@ -296,8 +359,8 @@ def _finish(
         "mode": job["mode"],
         "apiVersion": job["apiVersion"],
         "inputs": fates,
-        "operations": [{k: op[k] for k in ("key", "operationId", "status") if k in op} for op in operations],
-        "resultBlob": saved.get("resultBlob") if isinstance(saved, dict) else None,
+        "operations": [op.summary() for op in operations],
+        "resultBlob": saved.value.result_blob if isinstance(saved, Succeeded) else None,
         "startedAt": started_at,
         "finishedAt": to_iso(context.current_utc_datetime),
     }
@@ -307,12 +370,12 @@ def _finish(
     return summary
 
 
-def _fail(fate: InputFate, error: dict[str, Any]) -> None:
+def _fail(fate: InputFate, error: ErrorInfo) -> None:
     fate["status"] = "failed"
     fate["error"] = error
 
 
-def _operation_error(status: str) -> dict[str, Any]:
+def _operation_error(status: str) -> ErrorInfo:
     return {
         "code": f"Operation{status}",
         "message": f"The analysis operation ended {status}",
@@ -323,7 +386,7 @@ def _operation_error(status: str) -> dict[str, Any]:
 class _Progress:
     """Writes the job's custom status: stage and per-input counts."""
 
-    def __init__(self, context: Any, job: JobSpec, fates: list[InputFate]) -> None:
+    def __init__(self, context: OrchestrationContext, job: JobSpec, fates: list[InputFate]) -> None:
         self._context = context
         self._job = job
         self._fates = fates

@@ -7,148 +7,181 @@
    read+list on it.
 4. Create (or replace) the analyzer and poll the creation operation with durable timers.
    A ``409`` means someone else is creating it: wait for theirs, then check its fingerprint.
+
+The output is ``{"ok": true, ...EnsureAnalyzerResult}``, or ``{"ok": false, "analyzerId", "error"}``
+when a step failed for good. A step the host gave up on after its retries (storage or CU down for
+minutes) fails the orchestration instead (``HostGaveUp``), so that ``PUT /api/analyzers`` starts
+it again next time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator
-from typing import Any, NotRequired, TypedDict
+from collections.abc import Generator, Sequence
+from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
-from core import function_names as names
-from core.jobs import (
-    KNOWLEDGE_BASE_ANALYZER_ID,
-    AnalyzerSpec,
-    InputSource,
-    PollingPolicy,
-    definition_hash,
-    next_poll_interval,
-    seconds,
+from core.contracts import activities as steps
+from core.contracts.activities import (
+    AddReferenceFileRequest,
+    AnalysisInput,
+    AnalyzerState,
+    BeginAnalysisRequest,
+    BeginCreateAnalyzerRequest,
+    CreateSasRequest,
+    GetAnalyzerStateRequest,
+    KnowledgeBaseTarget,
+    KnowledgeSource,
+    StoredInput,
+    WriteKnowledgeBaseRequest,
 )
-from orchestrators.monitor_operation import MonitorRequest
-from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
+from core.contracts.orchestrations import (
+    ENSURE_ANALYZER,
+    MONITOR_OPERATION,
+    EnsureAnalyzerRequest,
+    EnsureAnalyzerResult,
+    MonitorRequest,
+    ReferenceDigest,
+)
+from core.contracts.wire import from_wire, to_wire
+from core.errors import ErrorInfo
+from core.jobs import KNOWLEDGE_BASE_ANALYZER_ID, definition_hash, next_poll_interval, seconds
+from orchestrators.context import OrchestrationContext
+from orchestrators.tasks import (
+    Failed,
+    HostGaveUp,
+    Outcome,
+    Pending,
+    Succeeded,
+    call_activity,
+    call_sub_orchestrator,
+    settle,
+    wait,
+)
 
 bp = df.Blueprint()
 
 CREATE_ATTEMPTS = 3
 
-
-class EnsureRequest(TypedDict):
-    jobId: str
-    analyzer: AnalyzerSpec
-    references: list[InputSource]
-    polling: PollingPolicy
+_T = TypeVar("_T")
 
 
-class EnsureResult(TypedDict):
-    ok: bool
-    analyzerId: str
-    definitionHash: NotRequired[str]
-    created: NotRequired[bool]
-    references: NotRequired[list[dict[str, Any]]]
-    error: NotRequired[dict[str, Any]]
+class _Stop(Exception):
+    """Ends the sub-orchestration early with ``error`` (caught in ``run_ensure_analyzer``)."""
 
-
-class AnalyzerFailed(Exception):
-    """Ends the sub-orchestration with a failure report (caught below, never escapes)."""
-
-    def __init__(self, error: dict[str, Any]) -> None:
-        super().__init__(error.get("message", "analyzer failed"))
+    def __init__(self, error: ErrorInfo) -> None:
+        super().__init__(error["message"])
         self.error = error
 
 
-@bp.function_name(names.ENSURE_ANALYZER)
+@bp.function_name(ENSURE_ANALYZER.name)
 @bp.orchestration_trigger(context_name="context")
-def ensure_analyzer(context: df.DurableOrchestrationContext) -> Generator[Any, Any, EnsureResult]:
+def ensure_analyzer(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     return (yield from run_ensure_analyzer(context))
 
 
-def run_ensure_analyzer(context: Any) -> Generator[Any, Any, EnsureResult]:
-    request: EnsureRequest = context.get_input()
-    spec = request["analyzer"]
+def run_ensure_analyzer(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
+    request = from_wire(EnsureAnalyzerRequest, context.get_input())
+    spec = request.analyzer
     try:
         references = yield from _ingest_references(context, request)
-        fingerprint = definition_hash(spec["definition"], [ref["sha256"] for ref in references])
+        fingerprint = definition_hash(spec["definition"], [ref.sha256 for ref in references])
         context.set_custom_status({"stage": "checking analyzer", "definitionHash": fingerprint})
         created = yield from _create_if_needed(context, request, references, fingerprint)
-    except AnalyzerFailed as failure:
-        return {"ok": False, "analyzerId": spec["analyzerId"], "error": failure.error}
-    return {
-        "ok": True,
-        "analyzerId": spec["analyzerId"],
-        "definitionHash": fingerprint,
-        "created": created,
-        "references": [{"name": ref["name"], "sha256": ref["sha256"]} for ref in references],
-    }
+    except _Stop as stop:
+        if stop.error["transient"]:
+            raise HostGaveUp(stop.error["message"]) from None
+        return {"ok": False, "analyzerId": spec["analyzerId"], "error": stop.error}
+    result = EnsureAnalyzerResult(
+        analyzer_id=spec["analyzerId"],
+        definition_hash=fingerprint,
+        created=created,
+        references=[ReferenceDigest(name=ref.name, sha256=ref.sha256) for ref in references],
+    )
+    return {"ok": True, **to_wire(result)}
 
 
-def _ingest_references(context: Any, request: EnsureRequest) -> Generator[Any, Any, list[dict[str, Any]]]:
+def _ingest_references(
+    context: OrchestrationContext, request: EnsureAnalyzerRequest
+) -> Generator[Any, Any, list[StoredInput]]:
     """Copy the references into this job's knowledge-base folder; their hashes feed the fingerprint."""
     prefix = knowledge_base_prefix(request)
-    tasks = [
-        context.call_activity_with_retry(
-            names.ADD_REFERENCE_FILE,
-            ACTIVITY_RETRY,
-            {"jobId": request["jobId"], "prefix": prefix, "index": index, "source": source},
-        )
-        for index, source in enumerate(request["references"])
-    ]
-    outcomes: list[Outcome] = yield from settle(context, tasks)
-    _raise_first_failure(outcomes, "Adding a reference document")
-    return [outcome.value["file"] for outcome in outcomes]
+    added = yield from settle(
+        context,
+        [
+            call_activity(
+                context,
+                steps.ADD_REFERENCE_FILE,
+                AddReferenceFileRequest(job_id=request.job_id, prefix=prefix, index=index, source=source),
+            )
+            for index, source in enumerate(request.references)
+        ],
+    )
+    return [result.file for result in _values(added, "Adding a reference document")]
 
 
-def knowledge_base_prefix(request: EnsureRequest) -> str:
+def knowledge_base_prefix(request: EnsureAnalyzerRequest) -> str:
     """Each job that builds a knowledge base gets its own folder: ``<analyzer>/<job>/``."""
-    return f"{request['analyzer']['analyzerId']}/{request['jobId']}/"
+    return f"{request.analyzer['analyzerId']}/{request.job_id}/"
 
 
 def _create_if_needed(
-    context: Any, request: EnsureRequest, references: list[dict[str, Any]], fingerprint: str
+    context: OrchestrationContext,
+    request: EnsureAnalyzerRequest,
+    references: list[StoredInput],
+    fingerprint: str,
 ) -> Generator[Any, Any, bool]:
-    spec = request["analyzer"]
+    spec = request.analyzer
     knowledge_source = None
     for _attempt in range(CREATE_ATTEMPTS):
         state = yield from _wait_until_settled(context, request)
-        if state["exists"] and state.get("definitionHash") == fingerprint and state["status"] == "ready":
+        if state.exists and state.definition_hash == fingerprint and state.status == "ready":
             return False
         if references and knowledge_source is None:
             knowledge_source = yield from _build_knowledge_base(context, request, references)
         context.set_custom_status({"stage": "creating analyzer", "definitionHash": fingerprint})
-        begun = yield context.call_activity_with_retry(
-            names.BEGIN_CREATE_ANALYZER,
-            ACTIVITY_RETRY,
-            {
-                "analyzerId": spec["analyzerId"],
-                "apiVersion": spec["apiVersion"],
-                "definition": spec["definition"],
-                "definitionHash": fingerprint,
-                "replace": state["exists"],
-                "knowledgeSource": knowledge_source,
-            },
-        )
-        if begun.get("conflict"):
-            continue  # a concurrent creator won the race: wait for it, then check it is ours
-        if not begun.get("ok"):
-            raise AnalyzerFailed(begun["error"])
-        monitored = yield context.call_sub_orchestrator(
-            names.MONITOR_OPERATION,
-            MonitorRequest(
-                jobId=request["jobId"],
-                key=f"analyzer-{spec['analyzerId']}",
-                kind="analyzer",
-                operationLocation=begun["operationLocation"],
-                polling=request["polling"],
+        begun = yield from _required(
+            context,
+            call_activity(
+                context,
+                steps.BEGIN_CREATE_ANALYZER,
+                BeginCreateAnalyzerRequest(
+                    analyzer_id=spec["analyzerId"],
+                    api_version=spec["apiVersion"],
+                    definition=spec["definition"],
+                    definition_hash=fingerprint,
+                    replace=state.exists,
+                    knowledge_source=knowledge_source,
+                ),
             ),
         )
-        if monitored["status"] != "Succeeded":
-            raise AnalyzerFailed(
-                monitored.get("error")
-                or {"code": "AnalyzerCreationFailed", "message": f"Analyzer creation {monitored['status']}"}
+        if begun.conflict or begun.operation_location is None:
+            continue  # a concurrent creator won the race: wait for it, then check it is ours
+        monitored = yield from _required(
+            context,
+            call_sub_orchestrator(
+                context,
+                MONITOR_OPERATION,
+                MonitorRequest(
+                    job_id=request.job_id,
+                    key=f"analyzer-{spec['analyzerId']}",
+                    kind="analyzer",
+                    operation_location=begun.operation_location,
+                    polling=request.polling,
+                ),
+            ),
+        )
+        if monitored.status != "Succeeded":
+            raise _Stop(
+                monitored.error
+                or {
+                    "code": "AnalyzerCreationFailed",
+                    "message": f"Analyzer creation {monitored.status}",
+                    "transient": False,
+                }
             )
         return True
-    raise AnalyzerFailed(
+    raise _Stop(
         {
             "code": "AnalyzerConflict",
             "message": f"Analyzer {spec['analyzerId']!r} kept being replaced by another definition "
@@ -158,122 +191,134 @@ def _create_if_needed(
     )
 
 
-def _wait_until_settled(context: Any, request: EnsureRequest) -> Generator[Any, Any, dict[str, Any]]:
+def _wait_until_settled(
+    context: OrchestrationContext, request: EnsureAnalyzerRequest
+) -> Generator[Any, Any, AnalyzerState]:
     """The analyzer's state once it is not being created (or deleted) by someone else."""
-    spec = request["analyzer"]
+    spec = request.analyzer
     polls = 0
-    deadline = context.current_utc_datetime + seconds(request["polling"]["deadlineSeconds"])
+    deadline = context.current_utc_datetime + seconds(request.polling["deadlineSeconds"])
     while True:
-        state = yield context.call_activity_with_retry(
-            names.GET_ANALYZER_STATE,
-            ACTIVITY_RETRY,
-            {"analyzerId": spec["analyzerId"], "apiVersion": spec["apiVersion"]},
+        state = yield from _required(
+            context,
+            call_activity(
+                context,
+                steps.GET_ANALYZER_STATE,
+                GetAnalyzerStateRequest(analyzer_id=spec["analyzerId"], api_version=spec["apiVersion"]),
+            ),
         )
-        if not state.get("ok"):
-            raise AnalyzerFailed(state["error"])
-        if not state["exists"] or state["status"] not in ("creating", "deleting"):
-            return dict(state)
+        if not state.exists or state.status not in ("creating", "deleting"):
+            return state
         polls += 1
         if context.current_utc_datetime >= deadline:
-            raise AnalyzerFailed(
+            raise _Stop(
                 {
                     "code": "DeadlineExceeded",
-                    "message": f"Analyzer {spec['analyzerId']!r} stayed {state['status']!r} "
-                    "past the deadline",
+                    "message": f"Analyzer {spec['analyzerId']!r} stayed {state.status!r} past the deadline",
                     "transient": False,
                 }
             )
-        wait = next_poll_interval(request["polling"], polls, None)
-        yield context.create_timer(context.current_utc_datetime + seconds(wait))
+        wait_seconds = next_poll_interval(request.polling, polls, None)
+        yield context.create_timer(context.current_utc_datetime + seconds(wait_seconds))
 
 
 def _build_knowledge_base(
-    context: Any, request: EnsureRequest, references: list[dict[str, Any]]
-) -> Generator[Any, Any, dict[str, Any]]:
+    context: OrchestrationContext, request: EnsureAnalyzerRequest, references: list[StoredInput]
+) -> Generator[Any, Any, KnowledgeSource]:
     """Analyse every reference, write the knowledge base, grant read+list: returns the source spec."""
-    spec = request["analyzer"]
-    job_id = request["jobId"]
+    spec = request.analyzer
+    job_id = request.job_id
     prefix = knowledge_base_prefix(request)
     context.set_custom_status({"stage": "building knowledge base", "references": len(references)})
-    grants: list[Outcome] = yield from settle(
+    granted = yield from settle(
         context,
         [
-            context.call_activity_with_retry(
-                names.CREATE_SAS, ACTIVITY_RETRY, {"jobId": job_id, "kind": "reference", "blob": ref["blob"]}
+            call_activity(
+                context, steps.CREATE_SAS, CreateSasRequest(job_id=job_id, kind="reference", blob=ref.blob)
             )
             for ref in references
         ],
     )
-    _raise_first_failure(grants, "Granting read access to a reference")
-    begun: list[Outcome] = yield from settle(
+    grants = _values(granted, "Granting read access to a reference")
+    begun = yield from settle(
         context,
         [
-            context.call_activity_with_retry(
-                names.BEGIN_ANALYSIS,
-                ACTIVITY_RETRY,
-                {
-                    "jobId": job_id,
-                    "key": f"reference-{index}",
-                    "analyzerId": KNOWLEDGE_BASE_ANALYZER_ID,
-                    "apiVersion": spec["apiVersion"],
-                    "inputs": [{"grant": grant.value["grant"]["grant"], "name": ref["name"]}],
-                    "modelDeployments": {},
-                },
+            call_activity(
+                context,
+                steps.BEGIN_ANALYSIS,
+                BeginAnalysisRequest(
+                    job_id=job_id,
+                    key=f"reference-{index}",
+                    analyzer_id=KNOWLEDGE_BASE_ANALYZER_ID,
+                    api_version=spec["apiVersion"],
+                    inputs=[AnalysisInput(grant=grant.grant.name, name=ref.name)],
+                    model_deployments={},
+                ),
             )
             for index, (ref, grant) in enumerate(zip(references, grants, strict=True))
         ],
     )
-    _raise_first_failure(begun, "Analysing a reference document")
-    monitored: list[Outcome] = yield from settle(
+    started = _values(begun, "Analysing a reference document")
+    monitored = yield from settle(
         context,
         [
-            context.call_sub_orchestrator(
-                names.MONITOR_OPERATION,
+            call_sub_orchestrator(
+                context,
+                MONITOR_OPERATION,
                 MonitorRequest(
-                    jobId=job_id,
+                    job_id=job_id,
                     key=f"reference-{index}",
                     kind="reference",
-                    operationLocation=started.value["operationLocation"],
-                    polling=request["polling"],
-                    knowledgeBase={"prefix": prefix, "fileName": ref["name"]},
+                    operation_location=operation.operation_location,
+                    polling=request.polling,
+                    knowledge_base=KnowledgeBaseTarget(prefix=prefix, file_name=ref.name),
                 ),
             )
-            for index, (ref, started) in enumerate(zip(references, begun, strict=True))
+            for index, (ref, operation) in enumerate(zip(references, started, strict=True))
         ],
     )
     for ref, outcome in zip(references, monitored, strict=True):
-        if not outcome.ok or outcome.value["status"] != "Succeeded":
-            error = outcome.value.get("error") if outcome.ok else outcome.error_info
-            raise AnalyzerFailed(
-                {
-                    "code": "ReferenceAnalysisFailed",
-                    "message": f"Reference {ref['name']!r} could not be analysed: "
-                    f"{(error or {}).get('message', 'failed')}",
-                    "transient": False,
-                }
-            )
-    written = yield context.call_activity_with_retry(
-        names.WRITE_KNOWLEDGE_BASE, ACTIVITY_RETRY, {"prefix": prefix}
+        if isinstance(outcome, Succeeded) and outcome.value.status == "Succeeded":
+            continue
+        error = outcome.error if isinstance(outcome, Failed) else outcome.value.error
+        raise _Stop(
+            {
+                "code": "ReferenceAnalysisFailed",
+                "message": f"Reference {ref.name!r} could not be analysed: "
+                f"{error['message'] if error else 'failed'}",
+                "transient": False,
+            }
+        )
+    written = yield from _required(
+        context, call_activity(context, steps.WRITE_KNOWLEDGE_BASE, WriteKnowledgeBaseRequest(prefix))
     )
-    if not written.get("ok"):
-        raise AnalyzerFailed(written["error"])
-    knowledge_base = written["knowledgeBase"]
-    container_grant = yield context.call_activity_with_retry(
-        names.CREATE_SAS,
-        ACTIVITY_RETRY,
-        {"jobId": job_id, "kind": "container", "container": knowledge_base["container"], "prefix": prefix},
+    knowledge_base = written.knowledge_base
+    container_grant = yield from _required(
+        context,
+        call_activity(
+            context,
+            steps.CREATE_SAS,
+            CreateSasRequest(
+                job_id=job_id, kind="container", container=knowledge_base.container, prefix=prefix
+            ),
+        ),
     )
-    if not container_grant.get("ok"):
-        raise AnalyzerFailed(container_grant["error"])
-    return {
-        "grant": container_grant["grant"]["grant"],
-        "prefix": prefix,
-        "fileListPath": knowledge_base["fileListPath"],
-    }
+    return KnowledgeSource(
+        grant=container_grant.grant.name, prefix=prefix, file_list_path=knowledge_base.file_list_path
+    )
 
 
-def _raise_first_failure(outcomes: list[Outcome], what: str) -> None:
+def _required(context: OrchestrationContext, pending: Pending[_T]) -> Generator[Any, Any, _T]:
+    """Wait for ``pending``; its failure ends the sub-orchestration with its error."""
+    outcome = yield from wait(context, pending)
+    if isinstance(outcome, Failed):
+        raise _Stop(outcome.error)
+    return outcome.value
+
+
+def _values(outcomes: Sequence[Outcome[_T]], what: str) -> list[_T]:
+    """Every outcome's value; the first failure ends the sub-orchestration, saying ``what`` failed."""
     for outcome in outcomes:
-        if not outcome.succeeded:
-            error = outcome.error_info
-            raise AnalyzerFailed({**error, "message": f"{what} failed: {error.get('message')}"})
+        if isinstance(outcome, Failed):
+            raise _Stop({**outcome.error, "message": f"{what} failed: {outcome.error['message']}"})
+    return [outcome.value for outcome in outcomes if isinstance(outcome, Succeeded)]

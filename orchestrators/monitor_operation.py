@@ -9,118 +9,109 @@ itself with ``continue_as_new`` so that a very long wait keeps a short history.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Generator
-from typing import Any, Literal, NotRequired, TypedDict
+from typing import Any
 
 import azure.durable_functions as df
 
-from core import function_names as names
+from core.contracts import activities as steps
+from core.contracts.activities import GetOperationRequest
+from core.contracts.orchestrations import MONITOR_OPERATION, MonitorRequest, MonitorResult
+from core.contracts.wire import from_wire, to_wire
+from core.errors import ErrorInfo
 from core.jobs import PollingPolicy, from_iso, next_poll_interval, seconds, to_iso
-from orchestrators.tasks import first_line
+from orchestrators.context import OrchestrationContext
+from orchestrators.tasks import Failed, call_activity, wait
 
 bp = df.Blueprint()
 
 POLLS_PER_EXECUTION = 40
+TERMINAL = ("Succeeded", "Failed", "Canceled")
 
 
-class MonitorRequest(TypedDict):
-    jobId: str
-    key: str  # which operation of the job: "0", "combined", "analyzer", "ref-2", ...
-    kind: Literal["analysis", "analyzer", "reference"]
-    operationLocation: str
-    polling: PollingPolicy
-    # kind "reference": where the reference's analysis goes in the knowledge base
-    knowledgeBase: NotRequired[dict[str, str]]  # {"prefix", "fileName"}
-    deadlineAt: NotRequired[str]  # set on the first execution, carried through continue_as_new
-    polls: NotRequired[int]
-
-
-class MonitorResult(TypedDict):
-    key: str
-    status: str  # Succeeded | Failed | Canceled | TimedOut
-    polls: int
-    resultBlob: NotRequired[str]
-    error: NotRequired[dict[str, Any]]
-
-
-@bp.function_name(names.MONITOR_OPERATION)
+@bp.function_name(MONITOR_OPERATION.name)
 @bp.orchestration_trigger(context_name="context")
-def monitor_operation(context: df.DurableOrchestrationContext) -> Generator[Any, Any, MonitorResult | None]:
+def monitor_operation(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
     return (yield from run_monitor(context))
 
 
-def run_monitor(context: Any) -> Generator[Any, Any, MonitorResult | None]:
-    request: MonitorRequest = context.get_input()
-    policy = request["polling"]
-    polls = request.get("polls", 0)
-    deadline_at = request.get("deadlineAt") or to_iso(
+def run_monitor(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
+    """The monitor; its output is a ``MonitorResult`` as JSON (None when it continues as new)."""
+    request = from_wire(MonitorRequest, context.get_input())
+    policy = request.polling
+    polls = request.polls
+    deadline_at = request.deadline_at or to_iso(
         context.current_utc_datetime + seconds(policy["deadlineSeconds"])
     )
     deadline = from_iso(deadline_at)
 
     for _ in range(POLLS_PER_EXECUTION):
-        try:
-            # No RetryOptions: the next round is the retry, after the backoff (and the deadline
-            # check), so an outage costs polls, not the activity retry policy's two minutes each.
-            state = yield context.call_activity(
-                names.GET_OPERATION,
-                {
-                    "jobId": request["jobId"],
-                    "key": request["key"],
-                    "kind": request["kind"],
-                    "operationLocation": request["operationLocation"],
-                    "knowledgeBase": request.get("knowledgeBase"),
-                },
-            )
-        except Exception as error:
-            # CU or storage is unavailable (the clients' own retries failed). The operation goes
-            # on at CU regardless: keep polling, more slowly, until it ends or the deadline passes.
-            state = {"status": "Unknown", "pollError": first_line(str(error))}
+        # No RetryOptions: the next round is the retry, after the backoff (and the deadline check),
+        # so an outage costs polls, not the activity retry policy's two minutes each.
+        polled = yield from wait(
+            context,
+            call_activity(
+                context,
+                steps.GET_OPERATION,
+                GetOperationRequest(
+                    job_id=request.job_id,
+                    key=request.key,
+                    kind=request.kind,
+                    operation_location=request.operation_location,
+                    knowledge_base=request.knowledge_base,
+                ),
+                retry=False,
+            ),
+        )
         polls += 1
-        if state.get("ok") is False:  # a permanent error reading the operation
-            return {"key": request["key"], "status": "Failed", "polls": polls, "error": state["error"]}
-        if state["status"] in ("Succeeded", "Failed", "Canceled"):
-            result: MonitorResult = {"key": request["key"], "status": state["status"], "polls": polls}
-            if "resultBlob" in state:
-                result["resultBlob"] = state["resultBlob"]
-            if state.get("error"):
-                result["error"] = state["error"]
-            return result
+        if isinstance(polled, Failed):
+            if not polled.host_gave_up:  # a permanent error reading the operation
+                return to_wire(MonitorResult(request.key, "Failed", polls, error=polled.error))
+            # CU or storage is unavailable (the clients' own retries failed). The operation goes on
+            # at CU regardless: keep polling, more slowly, until it ends or the deadline passes.
+            status, retry_after, poll_error = "Unknown", None, polled.error["message"]
+        else:
+            state = polled.value
+            if state.status in TERMINAL:
+                result = MonitorResult(
+                    request.key, state.status, polls, result_blob=state.result_blob, error=state.error
+                )
+                return to_wire(result)
+            status, retry_after, poll_error = state.status, state.retry_after_seconds, None
 
         now = context.current_utc_datetime
         if now >= deadline:
-            return {
-                "key": request["key"],
-                "status": "TimedOut",
-                "polls": polls,
-                "error": {
-                    "code": "DeadlineExceeded",
-                    "message": _deadline_message(request, policy, state),
-                    "transient": False,
-                },
+            error: ErrorInfo = {
+                "code": "DeadlineExceeded",
+                "message": _deadline_message(request, policy, status, poll_error),
+                "transient": False,
             }
-        wait = next_poll_interval(policy, polls, state.get("retryAfterSeconds"))
-        fire_at = min(now + seconds(wait), deadline)
-        progress = {
+            return to_wire(MonitorResult(request.key, "TimedOut", polls, error=error))
+        wait_seconds = next_poll_interval(policy, polls, retry_after)
+        fire_at = min(now + seconds(wait_seconds), deadline)
+        progress: dict[str, Any] = {
             "stage": "polling",
-            "operationStatus": state["status"],
+            "operationStatus": status,
             "polls": polls,
             "nextPollAt": to_iso(fire_at),
         }
-        if "pollError" in state:
-            progress["pollError"] = state["pollError"]
+        if poll_error is not None:
+            progress["pollError"] = poll_error
         context.set_custom_status(progress)
         yield context.create_timer(fire_at)
 
-    context.continue_as_new({**request, "deadlineAt": deadline_at, "polls": polls})
+    context.continue_as_new(to_wire(dataclasses.replace(request, deadline_at=deadline_at, polls=polls)))
     return None
 
 
-def _deadline_message(request: MonitorRequest, policy: PollingPolicy, state: dict[str, Any]) -> str:
+def _deadline_message(
+    request: MonitorRequest, policy: PollingPolicy, status: str, poll_error: str | None
+) -> str:
     waited = f"{policy['deadlineSeconds']:g} s (ANALYSIS_DEADLINE_SECONDS)"
-    if "pollError" in state:
+    if poll_error is not None:
         return (
-            f"The {request['kind']} operation could not be polled until the deadline of {waited}; "
-            f"the last poll failed: {state['pollError']}"
+            f"The {request.kind} operation could not be polled until the deadline of {waited}; "
+            f"the last poll failed: {poll_error}"
         )
-    return f"The {request['kind']} operation was still {state['status']} after {waited}; it was abandoned."
+    return f"The {request.kind} operation was still {status} after {waited}; it was abandoned."

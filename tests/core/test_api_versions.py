@@ -40,6 +40,8 @@ from core.api_versions import (
     UnknownApiVersionError,
     get_profile,
 )
+from core.contracts.activities import BeginAnalysisRequest, BeginCreateAnalyzerRequest
+from core.contracts.wire import from_wire
 from core.errors import InputError, PermanentError, SettingsError
 from core.settings import Settings, get_settings
 from storage.grants import create_input_grant
@@ -297,16 +299,19 @@ async def test_create_analyzer_step_replaces_by_the_profile(
     async with service.client() as client:
         monkeypatch.setattr(cu_steps, "get_content_understanding_client", lambda: client)
         answer = await cu_steps.begin_create_analyzer(
-            {
-                "analyzerId": "a",
-                "apiVersion": version,
-                "definition": {"baseAnalyzerId": "prebuilt-document"},
-                "definitionHash": "h1",
-                "replace": True,
-                "knowledgeSource": None,
-            }
+            from_wire(
+                BeginCreateAnalyzerRequest,
+                {
+                    "analyzerId": "a",
+                    "apiVersion": version,
+                    "definition": {"baseAnalyzerId": "prebuilt-document"},
+                    "definitionHash": "h1",
+                    "replace": True,
+                    "knowledgeSource": None,
+                },
+            )
         )
-    assert "operationLocation" in answer
+    assert answer.operation_location
     assert [(method, query) for method, _, query in service.sent()] == expected
 
 
@@ -327,16 +332,19 @@ async def test_analysis_step_sends_model_deployments_by_the_profile(
     async with service.client() as client:
         monkeypatch.setattr(cu_steps, "get_content_understanding_client", lambda: client)
         record = await cu_steps.begin_analysis(
-            {
-                "jobId": job_id,
-                "key": "0",
-                "analyzerId": "a",
-                "apiVersion": version,
-                "inputs": [{"grant": grant["grant"], "name": "a.pdf"}],
-                "modelDeployments": {"completion": "my-model"},
-            }
+            from_wire(
+                BeginAnalysisRequest,
+                {
+                    "jobId": job_id,
+                    "key": "0",
+                    "analyzerId": "a",
+                    "apiVersion": version,
+                    "inputs": [{"grant": grant["grant"], "name": "a.pdf"}],
+                    "modelDeployments": {"completion": "my-model"},
+                },
+            )
         )
-    assert record["operationId"] == "op-2"
+    assert record.operation_id == "op-2"
     ((method, _, query),) = service.sent()
     assert (method, query) == ("POST", {"api-version": version})
     assert ("modelDeployments" in service.body(0)) is sends_deployments
