@@ -34,6 +34,7 @@ from core.function_names import (
     SAVE_RESULTS,
     WRITE_KNOWLEDGE_BASE,
 )
+from inputs import references
 from inputs.ingest import ingest_input as ingest_one, parse_source
 from storage import grants, knowledge_base, results
 from storage.result_document import write_result_document
@@ -141,7 +142,7 @@ async def run_save_results(payload: Payload) -> Envelope:
 
 async def run_add_reference_file(payload: Payload) -> Envelope:
     async def work() -> Envelope:
-        added = await knowledge_base.add_reference_file(
+        added = await references.add_reference_file(
             _text(payload, "jobId"),
             _text(payload, "prefix"),
             _integer(payload, "index"),
