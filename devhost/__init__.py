@@ -9,7 +9,7 @@ A development and test tool, never deployed (see docs/devhost.md). Public API:
 Command line: `python -m devhost start --app-dir DIR --port 7071 --settings FILE --state-dir DIR`.
 """
 
-from devhost.clock import Clock, RealClock, VirtualClock
+from devhost.durable.clock import Clock, RealClock, VirtualClock
 from devhost.errors import AppLoadError, DevHostError, ManagementError
 from devhost.host import DevHost
 

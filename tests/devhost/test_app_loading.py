@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from devhost import AppLoadError, VirtualClock
-from devhost.app_loader import load_app
-from devhost.config import load_host_config, load_settings_file
+from devhost.functions.app_loader import load_app
+from devhost.functions.config import load_host_config, load_settings_file
 from tests.devhost.conftest import APP_DIR
 
 

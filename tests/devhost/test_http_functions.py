@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from devhost import DevHost, VirtualClock
-from devhost.routes import RouteTemplate
+from devhost.functions.routes import RouteTemplate
 from tests.devhost.conftest import APP_DIR, app_settings, start
 
 

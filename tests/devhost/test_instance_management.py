@@ -8,8 +8,8 @@ import re
 import httpx
 
 from devhost import DevHost
-from devhost.episode import context_json, plan_episode
-from devhost.store import START, Message
+from devhost.durable.episode import context_json, plan_episode
+from devhost.durable.store import START, Message
 from tests.devhost.conftest import eventually, start
 
 DURABLE = "/runtime/webhooks/durabletask"
@@ -173,8 +173,8 @@ async def test_page_through_instances_with_a_continuation_token(
 def test_the_trigger_payload_is_the_extensions() -> None:
     from datetime import UTC, datetime
 
-    from devhost.store import Instance
-    from devhost.wire import RuntimeStatus, jtoken_text
+    from devhost.durable.store import Instance
+    from devhost.durable.wire import RuntimeStatus, jtoken_text
 
     instance = Instance(
         "inst-1", "orch", "e1", RuntimeStatus.PENDING, jtoken_text('{"a": 1}'), None, None, 0, 0
