@@ -80,6 +80,7 @@ def test_the_clean_tree_keeps_every_contract(tmp_path: Path) -> None:
         ("devhost/__init__.py", "import core.jobs", "tools-import-no-app"),
         ("emulators/__init__.py", "import function_app", "tools-import-no-app"),
         ("emulators/__init__.py", "import devhost", "devhost-and-emulator-independent"),
+        ("devhost/durable/__init__.py", "import devhost.host", "devhost-components-below-the-host"),
     ],
 )
 def test_a_wrong_import_breaks_its_contract(tmp_path: Path, module: str, planted: str, contract: str) -> None:
