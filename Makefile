@@ -14,7 +14,7 @@ help:
 	@echo "make serve      Azurite + CU emulator + devhost on fixed ports until Ctrl-C"
 	@echo "make setup      create .venv, install Python requirements and Azurite (idempotent)"
 	@echo "make test       setup + lint + type-check + the whole test suite"
-	@echo "make lint       ruff lint and format check"
+	@echo "make lint       ruff lint and format check, import contracts (lint-imports)"
 	@echo "make format     apply ruff's formatting and safe fixes"
 	@echo "make typecheck  mypy (strict on the app code)"
 	@echo "make bench      every benchmark under bench/ (about a minute; see docs/performance.md)"
@@ -34,6 +34,7 @@ node_modules/.installed: package.json package-lock.json
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 format: setup
 	$(VENV)/bin/ruff check --fix .

@@ -40,7 +40,7 @@ from storage.client import ensure_containers, get_blob_service_client
 from storage.errors import translated
 from storage.grants import resolve_grant
 from storage.knowledge_base import save_reference_result
-from storage.results import save_result
+from storage.results import operation_result_key, save_result
 
 logger = logging.getLogger(__name__)
 
@@ -180,11 +180,6 @@ async def get_operation(request: GetOperationRequest) -> OperationState:
         error=error,
         result_blob=result_blob,
     )
-
-
-def operation_result_key(key: str) -> str:
-    """The results-container key under which an operation's full response is kept."""
-    return f"operation-{key}"
 
 
 def _record_blob(job_id: str, key: str) -> str:

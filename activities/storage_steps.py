@@ -26,6 +26,7 @@ from core.contracts.activities import (
     WriteKnowledgeBaseResult,
 )
 from core.contracts.wire import from_wire
+from inputs import references
 from inputs.ingest import IngestedInput, ingest_input as ingest_one, parse_source
 from storage import grants, knowledge_base, results
 from storage.result_document import OperationOutcome, write_result_document
@@ -67,7 +68,7 @@ async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
 
 
 async def add_reference_file(request: AddReferenceFileRequest) -> AddReferenceFileResult:
-    added = await knowledge_base.add_reference_file(
+    added = await references.add_reference_file(
         request.job_id, request.prefix, request.index, parse_source(request.source)
     )
     return AddReferenceFileResult(file=_stored(added))

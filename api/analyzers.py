@@ -1,19 +1,27 @@
-"""The analyzers routes: register a definition (and ensure it in Content Understanding), read it back."""
+"""The analyzers routes: register a definition (and ensure it in Content Understanding), read it back.
+
+A definition is checked here, against the request body rules of its API version, before
+``storage.analyzer_definitions`` keeps it.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import azure.functions as func
 
 from api.job_request import ANALYZER_ID
 from api.problems import dependency_unavailable, input_error_response, json_response, problem_response
-from content_understanding import get_content_understanding_client
+from content_understanding import build_analyzer_body, get_content_understanding_client
 from core import function_names as names
-from core.errors import InputError, TransientError
-from core.jobs import polling_policy
-from core.settings import get_settings
+from core.api_versions import get_profile
+from core.errors import InputError, PermanentError, TransientError
+from core.jobs import AnalyzerSpec, polling_policy
+from core.settings import Settings, get_settings
 from storage import analyzer_definitions as analyzer_registry
+
+MAX_DEFINITION_BYTES = 64 * 1024
 
 
 async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResponse:
@@ -28,7 +36,7 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
             raise InputError(
                 f"Analyzer id {analyzer_id!r} must match [A-Za-z0-9._-]{{1,64}}", code="InvalidAnalyzerId"
             )
-        spec = analyzer_registry.validate_definition(analyzer_id, definition, settings)
+        spec = validate_definition(analyzer_id, definition, settings)
     except InputError as error:
         return input_error_response(error)
     try:
@@ -58,6 +66,41 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
             )
         body["ensureInstanceId"] = instance_id
     return json_response(body, status=202, headers={"Location": _analyzer_path(analyzer_id)})
+
+
+def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -> AnalyzerSpec:
+    """Check a definition as the service would, for the API version its shape implies.
+
+    A definition that chooses pro mode (``"mode": "pro"``) is an analyzer of the pro-mode API
+    version (``CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION``); anything else is a standard analyzer
+    of the configured version.
+    """
+    if analyzer_registry.is_prebuilt(analyzer_id):
+        raise InputError(
+            f"{analyzer_id!r} is a prebuilt analyzer id; choose another id", code="ReservedAnalyzerId"
+        )
+    if not isinstance(definition, dict):
+        raise InputError("The analyzer definition must be a JSON object", code="InvalidDefinition")
+    if len(json.dumps(definition)) > MAX_DEFINITION_BYTES:
+        raise InputError(
+            f"The analyzer definition is over {MAX_DEFINITION_BYTES} bytes", code="InvalidDefinition"
+        )
+    if "knowledgeSources" in definition:
+        raise InputError(
+            "Give no knowledgeSources: send reference documents with a combined job instead, and the app "
+            "builds the knowledge base (and its short-lived SAS) itself",
+            code="InvalidDefinition",
+        )
+    cu = settings.content_understanding
+    pro_mode = get_profile(cu.pro_mode_api_version).mode_of(definition) is not None
+    api_version = cu.pro_mode_api_version if pro_mode else cu.api_version
+    try:
+        build_analyzer_body(definition, api_version)
+    except PermanentError as error:
+        raise InputError(
+            f"The analyzer definition is not valid for {api_version}: {error}", code="InvalidDefinition"
+        ) from None
+    return {"analyzerId": analyzer_id, "apiVersion": api_version, "definition": definition}
 
 
 async def analyzer_state(analyzer_id: str) -> func.HttpResponse:

@@ -28,11 +28,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from devhost import DevHost
-from devhost.app_loader import ORCHESTRATION_TRIGGER, load_app
-from devhost.episode import EpisodePlan, context_json, settle_episode
-from devhost.invoke import Invoker
-from devhost.store import Instance
-from devhost.wire import Event, EventType, RuntimeStatus
+from devhost.durable.episode import EpisodePlan, context_json, settle_episode
+from devhost.durable.store import Instance
+from devhost.durable.wire import Event, EventType, RuntimeStatus
+from devhost.functions.app_loader import ORCHESTRATION_TRIGGER, load_app
+from devhost.functions.invoke import Invoker
 
 APP_DIR = Path(__file__).parent / "devhost_app"
 

@@ -18,10 +18,10 @@ import signal
 import sys
 from pathlib import Path
 
-from devhost.config import load_settings_file
+from devhost.durable.store import Store
 from devhost.errors import DevHostError
+from devhost.functions.config import load_settings_file
 from devhost.host import STATE_FILE, DevHost
-from devhost.store import Store
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,7 @@
         ├── InstanceNotFoundError       404
         └── InstanceGoneError           410 (the instance is no longer running)
 
-Replay-level failures (non-determinism, unsupported actions) live in `devhost.replay`: they fail
+Replay-level failures (non-determinism, unsupported actions) live in `devhost.durable.replay`: they fail
 one orchestration instance, never the host.
 """
 

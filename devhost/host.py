@@ -25,20 +25,20 @@ import azure.durable_functions.models.utils.http_utils as sdk_http
 from aiohttp import web
 from azure.functions._durable_functions import df_dumps
 
-from devhost import status_page
-from devhost.app_loader import LoadedApp, load_app
-from devhost.blob_triggers import BlobTriggers
-from devhost.client_binding import DurableEndpoints
-from devhost.clock import Clock, RealClock
-from devhost.config import HostConfig, load_host_config
-from devhost.durable_api import DurableApi
-from devhost.engine import Engine
-from devhost.http_functions import HttpFunctions
-from devhost.invoke import Invoker
-from devhost.keys import HostKeys
-from devhost.status import status_payload
-from devhost.store import Store
-from devhost.wire import Event, jtoken_text
+from devhost.durable.clock import Clock, RealClock
+from devhost.durable.engine import Engine
+from devhost.durable.store import Store
+from devhost.durable.wire import Event, jtoken_text
+from devhost.durable_http.api import DurableApi
+from devhost.durable_http.client_binding import DurableEndpoints
+from devhost.durable_http.status import status_payload
+from devhost.functions.app_loader import LoadedApp, load_app
+from devhost.functions.blob_triggers import BlobTriggers
+from devhost.functions.config import HostConfig, load_host_config
+from devhost.functions.http_functions import HttpFunctions
+from devhost.functions.invoke import Invoker
+from devhost.functions.keys import HostKeys
+from devhost.monitoring import status_page
 
 log = logging.getLogger("devhost")
 

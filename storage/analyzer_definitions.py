@@ -14,55 +14,15 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from content_understanding import build_analyzer_body
-from core.api_versions import get_profile
-from core.errors import InputError, PermanentError
 from core.jobs import AnalyzerSpec, definition_hash
 from core.redact import display_url
-from core.settings import Settings, get_settings
+from core.settings import get_settings
 from storage.client import ensure_containers, get_blob_service_client
 from storage.errors import translated
-
-MAX_DEFINITION_BYTES = 64 * 1024
 
 
 def is_prebuilt(analyzer_id: str) -> bool:
     return analyzer_id.startswith("prebuilt-")
-
-
-def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -> AnalyzerSpec:
-    """Check a definition as the service would, for the API version its shape implies.
-
-    A definition that chooses pro mode (``"mode": "pro"``) is an analyzer of the pro-mode API
-    version (``CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION``); anything else is a standard analyzer
-    of the configured version.
-    """
-    if is_prebuilt(analyzer_id):
-        raise InputError(
-            f"{analyzer_id!r} is a prebuilt analyzer id; choose another id", code="ReservedAnalyzerId"
-        )
-    if not isinstance(definition, dict):
-        raise InputError("The analyzer definition must be a JSON object", code="InvalidDefinition")
-    if len(json.dumps(definition)) > MAX_DEFINITION_BYTES:
-        raise InputError(
-            f"The analyzer definition is over {MAX_DEFINITION_BYTES} bytes", code="InvalidDefinition"
-        )
-    if "knowledgeSources" in definition:
-        raise InputError(
-            "Give no knowledgeSources: send reference documents with a combined job instead, and the app "
-            "builds the knowledge base (and its short-lived SAS) itself",
-            code="InvalidDefinition",
-        )
-    cu = settings.content_understanding
-    pro_mode = get_profile(cu.pro_mode_api_version).mode_of(definition) is not None
-    api_version = cu.pro_mode_api_version if pro_mode else cu.api_version
-    try:
-        build_analyzer_body(definition, api_version)
-    except PermanentError as error:
-        raise InputError(
-            f"The analyzer definition is not valid for {api_version}: {error}", code="InvalidDefinition"
-        ) from None
-    return {"analyzerId": analyzer_id, "apiVersion": api_version, "definition": definition}
 
 
 async def save_definition(spec: AnalyzerSpec) -> None:

@@ -26,11 +26,9 @@ from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import ContainerClient
 
 from core.api_versions import get_profile
-from core.errors import InputError, PermanentError
-from core.jobs import InputSource
-from core.naming import check_job_id, check_prefix, display_name
+from core.errors import PermanentError
+from core.naming import check_prefix
 from core.settings import get_settings
-from inputs.ingest import IngestedInput, ingest_limits, ingest_to, parse_source
 from storage.client import ensure_containers, get_blob_service_client
 from storage.errors import translated
 
@@ -73,29 +71,6 @@ class KnowledgeBase:
             files=tuple(str(name) for name in data["files"]),
             file_list_path=str(data.get("fileListPath", SOURCES_FILE)),
         )
-
-
-async def add_reference_file(job_id: str, prefix: str, index: int, source: InputSource) -> IngestedInput:
-    """Ingest a reference document into ``references/{prefix}{safe name}`` (pro-mode types only)."""
-    check_job_id(job_id)
-    check_prefix(prefix)
-    source = parse_source(source)
-    name = display_name(source)
-    if name.endswith(RESULT_SUFFIX) or name == SOURCES_FILE:
-        raise InputError(
-            f"Reference file {name!r} uses a name reserved for the knowledge base's own files",
-            code="InvalidName",
-            input_name=name,
-        )
-    return await ingest_to(
-        get_settings().storage.references_container,
-        f"{prefix}{name}",
-        job_id=job_id,
-        index=index,
-        source=source,
-        name=name,
-        limits=ingest_limits(pro_mode=True),
-    )
 
 
 async def save_reference_result(prefix: str, file_name: str, operation: Mapping[str, Any]) -> str:

@@ -53,6 +53,11 @@ def result_blob_name(job_id: str, key: str) -> str:
     return f"{check_job_id(job_id)}/{check_key(key)}.json"
 
 
+def operation_result_key(key: str) -> str:
+    """The results-container key under which an operation's full response is kept."""
+    return f"operation-{key}"
+
+
 async def save_result(job_id: str, key: str, result: Mapping[str, Any]) -> str:
     """Store ``result`` as JSON (replacing an earlier one: saving is idempotent); return the blob name."""
     name = result_blob_name(job_id, key)

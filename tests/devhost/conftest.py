@@ -1,9 +1,13 @@
-"""Fixtures for devhost's tests: its own test app, hosted in-process on loopback."""
+"""Fixtures for devhost's tests: its own test app, hosted in-process on loopback or as a process."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import json
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +15,7 @@ import httpx
 import pytest
 
 from devhost import DevHost, VirtualClock
+from tests.support.azurite import REPO_ROOT
 
 APP_DIR = Path(__file__).parent / "app"
 HUB = "devhosttests"
@@ -61,3 +66,38 @@ async def eventually(condition: Callable[[], bool], within: float = 10) -> None:
     async with asyncio.timeout(within):
         while not condition():  # noqa: ASYNC110 - nothing to await but time
             await asyncio.sleep(0.01)
+
+
+@contextmanager
+def devhost_process(state: Path, settings_file: Path, port: int) -> Iterator[subprocess.Popen[str]]:
+    """`python -m devhost start` on the test app, killed on the way out if still running."""
+    command = [
+        sys.executable, "-m", "devhost", "start",
+        "--app-dir", str(APP_DIR), "--port", str(port),
+        "--settings", str(settings_file), "--state-dir", str(state),
+    ]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        assert process.stdout is not None
+        process.stdout.close()
+
+
+def ready_line(process: subprocess.Popen[str]) -> str:
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    assert line, "devhost exited before it was ready"
+    return line
+
+
+@pytest.fixture
+def settings_file(tmp_path: Path) -> Path:
+    path = tmp_path / "local.settings.json"
+    path.write_text(json.dumps({"IsEncrypted": False, "Values": app_settings(tmp_path)}), encoding="utf-8")
+    return path

@@ -6,10 +6,10 @@ import json
 import re
 from pathlib import Path
 
+from api.analyzers import validate_definition
 from api.openapi import openapi_document
 from core.settings import Settings
 from samples.make_samples import write_samples
-from storage.analyzer_definitions import validate_definition
 from tests.conftest import example_settings
 
 SAMPLES = Path("samples")

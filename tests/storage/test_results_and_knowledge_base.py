@@ -11,11 +11,11 @@ from azure.storage.blob.aio import BlobServiceClient
 from activities.storage import run_add_reference_file, run_write_knowledge_base
 from core.errors import InputError
 from inputs.ingest import ingest_input, stage_upload
+from inputs.references import add_reference_file
 from storage.grants import create_input_grant
 from storage.knowledge_base import (
     KnowledgeBase,
     KnowledgeBaseError,
-    add_reference_file,
     save_reference_result,
     validate_knowledge_base,
     write_sources_manifest,

@@ -10,9 +10,9 @@ import html
 import json
 from urllib.parse import quote
 
-from devhost.status import status_payload
-from devhost.store import Instance
-from devhost.wire import Event, EventType
+from devhost.durable.store import Instance
+from devhost.durable.wire import Event, EventType
+from devhost.durable_http.status import status_payload
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}"

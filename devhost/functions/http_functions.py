@@ -17,10 +17,10 @@ from typing import Any
 import azure.functions as func
 from aiohttp import web
 
-from devhost.app_loader import HTTP_TRIGGER, FunctionInfo, LoadedApp
-from devhost.invoke import Invoker
-from devhost.keys import HOST_DEFAULT, HostKeys
-from devhost.routes import RouteTemplate
+from devhost.functions.app_loader import HTTP_TRIGGER, FunctionInfo, LoadedApp
+from devhost.functions.invoke import Invoker
+from devhost.functions.keys import HOST_DEFAULT, HostKeys
+from devhost.functions.routes import RouteTemplate
 
 log = logging.getLogger("devhost")
 

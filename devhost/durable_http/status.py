@@ -12,8 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from devhost.store import Instance
-from devhost.wire import Event, EventType, RuntimeStatus, format_status_time, from_epoch
+from devhost.durable.store import Instance
+from devhost.durable.wire import Event, EventType, RuntimeStatus, format_status_time, from_epoch
 
 _SCHEDULING = {
     EventType.TASK_SCHEDULED: (EventType.TASK_COMPLETED, EventType.TASK_FAILED),

@@ -13,7 +13,7 @@ from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 
 from devhost import DevHost, VirtualClock
-from devhost.blob_triggers import BlobPath
+from devhost.functions.blob_triggers import BlobPath
 from tests.devhost.conftest import APP_DIR, app_settings, eventually
 from tests.support.azurite import Azurite
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from devhost.wire import Event, RuntimeStatus
+from devhost.durable.wire import Event, RuntimeStatus
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS instances (

@@ -13,13 +13,13 @@ from typing import Any
 
 from aiohttp import web
 
-from devhost.client_binding import DurableEndpoints
-from devhost.engine import Engine
+from devhost.durable.engine import Engine
+from devhost.durable.store import InstanceQuery
+from devhost.durable.wire import RuntimeStatus, jtoken_text, parse_timestamp, to_epoch
+from devhost.durable_http.client_binding import DurableEndpoints
+from devhost.durable_http.status import status_payload
 from devhost.errors import ManagementError
-from devhost.keys import DURABLE_SYSTEM, HostKeys
-from devhost.status import status_payload
-from devhost.store import InstanceQuery
-from devhost.wire import RuntimeStatus, jtoken_text, parse_timestamp, to_epoch
+from devhost.functions.keys import DURABLE_SYSTEM, HostKeys
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

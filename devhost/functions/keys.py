@@ -13,7 +13,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from devhost.store import Store
+from devhost.durable.store import Store
 
 MASTER = "master"
 HOST_DEFAULT = "host:default"

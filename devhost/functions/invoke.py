@@ -29,7 +29,7 @@ from azure.functions import meta
 from azure.functions._abc import RetryContext, TraceContext
 from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
 
-from devhost.app_loader import FunctionInfo
+from devhost.functions.app_loader import FunctionInfo
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 

@@ -1,19 +1,17 @@
-"""Loading function_app.py and host.json; settings files; the virtual clock."""
+"""Loading function_app.py and host.json; settings files."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from devhost import AppLoadError, VirtualClock
-from devhost.app_loader import load_app
-from devhost.config import load_host_config, load_settings_file
+from devhost import AppLoadError
+from devhost.functions.app_loader import load_app
+from devhost.functions.config import load_host_config, load_settings_file
 from tests.devhost.conftest import APP_DIR
 
 
@@ -101,22 +99,3 @@ def test_settings_files(tmp_path: Path) -> None:
         load_settings_file(path)
     with pytest.raises(AppLoadError, match="cannot read settings file"):
         load_settings_file(tmp_path / "missing.json")
-
-
-async def test_virtual_clock() -> None:
-    start = datetime(2025, 1, 1, tzinfo=UTC)
-    clock = VirtualClock(start)
-    wake = asyncio.Event()
-    await clock.wait(start + timedelta(days=7), wake, idle=True)  # idle: jumps at once
-    assert clock.now() == start + timedelta(days=7)
-
-    busy = asyncio.create_task(clock.wait(start + timedelta(days=8), wake, idle=False))
-    await asyncio.sleep(0.01)
-    assert not busy.done()  # busy: time only moves when told
-    clock.advance(timedelta(hours=1))
-    await asyncio.wait_for(busy, 1)
-    assert clock.now() == start + timedelta(days=7, hours=1)
-    with pytest.raises(ValueError, match="cannot go backward"):
-        clock.set(start)
-    with pytest.raises(ValueError, match="must be timezone-aware"):
-        VirtualClock(datetime(2025, 1, 1))

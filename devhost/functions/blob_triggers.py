@@ -31,10 +31,10 @@ from aiohttp import web
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob.aio import BlobServiceClient, ContainerClient
 
-from devhost.app_loader import BLOB_TRIGGER, FunctionInfo, LoadedApp
-from devhost.invoke import Invoker
-from devhost.keys import BLOBS_SYSTEM, HostKeys
-from devhost.store import Store
+from devhost.durable.store import Store
+from devhost.functions.app_loader import BLOB_TRIGGER, FunctionInfo, LoadedApp
+from devhost.functions.invoke import Invoker
+from devhost.functions.keys import BLOBS_SYSTEM, HostKeys
 
 log = logging.getLogger("devhost")
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import pytest
 
 from devhost import DevHost, VirtualClock
-from tests.devhost.conftest import APP_DIR, app_settings, eventually, start
-from tests.support.azurite import REPO_ROOT, free_port
+from tests.devhost.conftest import APP_DIR, app_settings, devhost_process, eventually, ready_line, start
+from tests.support.azurite import free_port
 
 
 async def test_a_restarted_host_resumes_instances_and_reruns_interrupted_activities(tmp_path: Path) -> None:
@@ -43,40 +37,6 @@ async def test_a_restarted_host_resumes_instances_and_reruns_interrupted_activit
         assert (await second.wait_for(waiting))["output"] == {"first": '"yes"', "second": '"still yes"'}
         scheduled = [e for e in second.history(fan_out) if e["EventType"] == 4]
         assert len(scheduled) == 2  # the uploads were not scheduled twice, only run twice
-
-
-@contextmanager
-def devhost_process(state: Path, settings_file: Path, port: int) -> Iterator[subprocess.Popen[str]]:
-    command = [
-        sys.executable, "-m", "devhost", "start",
-        "--app-dir", str(APP_DIR), "--port", str(port),
-        "--settings", str(settings_file), "--state-dir", str(state),
-    ]  # fmt: skip
-    process = subprocess.Popen(
-        command, cwd=REPO_ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        assert process.stdout is not None
-        process.stdout.close()
-
-
-def ready_line(process: subprocess.Popen[str]) -> str:
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    assert line, "devhost exited before it was ready"
-    return line
-
-
-@pytest.fixture
-def settings_file(tmp_path: Path) -> Path:
-    path = tmp_path / "local.settings.json"
-    path.write_text(json.dumps({"IsEncrypted": False, "Values": app_settings(tmp_path)}), encoding="utf-8")
-    return path
 
 
 def wait_for_output(base_url: str, instance_id: str, timeout: float = 20) -> object:
@@ -117,40 +77,3 @@ def test_kill_9_in_the_middle_of_an_activity_then_restart(tmp_path: Path, settin
     assert log.count("end 0") == 1
     assert log.count("start 1") == 2  # interrupted, then run again: at-least-once, as in Azure
     assert log.count("end 1") == 1
-
-
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_cli_prints_one_ready_line_and_stops_cleanly(
-    tmp_path: Path, settings_file: Path, signum: signal.Signals
-) -> None:
-    port = free_port()
-    with devhost_process(tmp_path / "state", settings_file, port) as process:
-        line = ready_line(process)
-        assert line == f"devhost ready on http://127.0.0.1:{port} (37 functions)"
-        assert httpx.get(f"http://127.0.0.1:{port}/api/items/7").text == "item 7"
-        process.send_signal(signum)
-        assert process.wait(timeout=15) == 0
-        assert process.stdout is not None
-        assert process.stdout.read() == ""  # nothing but the ready line on stdout
-
-
-def test_cli_reports_a_bad_app_dir(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "devhost",
-            "start",
-            "--app-dir",
-            str(tmp_path),
-            "--state-dir",
-            str(tmp_path / "s"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 2
-    assert f"devhost: no function_app.py in {tmp_path}" in result.stderr

@@ -1,4 +1,4 @@
-"""`/api/...` to HTTP-triggered functions, the client binding, and function keys."""
+"""`/api/...` to HTTP-triggered functions, route templates, and function keys."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from devhost import DevHost, VirtualClock
-from devhost.routes import RouteTemplate
-from tests.devhost.conftest import APP_DIR, app_settings, start
+from devhost.functions.routes import RouteTemplate
+from tests.devhost.conftest import APP_DIR, app_settings
 
 
 async def test_request_mapping(host: DevHost, http: httpx.AsyncClient) -> None:
@@ -40,21 +40,6 @@ async def test_routes_methods_and_errors(host: DevHost, http: httpx.AsyncClient)
     assert (await http.get("/api/no/such/route")).status_code == 404
     assert (await http.get("/xyz/echo/one")).status_code == 404  # outside the /api prefix
     assert (await http.get("/api/boom")).status_code == 500
-
-
-async def test_check_status_response_points_at_devhost(host: DevHost, http: httpx.AsyncClient) -> None:
-    response = await http.post("/api/start/chain", json={"start": 1, "steps": 1})
-    assert response.status_code == 202
-    payload = response.json()
-    assert response.headers["Location"] == payload["statusQueryGetUri"]
-    assert response.headers["Retry-After"] == "10"
-    assert payload["statusQueryGetUri"].startswith(f"{host.base_url}/runtime/webhooks/durabletask/instances/")
-    assert "taskHub=devhosttests&connection=Storage&code=" in payload["statusQueryGetUri"]
-    await host.wait_for(payload["id"])
-    status = await http.get(payload["statusQueryGetUri"])
-    assert (status.status_code, status.json()["output"]) == (200, 2)
-    terminate = await http.post(payload["terminatePostUri"].replace("{text}", "late"))
-    assert terminate.status_code == 410
 
 
 async def test_keys_are_not_enforced_by_default(http: httpx.AsyncClient) -> None:
@@ -102,10 +87,3 @@ def test_route_templates() -> None:
     flag = RouteTemplate.parse("flags/{on:bool}")
     assert flag.match("/flags/TRUE") == {"on": "TRUE"}
     assert RouteTemplate.parse("a/b").literal_segments == 2
-
-
-async def test_the_sdk_client_reaches_the_rpc_endpoint(host: DevHost, http: httpx.AsyncClient) -> None:
-    instance_id = await start(http, "chain", {"start": 1, "steps": 1})
-    assert host.rpc_base_url.endswith("/durabletask/")
-    assert host.rpc_base_url != f"{host.base_url}/durabletask/"  # a listener of its own, like port 17071
-    assert (await host.wait_for(instance_id))["runtimeStatus"] == "Completed"

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from devhost import wire
-from devhost.replay import (
+from devhost.durable import wire
+from devhost.durable.replay import (
     NonDeterminismError,
     ScheduledActivity,
     ScheduledSubOrchestration,

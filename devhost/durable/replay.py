@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
-from devhost.wire import EventType, parse_timestamp
+from devhost.durable.wire import EventType, parse_timestamp
 
 # DTFx RetryOptions defaults for what the Python SDK never sends (reference §2.3).
 _DEFAULT_BACKOFF_COEFFICIENT = 1.0

@@ -26,11 +26,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from devhost import wire
-from devhost.app_loader import ACTIVITY_TRIGGER, ORCHESTRATION_TRIGGER, LoadedApp
-from devhost.clock import Clock
-from devhost.config import HostConfig
-from devhost.episode import (
+from devhost.durable import wire
+from devhost.durable.clock import Clock
+from devhost.durable.episode import (
     EpisodePlan,
     Settlement,
     context_json,
@@ -38,16 +36,7 @@ from devhost.episode import (
     settle_episode,
     settle_without_orchestrator,
 )
-from devhost.errors import (
-    InstanceExistsError,
-    InstanceGoneError,
-    InstanceNotFoundError,
-    InvalidInstanceIdError,
-    UnknownOrchestratorError,
-    missing_function_message,
-)
-from devhost.invoke import ActivityOutcome, Invoker
-from devhost.store import (
+from devhost.durable.store import (
     EVENT,
     RESUME,
     SUSPEND,
@@ -58,7 +47,18 @@ from devhost.store import (
     Store,
     WorkItem,
 )
-from devhost.wire import Event, RuntimeStatus
+from devhost.durable.wire import Event, RuntimeStatus
+from devhost.errors import (
+    InstanceExistsError,
+    InstanceGoneError,
+    InstanceNotFoundError,
+    InvalidInstanceIdError,
+    UnknownOrchestratorError,
+    missing_function_message,
+)
+from devhost.functions.app_loader import ACTIVITY_TRIGGER, ORCHESTRATION_TRIGGER, LoadedApp
+from devhost.functions.config import HostConfig
+from devhost.functions.invoke import ActivityOutcome, Invoker
 
 log = logging.getLogger("devhost")
 

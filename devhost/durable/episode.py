@@ -2,7 +2,7 @@
 
 An episode is what the Durable extension runs for a batch of messages: `OrchestratorStarted`,
 every message that arrived (completions that arrive together share one episode), a call to the
-orchestrator with the whole history, the shim's replay of the returned actions (`devhost.replay`),
+orchestrator with the whole history, the shim's replay of the returned actions (`devhost.durable.replay`),
 the new scheduling rows, and `OrchestratorCompleted`. Terminate, suspend and resume are handled
 here without calling the orchestrator. Nothing in this module does I/O.
 """
@@ -16,10 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from devhost import wire
-from devhost.errors import missing_function_message
-from devhost.invoke import OrchestratorOutcome
-from devhost.replay import (
+from devhost.durable import wire
+from devhost.durable.replay import (
     ReplayError,
     ReplayResult,
     ScheduledActivity,
@@ -27,7 +25,7 @@ from devhost.replay import (
     ScheduledTimer,
     replay,
 )
-from devhost.store import (
+from devhost.durable.store import (
     EVENT,
     RESUME,
     START,
@@ -39,7 +37,9 @@ from devhost.store import (
     NewMessage,
     NewWorkItem,
 )
-from devhost.wire import Event, RuntimeStatus
+from devhost.durable.wire import Event, RuntimeStatus
+from devhost.errors import missing_function_message
+from devhost.functions.invoke import OrchestratorOutcome
 
 # "The custom status payload is limited to 16 KB of UTF-16 JSON text" (reference §2.5).
 CUSTOM_STATUS_LIMIT_BYTES = 16 * 1024

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from devhost import DevHost, VirtualClock
-from devhost.wire import EventType, parse_timestamp
+from devhost.durable.wire import EventType, parse_timestamp
 from tests.devhost.conftest import eventually, start
 
 

@@ -1,0 +1,38 @@
+"""Reference documents of a pro-mode knowledge base, ingested like a job's inputs.
+
+Each one is streamed, checked and hashed as an input is (``inputs.ingest``), but into the
+references container under the knowledge base's prefix (``storage.knowledge_base`` owns that
+layout), with pro-mode's type and size limits.
+"""
+
+from __future__ import annotations
+
+from core.errors import InputError
+from core.jobs import InputSource
+from core.naming import check_job_id, check_prefix, display_name
+from core.settings import get_settings
+from inputs.ingest import IngestedInput, ingest_limits, ingest_to, parse_source
+from storage.knowledge_base import RESULT_SUFFIX, SOURCES_FILE
+
+
+async def add_reference_file(job_id: str, prefix: str, index: int, source: InputSource) -> IngestedInput:
+    """Ingest a reference document into ``references/{prefix}{safe name}`` (pro-mode types only)."""
+    check_job_id(job_id)
+    check_prefix(prefix)
+    source = parse_source(source)
+    name = display_name(source)
+    if name.endswith(RESULT_SUFFIX) or name == SOURCES_FILE:
+        raise InputError(
+            f"Reference file {name!r} uses a name reserved for the knowledge base's own files",
+            code="InvalidName",
+            input_name=name,
+        )
+    return await ingest_to(
+        get_settings().storage.references_container,
+        f"{prefix}{name}",
+        job_id=job_id,
+        index=index,
+        source=source,
+        name=name,
+        limits=ingest_limits(pro_mode=True),
+    )
