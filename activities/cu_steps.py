@@ -18,9 +18,10 @@ from content_understanding import (
     get_content_understanding_client,
 )
 from core.errors import PermanentError, TransientError
+from core.layout import operation_record_blob, operation_result_key
 from core.redact import redact_text
-from core.settings import GA_API_VERSION, get_settings
-from storage.client import ensure_containers, get_blob_service_client
+from core.settings import GA_API_VERSION
+from storage.client import blob_client, ensure_containers
 from storage.errors import translated
 from storage.grants import resolve_grant
 from storage.knowledge_base import save_reference_result
@@ -182,21 +183,12 @@ async def get_operation(request: GetOperationRequest) -> dict[str, Any]:
     return answer
 
 
-def operation_result_key(key: str) -> str:
-    """The results-container key under which an operation's full response is kept."""
-    return f"operation-{key}"
-
-
-def _record_blob(job_id: str, key: str) -> str:
-    return f"{job_id}/operation-{key}.started.json"
-
-
 async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None:
-    container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
-    name = _record_blob(job_id, key)
+    record_blob = operation_record_blob(job_id, key)
+    name = record_blob.name
     with translated(f"Reading the operation record {name}"):
         try:
-            downloaded = await container.download_blob(name)
+            downloaded = await blob_client(record_blob).download_blob()
         except ResourceNotFoundError:
             return None
         data = await downloaded.readall()
@@ -206,7 +198,6 @@ async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None
 
 async def _write_operation_record(job_id: str, key: str, record: dict[str, Any]) -> None:
     await ensure_containers()
-    container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
-    name = _record_blob(job_id, key)
-    with translated(f"Writing the operation record {name}"):
-        await container.upload_blob(name, json.dumps(record).encode(), overwrite=True)
+    record_blob = operation_record_blob(job_id, key)
+    with translated(f"Writing the operation record {record_blob.name}"):
+        await blob_client(record_blob).upload_blob(json.dumps(record).encode(), overwrite=True)

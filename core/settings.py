@@ -20,6 +20,7 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from core.errors import SettingsError
+from core.layout import Role
 
 GA_API_VERSION = "2025-11-01"
 PRO_MODE_API_VERSION = "2025-05-01-preview"
@@ -53,6 +54,19 @@ class StorageSettings:
     def auth_mode(self) -> str:
         """``"connectionString"`` (Azurite or an account key) or ``"managedIdentity"``."""
         return "connectionString" if self.connection_string else "managedIdentity"
+
+    def container(self, role: Role) -> str:
+        """The configured name of the container that plays ``role`` (see ``core.layout``)."""
+        names = {
+            Role.INTAKE: self.intake_container,
+            Role.REFERENCES: self.references_container,
+            Role.STAGING: self.staging_container,
+            Role.INPUTS: self.inputs_container,
+            Role.RESULTS: self.results_container,
+            Role.GRANTS: self.grants_container,
+            Role.ANALYZERS: self.analyzers_container,
+        }
+        return names[role]
 
 
 @dataclass(frozen=True)

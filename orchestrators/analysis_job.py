@@ -21,7 +21,8 @@ import azure.durable_functions as df
 from core import function_names as names
 from core.errors import InputError
 from core.jobs import InputFate, InputSource, JobSpec, job_outcome, monitor_instance_id, to_iso
-from core.naming import display_name, input_blob_name
+from core.layout import input_blob
+from core.naming import display_name
 from orchestrators.ensure_analyzer import EnsureRequest
 from orchestrators.monitor_operation import MonitorRequest
 from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
@@ -232,7 +233,7 @@ def _target_blobs(job: JobSpec) -> dict[int, str]:
     targets = {}
     for index, source in enumerate(job["inputs"]):
         try:
-            targets[index] = input_blob_name(job["jobId"], index, source)
+            targets[index] = input_blob(job["jobId"], index, display_name(source)).name
         except InputError:
             continue
     return targets

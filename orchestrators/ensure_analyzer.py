@@ -26,6 +26,7 @@ from core.jobs import (
     next_poll_interval,
     seconds,
 )
+from core.layout import knowledge_base_prefix
 from orchestrators.monitor_operation import MonitorRequest
 from orchestrators.tasks import ACTIVITY_RETRY, Outcome, settle
 
@@ -85,7 +86,7 @@ def run_ensure_analyzer(context: Any) -> Generator[Any, Any, EnsureResult]:
 
 def _ingest_references(context: Any, request: EnsureRequest) -> Generator[Any, Any, list[dict[str, Any]]]:
     """Copy the references into this job's knowledge-base folder; their hashes feed the fingerprint."""
-    prefix = knowledge_base_prefix(request)
+    prefix = knowledge_base_prefix(request["analyzer"]["analyzerId"], request["jobId"])
     tasks = [
         context.call_activity_with_retry(
             names.ADD_REFERENCE_FILE,
@@ -97,11 +98,6 @@ def _ingest_references(context: Any, request: EnsureRequest) -> Generator[Any, A
     outcomes: list[Outcome] = yield from settle(context, tasks)
     _raise_first_failure(outcomes, "Adding a reference document")
     return [outcome.value["file"] for outcome in outcomes]
-
-
-def knowledge_base_prefix(request: EnsureRequest) -> str:
-    """Each job that builds a knowledge base gets its own folder: ``<analyzer>/<job>/``."""
-    return f"{request['analyzer']['analyzerId']}/{request['jobId']}/"
 
 
 def _create_if_needed(
@@ -193,7 +189,7 @@ def _build_knowledge_base(
     """Analyse every reference, write the knowledge base, grant read+list: returns the source spec."""
     spec = request["analyzer"]
     job_id = request["jobId"]
-    prefix = knowledge_base_prefix(request)
+    prefix = knowledge_base_prefix(request["analyzer"]["analyzerId"], request["jobId"])
     context.set_custom_status({"stage": "building knowledge base", "references": len(references)})
     grants: list[Outcome] = yield from settle(
         context,

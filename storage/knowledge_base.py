@@ -25,20 +25,20 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import ContainerClient
 
+from core import layout
 from core.content_types import PRO_MODE_MAX_REQUEST_BYTES
 from core.errors import InputError, PermanentError
 from core.jobs import InputSource
-from core.naming import check_job_id, check_prefix, display_name
-from core.settings import get_settings
-from inputs.ingest import IngestedInput, ingest_limits, ingest_to, parse_source
-from storage.client import ensure_containers, get_blob_service_client
+from core.layout import RESULT_SUFFIX, SOURCES_FILE, Role
+from core.naming import check_job_id, check_prefix
+from inputs.ingest import IngestedInput, ingest_limits, ingest_to
+from inputs.sources import display_name, parse_source
+from storage.client import container_client, ensure_containers
 from storage.errors import translated
 
 logger = logging.getLogger(__name__)
 
 REFERENCE_ANALYZER_ID = "prebuilt-documentAnalyzer"
-SOURCES_FILE = "sources.jsonl"
-RESULT_SUFFIX = ".result.json"
 MAX_REFERENCE_BYTES = PRO_MODE_MAX_REQUEST_BYTES  # "Reference data: documents only, ≤100 MB total"
 
 
@@ -88,8 +88,7 @@ async def add_reference_file(job_id: str, prefix: str, index: int, source: Input
             input_name=name,
         )
     return await ingest_to(
-        get_settings().storage.references_container,
-        f"{prefix}{name}",
+        layout.reference_file_blob(prefix, name),
         job_id=job_id,
         index=index,
         source=source,
@@ -106,12 +105,13 @@ async def save_reference_result(prefix: str, file_name: str, operation: Mapping[
     _check_operation(operation, file_name)
     await ensure_containers()
     container = _references()
-    with translated(f"Checking reference file {prefix}{file_name}"):
+    document = layout.reference_file_blob(prefix, file_name).name
+    with translated(f"Checking reference file {document}"):
         try:
-            await container.get_blob_client(f"{prefix}{file_name}").get_blob_properties()
+            await container.get_blob_client(document).get_blob_properties()
         except ResourceNotFoundError:
-            raise KnowledgeBaseError(f"Reference file {prefix}{file_name} does not exist") from None
-    name = f"{prefix}{file_name}{RESULT_SUFFIX}"
+            raise KnowledgeBaseError(f"Reference file {document} does not exist") from None
+    name = layout.reference_result_blob(prefix, file_name).name
     await _upload_json(container, name, json.dumps(operation, ensure_ascii=False).encode())
     return name
 
@@ -144,7 +144,8 @@ async def write_sources_manifest(prefix: str) -> KnowledgeBase:
     if problems:
         raise KnowledgeBaseError(f"Knowledge base {prefix} is not ready: {'; '.join(problems)}")
     lines = "".join(json.dumps({"file": f, "resultFile": f + RESULT_SUFFIX}) + "\n" for f in files)
-    await _upload_json(container, f"{prefix}{SOURCES_FILE}", lines.encode(), content_type="application/jsonl")
+    manifest = layout.sources_manifest_blob(prefix).name
+    await _upload_json(container, manifest, lines.encode(), content_type="application/jsonl")
     logger.info("Wrote knowledge base %s with %s reference files", prefix, len(files))
     return KnowledgeBase(container.container_name, prefix, tuple(files))
 
@@ -153,15 +154,17 @@ async def validate_knowledge_base(prefix: str) -> KnowledgeBase:
     """Re-read the knowledge base under ``prefix`` as the analyzer will; ``KnowledgeBaseError`` if broken."""
     check_prefix(prefix)
     container = _references()
-    text = await _read_text(container, f"{prefix}{SOURCES_FILE}", what=f"Knowledge base {prefix}")
+    manifest = layout.sources_manifest_blob(prefix).name
+    text = await _read_text(container, manifest, what=f"Knowledge base {prefix}")
     files = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         entry = _sources_entry(line, number, prefix)
-        result_text = await _read_text(container, f"{prefix}{entry['resultFile']}", what="Result file")
-        _check_operation(_parse_json(result_text, f"{prefix}{entry['resultFile']}"), entry["file"])
-        await _read_properties(container, f"{prefix}{entry['file']}")
+        result_file = layout.reference_file_blob(prefix, entry["resultFile"]).name
+        result_text = await _read_text(container, result_file, what="Result file")
+        _check_operation(_parse_json(result_text, result_file), entry["file"])
+        await _read_properties(container, layout.reference_file_blob(prefix, entry["file"]).name)
         files.append(entry["file"])
     if not files:
         raise KnowledgeBaseError(f"Knowledge base {prefix} lists no reference files")
@@ -228,4 +231,4 @@ async def _upload_json(
 
 
 def _references() -> ContainerClient:
-    return get_blob_service_client().get_container_client(get_settings().storage.references_container)
+    return container_client(Role.REFERENCES)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from activities.cu_steps import operation_result_key
+from core.layout import operation_result_key
 from storage.results import read_result, save_result
 
 RESULT_KEY = "result"
