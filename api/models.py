@@ -86,7 +86,8 @@ class JobRequestBody(_Request):
     partialFailure: PartialFailurePolicy | SkipJsonSchema[None] = _optional(
         "default: continue for per-document, fail for combined"
     )
-    idempotencyKey: IdempotencyKey | SkipJsonSchema[None] = _optional()
+    # null is taken for "no key", as it always was.
+    idempotencyKey: IdempotencyKey | None = _optional()
 
     @field_validator("analyzerId", "partialFailure", mode="before")
     @classmethod

@@ -56,8 +56,10 @@ def component_schemas() -> dict[str, Any]:
     return schemas
 
 
-def _schema(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": _REF_TEMPLATE.format(model=model.__name__)}
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    # Inlined where used (readers see a body's members in place); what it refers to stays a $ref.
+    schema: dict[str, Any] = component_schemas()[model.__name__]
+    return schema
 
 
 def _json(model: type[BaseModel]) -> dict[str, Any]:
