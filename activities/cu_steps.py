@@ -34,13 +34,13 @@ from core.contracts.activities import (
 )
 from core.contracts.wire import from_wire, to_wire
 from core.errors import ErrorInfo, PermanentError, TransientError
+from core.layout import operation_record_blob, operation_result_key
 from core.redact import redact_text
-from core.settings import get_settings
-from storage.client import ensure_containers, get_blob_service_client
+from storage.client import blob_client, ensure_containers
 from storage.errors import translated
 from storage.grants import resolve_grant
 from storage.knowledge_base import save_reference_result
-from storage.results import operation_result_key, save_result
+from storage.results import save_result
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ async def begin_analysis(request: BeginAnalysisRequest) -> BeginAnalysisResult:
     job_id, key = request.job_id, request.key
     recorded = await _read_operation_record(job_id, key)
     if recorded is not None and "operationLocation" in recorded:
-        return from_wire(BeginAnalysisResult, recorded, where=_record_blob(job_id, key))
+        return from_wire(BeginAnalysisResult, recorded, where=operation_record_blob(job_id, key).name)
     attempts = int(recorded["attempts"]) if recorded is not None else 0
     if attempts >= MAX_ANALYSIS_ATTEMPTS:
         names = ", ".join(repr(item.name) for item in request.inputs)
@@ -182,16 +182,12 @@ async def get_operation(request: GetOperationRequest) -> OperationState:
     )
 
 
-def _record_blob(job_id: str, key: str) -> str:
-    return f"{job_id}/operation-{key}.started.json"
-
-
 async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None:
-    container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
-    name = _record_blob(job_id, key)
+    record_blob = operation_record_blob(job_id, key)
+    name = record_blob.name
     with translated(f"Reading the operation record {name}"):
         try:
-            downloaded = await container.download_blob(name)
+            downloaded = await blob_client(record_blob).download_blob()
         except ResourceNotFoundError:
             return None
         data = await downloaded.readall()
@@ -201,7 +197,6 @@ async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None
 
 async def _write_operation_record(job_id: str, key: str, record: dict[str, Any]) -> None:
     await ensure_containers()
-    container = get_blob_service_client().get_container_client(get_settings().storage.results_container)
-    name = _record_blob(job_id, key)
-    with translated(f"Writing the operation record {name}"):
-        await container.upload_blob(name, json.dumps(record).encode(), overwrite=True)
+    record_blob = operation_record_blob(job_id, key)
+    with translated(f"Writing the operation record {record_blob.name}"):
+        await blob_client(record_blob).upload_blob(json.dumps(record).encode(), overwrite=True)

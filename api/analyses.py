@@ -14,6 +14,7 @@ import azure.functions as func
 
 from api import submission as job_submission
 from api.job_request import parse_job_request
+from api.models import Accepted, Canceled, Progress, StatusDocument
 from api.problems import dependency_unavailable, input_error_response, json_response, problem_response
 from core import function_names as names
 from core.errors import InputError, TransientError
@@ -46,7 +47,7 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
             return _accepted(job_id, replayed=True)
     try:
         analyzer = await job_submission.resolve_analyzer(request, settings)
-        await job_submission.check_blob_sources([*request.inputs, *request.references])
+        await job_submission.check_sources_available(request)
         staged = await job_submission.stage_uploads(
             job_id, request.uploads, settings.limits.upload_concurrency
         )
@@ -58,7 +59,7 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
     try:
         await client.start_new(names.ANALYSIS_JOB, job_id, spec)
     except Exception:
-        await job_submission.discard_staged_sources(staged)
+        await job_submission.release_sources(staged)
         if request.idempotency_key is not None and await client.get_status(job_id):
             return _accepted(job_id, replayed=True)  # a concurrent retry of the same request won
         logger.exception("Could not start job %s", job_id)
@@ -71,11 +72,11 @@ async def analysis_status(job_id: str, client: Any) -> func.HttpResponse:
     status = await client.get_status(job_id)
     if not status:
         return problem_response(404, f"No analysis with id {job_id!r}")
-    document = status_document(job_id, status)
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-    if document["status"] == "running" and custom.get("polling"):
-        document["progress"].update(await _polling_progress(job_id, custom["polling"], client))
-    return json_response(document)
+    polling: dict[str, Any] = {}
+    if job_status(_runtime(status), None) == "running" and custom.get("polling"):
+        polling = await _polling_progress(job_id, custom["polling"], client)
+    return json_response(status_document(job_id, status, polling))
 
 
 async def _polling_progress(job_id: str, keys: list[str], client: Any) -> dict[str, Any]:
@@ -93,9 +94,9 @@ async def _polling_progress(job_id: str, keys: list[str], client: Any) -> dict[s
     return progress
 
 
-def status_document(job_id: str, status: Any) -> dict[str, Any]:
-    """The public view of an orchestration's status (the shape the OpenAPI document describes)."""
-    runtime = status.runtime_status.name if status.runtime_status is not None else None
+def status_document(job_id: str, status: Any, polling: dict[str, Any] | None = None) -> StatusDocument:
+    """The public view of an orchestration's status; ``polling``: progress of its monitors."""
+    runtime = _runtime(status)
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     output = status.output if isinstance(status.output, dict) else None
     public_status = job_status(runtime, output)
@@ -107,23 +108,23 @@ def status_document(job_id: str, status: Any) -> dict[str, Any]:
     elif runtime == "Terminated":
         error = {"code": "Canceled", "message": str(status.output or "Canceled")}
     progress = {k: custom[k] for k in ("total", "ingested", "failed", "analyzing", "done") if k in custom}
-    return {
-        "id": job_id,
-        "status": public_status,
-        "stage": custom.get("stage") or ("canceled" if public_status == "canceled" else public_status),
-        "progress": progress,
-        "error": error,
-        "summary": output,
-        "createdAt": _iso(status.created_time),
-        "updatedAt": _iso(status.last_updated_time),
-    }
+    return StatusDocument(
+        id=job_id,
+        status=public_status,
+        stage=custom.get("stage") or ("canceled" if public_status == "canceled" else public_status),
+        progress=Progress(**progress, **(polling or {})),
+        error=error,
+        summary=output,
+        createdAt=_iso(status.created_time),
+        updatedAt=_iso(status.last_updated_time),
+    )
 
 
 async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
     status = await client.get_status(job_id)
     if not status:
         return problem_response(404, f"No analysis with id {job_id!r}")
-    runtime = status.runtime_status.name if status.runtime_status is not None else None
+    runtime = _runtime(status)
     output = status.output if isinstance(status.output, dict) else None
     if runtime != "Completed" or output is None or not output.get("resultBlob"):
         public = job_status(runtime, output)
@@ -145,7 +146,7 @@ async def cancel(job_id: str, client: Any) -> func.HttpResponse:
     status = await client.get_status(job_id)
     if not status:
         return problem_response(404, f"No analysis with id {job_id!r}")
-    runtime = status.runtime_status.name if status.runtime_status is not None else None
+    runtime = _runtime(status)
     if runtime in TERMINAL:
         return problem_response(409, f"The analysis already ended ({job_status(runtime, status.output)})")
     await client.terminate(job_id, "Canceled by the user")
@@ -155,7 +156,7 @@ async def cancel(job_id: str, client: Any) -> func.HttpResponse:
         # The job is canceled all the same; its grants are short-lived SAS and expire on their own.
         logger.warning("Job %s canceled; its clean-up failed and is left to expiry: %s", job_id, error)
     return json_response(
-        {"id": job_id, "status": "canceled"}, status=202, headers={"Location": _status_path(job_id)}
+        Canceled(id=job_id, status="canceled"), status=202, headers={"Location": _status_path(job_id)}
     )
 
 
@@ -163,12 +164,16 @@ def _accepted(job_id: str, *, replayed: bool) -> func.HttpResponse:
     headers = {"Location": _status_path(job_id), "Retry-After": "2"}
     if replayed:
         headers["Idempotent-Replayed"] = "true"
-    body = {"id": job_id, "statusUrl": _status_path(job_id), "resultUrl": f"{_status_path(job_id)}/result"}
+    body = Accepted(id=job_id, statusUrl=_status_path(job_id), resultUrl=f"{_status_path(job_id)}/result")
     return json_response(body, status=202, headers=headers)
 
 
 def _status_path(job_id: str) -> str:
     return f"/api/analyses/{job_id}"
+
+
+def _runtime(status: Any) -> str | None:
+    return status.runtime_status.name if status.runtime_status is not None else None
 
 
 def _iso(moment: Any) -> str | None:

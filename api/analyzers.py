@@ -12,6 +12,7 @@ from typing import Any
 import azure.functions as func
 
 from api.job_request import ANALYZER_ID
+from api.models import AnalyzerRegistration, AnalyzerState
 from api.problems import dependency_unavailable, input_error_response, json_response, problem_response
 from content_understanding import build_analyzer_body, get_content_understanding_client
 from core import function_names as names
@@ -43,11 +44,9 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
         await analyzer_registry.save_definition(spec)
     except TransientError as error:
         return dependency_unavailable(error)
-    body: dict[str, Any] = {
-        "analyzerId": analyzer_id,
-        "apiVersion": spec["apiVersion"],
-        "statusUrl": _analyzer_path(analyzer_id),
-    }
+    body = AnalyzerRegistration(
+        analyzerId=analyzer_id, apiVersion=spec["apiVersion"], statusUrl=_analyzer_path(analyzer_id)
+    )
     if definition.get("mode") != "pro":
         # Standard analyzers are created now; a pro-mode one is created by its first combined job,
         # whose reference documents make up its knowledge base.
@@ -64,7 +63,7 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
                     "polling": polling_policy(settings),
                 },
             )
-        body["ensureInstanceId"] = instance_id
+        body.ensureInstanceId = instance_id
     return json_response(body, status=202, headers={"Location": _analyzer_path(analyzer_id)})
 
 
@@ -115,13 +114,13 @@ async def analyzer_state(analyzer_id: str) -> func.HttpResponse:
     if spec is None and service is None:
         return problem_response(404, f"No analyzer with id {analyzer_id!r}")
     return json_response(
-        {
-            "analyzerId": analyzer_id,
-            "registered": spec is not None,
-            "apiVersion": api_version,
-            "definition": spec["definition"] if spec else None,
-            "service": analyzer_registry.redacted_service_view(service),
-        }
+        AnalyzerState(
+            analyzerId=analyzer_id,
+            registered=spec is not None,
+            apiVersion=api_version,
+            definition=spec["definition"] if spec else None,
+            service=analyzer_registry.redacted_service_view(service),
+        )
     )
 
 

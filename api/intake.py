@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from azure.core.exceptions import ResourceNotFoundError
 
 from api.job_request import JobRequest, parse_json_object, validate_fields
-from api.submission import build_job_spec, check_blob_sources, resolve_analyzer
+from api.submission import build_job_spec, check_sources_available, resolve_analyzer
 from core.errors import InputError
 from core.jobs import JobSpec
 from core.settings import get_settings
@@ -57,7 +57,7 @@ async def plan_job(blob_name: str, *, read_manifest: Callable[[], bytes]) -> Int
         else:
             request = validate_fields({"inputs": [{"blob": blob_name}]}, settings, cu.pro_mode_api_version)
         analyzer = await resolve_analyzer(request, settings)
-        await check_blob_sources([*request.inputs, *request.references])
+        await check_sources_available(request)
     except InputError as error:
         logger.error("Intake blob %s starts no job: %s", blob_name, error)
         return None

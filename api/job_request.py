@@ -1,9 +1,11 @@
 """Validate a ``POST /api/analyses`` request before anything is written or started.
 
-Two shapes arrive: ``application/json`` (inputs given as blob or URL references) and
-``multipart/form-data`` (file parts named ``files``, reference files named ``references``, and an
-optional ``request`` part holding the same JSON). Every problem raises ``InputError`` with a code
-that the HTTP layer maps to a status (see ``api/problems.py``).
+Two shapes arrive: ``application/json`` (inputs given as references to sources, such as blobs
+and URLs) and ``multipart/form-data`` (file parts named ``files``, reference files named
+``references``, and an optional ``request`` part holding the same JSON). The JSON is validated by
+the contract's ``JobRequestBody`` (``api/models.py``); ``request_error`` is the one place that maps
+its errors to problem codes. Every problem raises ``InputError`` with a code that the HTTP layer
+maps to a status (see ``api/problems.py``).
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
+
+from api.models import ANALYZER_ID_PATTERN, JobRequestBody
 from api.multipart import parse_multipart
 from core.api_versions import PRO_MODE
 from core.content_types import SNIFF_BYTES, check_supported, sniff_content_type
@@ -27,12 +33,9 @@ from core.jobs import (
 )
 from core.naming import sanitize_name
 from core.settings import Settings
-from inputs.ingest import check_blob_input
-from inputs.url_fetch import check_url_input
+from inputs import sources
 
-ANALYZER_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # the CU spec's pattern
-IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,200}")  # printable ASCII, no spaces
-REQUEST_FIELDS = {"analyzerId", "mode", "inputs", "references", "partialFailure", "idempotencyKey"}
+ANALYZER_ID = re.compile(ANALYZER_ID_PATTERN)
 MAX_JSON_BYTES = 256 * 1024
 
 
@@ -109,38 +112,32 @@ def validate_fields(
     pro_api_version: str,
     raw_uploads: list[tuple[str, str, memoryview]] | None = None,
 ) -> JobRequest:
-    """Validate the JSON fields of a request (or of a ``*.job.json`` manifest) and its file parts."""
-    unknown = sorted(set(fields) - REQUEST_FIELDS)
-    if unknown:
-        raise InputError(f"Unknown request field(s): {', '.join(unknown)}", code="UnknownField")
-    analyzer_id = _string(fields, "analyzerId", settings.content_understanding.default_analyzer_id)
-    if not ANALYZER_ID.fullmatch(analyzer_id):
-        raise InputError(
-            f"analyzerId {analyzer_id!r} must match [A-Za-z0-9._-]{{1,64}}", code="InvalidAnalyzerId"
-        )
-    mode = _string(fields, "mode", "per-document")
-    if mode not in MODES:
-        raise InputError(f"mode must be one of {', '.join(MODES)}, got {mode!r}", code="InvalidMode")
-    typed_mode: Mode = mode
-    policy = _string(fields, "partialFailure", DEFAULT_PARTIAL_FAILURE[typed_mode])
-    if policy not in PARTIAL_FAILURE_POLICIES:
-        raise InputError(
-            f"partialFailure must be one of {', '.join(PARTIAL_FAILURE_POLICIES)}, got {policy!r}",
-            code="InvalidPartialFailure",
-        )
-    key = fields.get("idempotencyKey")
-    if key is not None and (not isinstance(key, str) or not IDEMPOTENCY_KEY.fullmatch(key)):
-        raise InputError(
-            "idempotencyKey must be 1-200 printable ASCII characters", code="InvalidIdempotencyKey"
-        )
+    """Validate the JSON fields of a request (or of a ``*.job.json`` manifest) and its file parts.
 
+    The fields' shape is ``JobRequestBody``'s (the contract the OpenAPI document shows); what it
+    cannot say (defaults from settings, each source's own checks, limits) is checked here. Problems
+    are reported in a fixed order: the request's own fields, then its files, then its sources.
+    """
+    errors: list[ErrorDetails] = []
+    body: JobRequestBody | None = None
+    try:
+        body = JobRequestBody.model_validate(fields)
+    except ValidationError as error:
+        errors = error.errors(include_url=False)
+    if errors:
+        head = [e for e in errors if e["loc"][0] not in SOURCE_FIELDS]
+        if head:
+            raise request_error(head, fields)
+    typed_mode: Mode = fields.get("mode", "per-document")
     api_version = pro_api_version if typed_mode == "combined" else settings.content_understanding.api_version
     pro_mode = typed_mode == "combined"
     uploads = [
         _upload(role, name, data, settings, api_version, pro_mode) for role, name, data in raw_uploads or []
     ]
-    inputs = _sources(fields, "inputs", settings)
-    references = _sources(fields, "references", settings)
+    if body is None:
+        raise request_error(errors, fields)
+    inputs = [sources.source_from_request(item.model_dump(), settings) for item in body.inputs]
+    references = [sources.source_from_request(item.model_dump(), settings) for item in body.references]
     reference_uploads = sum(1 for upload in uploads if upload.role == "reference")
     if (references or reference_uploads) and not pro_mode:
         raise InputError(
@@ -148,13 +145,13 @@ def validate_fields(
         )
 
     request = JobRequest(
-        analyzer_id=analyzer_id,
-        mode=typed_mode,
-        partial_failure=policy,
+        analyzer_id=body.analyzerId or settings.content_understanding.default_analyzer_id,
+        mode=body.mode,
+        partial_failure=body.partialFailure or DEFAULT_PARTIAL_FAILURE[body.mode],
         uploads=[u for u in uploads if u.role == "input"] + [u for u in uploads if u.role == "reference"],
         inputs=inputs,
         references=references,
-        idempotency_key=key,
+        idempotency_key=body.idempotencyKey,
     )
     limits = settings.limits
     if request.input_count == 0:
@@ -197,26 +194,53 @@ def _upload(
     )
 
 
-def _sources(fields: dict[str, Any], field_name: str, settings: Settings) -> list[InputSource]:
-    raw = fields.get(field_name, [])
-    if not isinstance(raw, list):
-        raise InputError(f"{field_name} must be a list", code="InvalidInputs")
-    return [_source(item, f"{field_name}[{i}]", settings) for i, item in enumerate(raw)]
+# The one place where the contract's validation errors become problem codes, field by field.
+SOURCE_FIELDS = ("inputs", "references")
+_FIELD_ORDER = ("analyzerId", "mode", "partialFailure", "idempotencyKey", *SOURCE_FIELDS)
+_CODES = {
+    "analyzerId": "InvalidAnalyzerId",
+    "mode": "InvalidMode",
+    "partialFailure": "InvalidPartialFailure",
+    "idempotencyKey": "InvalidIdempotencyKey",
+}
+# Fields whose value must first of all be a string: any other JSON type is an ``InvalidField``.
+_STRING_FIELDS = ("analyzerId", "mode", "partialFailure")
 
 
-def _source(item: Any, where: str, settings: Settings) -> InputSource:
-    if not isinstance(item, dict) or len(item) != 1 or not ({"blob", "url"} & set(item)):
-        raise InputError(
-            f'{where} must be {{"blob": "container/path"}} or {{"url": "https://..."}}', code="InvalidInputs"
-        )
-    ((kind, value),) = item.items()
-    if not isinstance(value, str) or not value:
-        raise InputError(f"{where}.{kind} must be a non-empty string", code="InvalidInputs")
-    if kind == "blob":
-        check_blob_input(value)
-        return {"blob": value}
-    check_url_input(value, allow_local=settings.allow_local_urls)
-    return {"url": value}
+def request_error(errors: list[ErrorDetails], fields: dict[str, Any]) -> InputError:
+    """The ``InputError`` for a request's validation errors: the first one, in the order of checks."""
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    if unknown:
+        return InputError(f"Unknown request field(s): {', '.join(unknown)}", code="UnknownField")
+    first = min(errors, key=lambda e: (_FIELD_ORDER.index(str(e["loc"][0])), e["loc"][1:2]))
+    field_name = str(first["loc"][0])
+    value = fields.get(field_name)
+    if field_name in SOURCE_FIELDS:
+        return InputError(_source_message(field_name, value, first["loc"]), code="InvalidInputs")
+    if field_name in _STRING_FIELDS and not isinstance(value, str):
+        return InputError(f"{field_name} must be a string", code="InvalidField")
+    return InputError(_field_message(field_name, value), code=_CODES[field_name])
+
+
+def _field_message(field_name: str, value: Any) -> str:
+    if field_name == "analyzerId":
+        return f"analyzerId {value!r} must match [A-Za-z0-9._-]{{1,64}}"
+    if field_name == "mode":
+        return f"mode must be one of {', '.join(MODES)}, got {value!r}"
+    if field_name == "partialFailure":
+        return f"partialFailure must be one of {', '.join(PARTIAL_FAILURE_POLICIES)}, got {value!r}"
+    return "idempotencyKey must be 1-200 printable ASCII characters"
+
+
+def _source_message(field_name: str, value: Any, loc: tuple[int | str, ...]) -> str:
+    if not isinstance(value, list) or len(loc) < 2:
+        return f"{field_name} must be a list"
+    where = f"{field_name}[{loc[1]}]"
+    item = value[int(loc[1])]
+    if isinstance(item, dict) and len(item) == 1 and next(iter(item)) in sources.request_keys():
+        (kind,) = item
+        return f"{where}.{kind} must be a non-empty string"
+    return f"{where} must be {sources.request_examples()}"
 
 
 def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
@@ -229,11 +253,4 @@ def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
         raise InputError(f"{what} is not valid JSON: {error}", code="InvalidJson") from None
     if not isinstance(value, dict):
         raise InputError(f"{what} must be a JSON object", code="InvalidJson")
-    return value
-
-
-def _string(fields: dict[str, Any], name: str, default: str) -> str:
-    value = fields.get(name, default)
-    if not isinstance(value, str):
-        raise InputError(f"{name} must be a string", code="InvalidField")
     return value

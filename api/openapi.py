@@ -1,9 +1,21 @@
-"""The OpenAPI 3.1 description of the HTTP API, served at ``GET /api/openapi.json``."""
+"""The OpenAPI 3.1 description of the HTTP API, served at ``GET /api/openapi.json``.
+
+The paths, statuses and headers are written here; every body schema is generated from the models
+of ``api/models.py`` (the same ones that validate requests and build responses) into
+``components/schemas``.
+"""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json_schema
+from pydantic_core import core_schema
+
+from api import models
+from api.models import ANALYZER_ID_PATTERN
 from core.version import APP_VERSION
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -13,123 +25,53 @@ _ANALYZER_ID = {
     "name": "analyzerId",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
+    "schema": {"type": "string", "pattern": ANALYZER_ID_PATTERN},
 }
-_SOURCE = {
-    "oneOf": [
-        {
-            "type": "object",
-            "required": ["blob"],
-            "additionalProperties": False,
-            "properties": {"blob": {"type": "string", "description": "container/path of an existing blob"}},
-        },
-        {
-            "type": "object",
-            "required": ["url"],
-            "additionalProperties": False,
-            "properties": {"url": {"type": "string", "format": "uri", "description": "an https URL"}},
-        },
+_REF_TEMPLATE = "#/components/schemas/{model}"
+
+
+class _OpenApiSchema(GenerateJsonSchema):
+    """pydantic's JSON Schema, as OpenAPI readers like it: no generated titles on members, and
+    descriptions in Markdown (the docstrings' reStructuredText literals become code spans)."""
+
+    def field_title_should_be_set(self, schema: Any) -> bool:
+        return False
+
+    def model_schema(self, schema: core_schema.ModelSchema) -> dict[str, Any]:
+        generated = super().model_schema(schema)
+        if "description" in generated:
+            generated["description"] = generated["description"].replace("``", "`")
+        return generated
+
+
+@functools.cache
+def component_schemas() -> dict[str, Any]:
+    """``components/schemas``: every model of the contract and the models they refer to."""
+    requests = {models.JobRequestBody, models.UploadForm}
+    modes: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (model, "validation" if model in requests else "serialization") for model in models.SCHEMA_MODELS
     ]
-}
-_JOB_REQUEST = {
-    "type": "object",
-    "additionalProperties": False,
-    "properties": {
-        "analyzerId": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"},
-        "mode": {"enum": ["per-document", "combined"], "default": "per-document"},
-        "inputs": {"type": "array", "items": _SOURCE},
-        "references": {"type": "array", "items": _SOURCE, "description": "pro mode (combined) only"},
-        "partialFailure": {
-            "enum": ["fail", "continue"],
-            "description": "default: continue for per-document, fail for combined",
-        },
-        "idempotencyKey": {"type": "string", "minLength": 1, "maxLength": 200},
-    },
-}
-_STATUS = {
-    "type": "object",
-    "required": ["id", "status", "stage", "progress", "error", "summary", "createdAt", "updatedAt"],
-    "properties": {
-        "id": {"type": "string"},
-        "status": {"enum": ["pending", "running", "succeeded", "partially_succeeded", "failed", "canceled"]},
-        "stage": {"type": "string"},
-        "progress": {
-            "type": "object",
-            "properties": {
-                **{k: {"type": "integer"} for k in ("total", "ingested", "failed", "analyzing", "done")},
-                "polls": {"type": "integer"},
-                "nextPollAt": {"type": "string", "format": "date-time"},
-                "pollError": {
-                    "type": "string",
-                    "description": "why the last poll failed, while CU or storage is unavailable",
-                },
-            },
-        },
-        "error": {"type": ["object", "null"]},
-        "summary": {"type": ["object", "null"], "description": "per-input fates, operations, timings"},
-        "createdAt": {"type": ["string", "null"], "format": "date-time"},
-        "updatedAt": {"type": ["string", "null"], "format": "date-time"},
-    },
-}
-_RESULT = {
-    "type": "object",
-    "required": ["id", "analyzerId", "mode", "results"],
-    "properties": {
-        "id": {"type": "string"},
-        "analyzerId": {"type": "string"},
-        "mode": {"enum": ["per-document", "combined"]},
-        "results": {
-            "type": "array",
-            "items": {
-                "type": "object",
-                "properties": {
-                    "inputs": {"type": "array", "items": {"type": "string"}},
-                    "operationId": {"type": ["string", "null"]},
-                    "status": {"type": "string"},
-                    "result": {
-                        "type": ["object", "null"],
-                        "description": "the CU result as the service returned it",
-                    },
-                },
-            },
-        },
-    },
-}
+    _, document = models_json_schema(modes, ref_template=_REF_TEMPLATE, schema_generator=_OpenApiSchema)
+    schemas: dict[str, Any] = document["$defs"]
+    return schemas
+
+
+def _schema(model: type[BaseModel]) -> dict[str, Any]:
+    # Inlined where used (readers see a body's members in place); what it refers to stays a $ref.
+    schema: dict[str, Any] = component_schemas()[model.__name__]
+    return schema
+
+
+def _json(model: type[BaseModel]) -> dict[str, Any]:
+    return {"application/json": {"schema": _schema(model)}}
 
 
 def openapi_document() -> dict[str, Any]:
-    json_body = {"application/json": {"schema": _JOB_REQUEST}}
-    multipart = {
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "files": {
-                        "type": "array",
-                        "items": {"type": "string", "contentMediaType": "application/octet-stream"},
-                    },
-                    "references": {
-                        "type": "array",
-                        "items": {"type": "string", "contentMediaType": "application/octet-stream"},
-                    },
-                    "request": _JOB_REQUEST,
-                },
-            },
-            "encoding": {"request": {"contentType": "application/json"}},
-        }
-    }
+    problem = {"application/problem+json": {"schema": _schema(models.Problem)}}
     accepted = {
         "description": "Accepted: the job runs in the background",
         "headers": {"Location": {"schema": {"type": "string"}}},
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["id", "statusUrl", "resultUrl"],
-                    "properties": {k: {"type": "string"} for k in ("id", "statusUrl", "resultUrl")},
-                }
-            }
-        },
+        "content": _json(models.Accepted),
     }
     return {
         "openapi": "3.1.0",
@@ -141,18 +83,19 @@ def openapi_document() -> dict[str, Any]:
         },
         "servers": [{"url": "/api"}],
         "components": {
+            "schemas": component_schemas(),
             "securitySchemes": {
                 "functionKey": {"type": "apiKey", "in": "header", "name": "x-functions-key"},
             },
             "responses": {
                 "Problem": {
                     "description": "A problem (RFC 9457)",
-                    "content": {"application/problem+json": {"schema": {"type": "object"}}},
+                    "content": problem,
                 },
                 "Unavailable": {
                     "description": "Storage or Content Understanding is unavailable for now; try again",
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
-                    "content": {"application/problem+json": {"schema": {"type": "object"}}},
+                    "content": problem,
                 },
             },
         },
@@ -161,7 +104,16 @@ def openapi_document() -> dict[str, Any]:
             "/analyses": {
                 "post": {
                     "summary": "Start an analysis job",
-                    "requestBody": {"required": True, "content": {**json_body, **multipart}},
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            **_json(models.JobRequestBody),
+                            "multipart/form-data": {
+                                "schema": _schema(models.UploadForm),
+                                "encoding": {"request": {"contentType": "application/json"}},
+                            },
+                        },
+                    },
                     "responses": {
                         "202": accepted,
                         "400": _PROBLEM,
@@ -176,17 +128,22 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "A job's status, progress and summary",
                     "parameters": [_ID],
                     "responses": {
-                        "200": {
-                            "description": "Status",
-                            "content": {"application/json": {"schema": _STATUS}},
-                        },
+                        "200": {"description": "Status", "content": _json(models.StatusDocument)},
                         "404": _PROBLEM,
                     },
                 },
                 "delete": {
                     "summary": "Cancel a running job",
                     "parameters": [_ID],
-                    "responses": {"202": {"description": "Canceled"}, "404": _PROBLEM, "409": _PROBLEM},
+                    "responses": {
+                        "202": {
+                            "description": "Canceled",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": _json(models.Canceled),
+                        },
+                        "404": _PROBLEM,
+                        "409": _PROBLEM,
+                    },
                 },
             },
             "/analyses/{id}/result": {
@@ -194,10 +151,7 @@ def openapi_document() -> dict[str, Any]:
                     "summary": "The full result of a completed job",
                     "parameters": [_ID],
                     "responses": {
-                        "200": {
-                            "description": "Result",
-                            "content": {"application/json": {"schema": _RESULT}},
-                        },
+                        "200": {"description": "Result", "content": _json(models.ResultDocument)},
                         "404": _PROBLEM,
                         "409": _PROBLEM,
                         "503": _UNAVAILABLE,
@@ -213,7 +167,11 @@ def openapi_document() -> dict[str, Any]:
                         "content": {"application/json": {"schema": {"type": "object"}}},
                     },
                     "responses": {
-                        "202": {"description": "Registered; creation runs in the background"},
+                        "202": {
+                            "description": "Registered; creation runs in the background",
+                            "headers": {"Location": {"schema": {"type": "string"}}},
+                            "content": _json(models.AnalyzerRegistration),
+                        },
                         "400": _PROBLEM,
                         "503": _UNAVAILABLE,
                     },
@@ -221,7 +179,11 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "The registered definition and the service's view of the analyzer",
                     "parameters": [_ANALYZER_ID],
-                    "responses": {"200": {"description": "Analyzer"}, "404": _PROBLEM, "503": _UNAVAILABLE},
+                    "responses": {
+                        "200": {"description": "Analyzer", "content": _json(models.AnalyzerState)},
+                        "404": _PROBLEM,
+                        "503": _UNAVAILABLE,
+                    },
                 },
             },
             "/health": {

@@ -7,7 +7,9 @@ from http import HTTPStatus
 from typing import Any
 
 import azure.functions as func
+from pydantic import BaseModel
 
+from api.models import Problem
 from core.errors import InputError, TransientError
 from core.redact import redact_text
 
@@ -19,16 +21,16 @@ def problem_response(
     status: int, detail: str, *, title: str | None = None, **extensions: Any
 ) -> func.HttpResponse:
     """An ``application/problem+json`` response; ``extensions`` become extra members."""
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title or HTTPStatus(status).phrase,
-        "status": status,
-        "detail": detail,
+    problem = Problem(
+        type="about:blank",
+        title=title or HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
         **extensions,
-    }
+    )
     # The worker derives the Content-Type header from mimetype and charset.
     return func.HttpResponse(
-        json.dumps(body),
+        json.dumps(_wire(problem)),
         status_code=status,
         mimetype=PROBLEM_CONTENT_TYPE,
         charset="utf-8",
@@ -36,11 +38,11 @@ def problem_response(
 
 
 def json_response(
-    body: Any, *, status: int = 200, headers: dict[str, str] | None = None
+    body: BaseModel | dict[str, Any], *, status: int = 200, headers: dict[str, str] | None = None
 ) -> func.HttpResponse:
-    """A JSON response with the right content type."""
+    """A JSON response with the right content type: a model of ``api/models.py``, or a plain document."""
     return func.HttpResponse(
-        json.dumps(body),
+        json.dumps(_wire(body) if isinstance(body, BaseModel) else body),
         status_code=status,
         mimetype="application/json",
         charset="utf-8",
@@ -72,3 +74,8 @@ def dependency_unavailable(error: TransientError) -> func.HttpResponse:
     response = problem_response(503, redact_text(str(error)), title="Dependency unavailable", code=error.code)
     response.headers["Retry-After"] = str(DEPENDENCY_RETRY_AFTER_SECONDS)
     return response
+
+
+def _wire(model: BaseModel) -> dict[str, Any]:
+    # Members the handler did not set are left out (``api/models.py``: optional, never null).
+    return model.model_dump(mode="json", exclude_unset=True)

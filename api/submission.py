@@ -1,4 +1,4 @@
-"""Turn a validated request into a job: resolve the analyzer, check references, stage uploads.
+"""Turn a validated request into a job: resolve the analyzer, check sources, stage uploads.
 
 The HTTP function calls these in order and starts the orchestration last, so that a request
 that fails any check writes nothing; if staging or the start fails, staged blobs are removed.
@@ -11,17 +11,14 @@ import hashlib
 import uuid
 from collections.abc import Sequence
 
-from azure.core.exceptions import ResourceNotFoundError
-
 from api.job_request import JobRequest, Upload
 from content_understanding import get_content_understanding_client
 from core.errors import InputError
 from core.jobs import AnalyzerSpec, InputSource, JobSpec, polling_policy
 from core.settings import Settings
-from inputs.ingest import discard_staged, stage_upload
+from inputs import sources
+from inputs.sources.staged import discard_staged, stage_upload
 from storage.analyzer_definitions import is_prebuilt, load_definition
-from storage.client import get_blob_service_client
-from storage.errors import translated
 
 JOB_ID_PREFIX = "job-"
 
@@ -66,21 +63,9 @@ async def resolve_analyzer(request: JobRequest, settings: Settings) -> AnalyzerS
     return None
 
 
-async def check_blob_sources(sources: Sequence[InputSource]) -> None:
-    """Every referenced blob must exist now (ingest checks it again, and records its ETag)."""
-    service = get_blob_service_client()
-
-    async def check(reference: str) -> None:
-        container, _, path = reference.partition("/")
-        with translated(f"Checking blob {reference}"):
-            try:
-                await service.get_blob_client(container, path).get_blob_properties()
-            except ResourceNotFoundError:
-                raise InputError(
-                    f"Blob {reference!r} does not exist", code="BlobNotFound", input_name=reference
-                ) from None
-
-    await asyncio.gather(*(check(source["blob"]) for source in sources if "blob" in source))
+async def check_sources_available(request: JobRequest) -> None:
+    """Every referenced source must be readable now (a blob must exist; ingest checks it again)."""
+    await sources.check_available([*request.inputs, *request.references])
 
 
 async def stage_uploads(job_id: str, uploads: Sequence[Upload], concurrency: int) -> list[InputSource]:
@@ -104,9 +89,9 @@ async def stage_uploads(job_id: str, uploads: Sequence[Upload], concurrency: int
         raise
 
 
-async def discard_staged_sources(staged: Sequence[InputSource]) -> None:
-    """Remove staged uploads of a job that will not start."""
-    await discard_staged([source["staged"] for source in staged if "staged" in source])
+async def release_sources(staged: Sequence[InputSource]) -> None:
+    """Free what the sources of a job that will not start hold (its staged uploads)."""
+    await sources.release(staged)
 
 
 def build_job_spec(
@@ -118,7 +103,9 @@ def build_job_spec(
     *,
     origin: str,
 ) -> JobSpec:
-    """The orchestration input: the whole job's configuration, references only."""
+    """The orchestration input: the whole job's configuration, references only.
+
+    Every source carries its display name from here on (``inputs.sources.named``)."""
     staged_inputs = [
         source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "input"
     ]
@@ -132,8 +119,8 @@ def build_job_spec(
         "analyzerId": request.analyzer_id,
         "mode": request.mode,
         "apiVersion": cu.pro_mode_api_version if combined else cu.api_version,
-        "inputs": staged_inputs + request.inputs,
-        "references": staged_references + request.references,
+        "inputs": [sources.named(source) for source in staged_inputs + request.inputs],
+        "references": [sources.named(source) for source in staged_references + request.references],
         "partialFailure": request.partial_failure,
         "analyzer": analyzer,
         "modelDeployments": {} if combined else dict(cu.model_deployments),

@@ -2,10 +2,10 @@
 
 The job model and its status rules (``jobs``), the names of every orchestrator and activity
 (``function_names``) and the typed request and result of each (``contracts``), safe names and ids
-(``naming``), content types (``media_types``, and ``content_types``, which sniffs them and checks
-them against CU's limits), one profile per Content Understanding API version (``api_versions``: what
-each allows and requires), the error tree (``errors``), secret redaction (``redact``), the app
-version and its settings (``settings``:
+(``naming``), every container role and blob path (``layout``), content types (``media_types``, and
+``content_types``, which sniffs them and checks them against CU's limits), one profile per Content
+Understanding API version (``api_versions``: what each allows and requires), the error tree
+(``errors``), secret redaction (``redact``), the app version and its settings (``settings``:
 ``Settings.from_env`` is pure, ``get_settings()`` reads the environment once and is never called by
 orchestrators). Nothing here does I/O.
 """

@@ -30,13 +30,11 @@ DEFAULT_PARTIAL_FAILURE: dict[Mode, PartialFailurePolicy] = {"per-document": "co
 KNOWLEDGE_BASE_ANALYZER_ID = "prebuilt-documentAnalyzer"
 
 
-class InputSource(TypedDict, total=False):
-    """Exactly one of ``staged`` (with ``name``), ``blob`` or ``url``."""
-
-    staged: str  # blob name in the staging container (an HTTP upload)
-    name: str  # the document's name as the user gave it
-    blob: str  # "container/path" of an existing blob
-    url: str  # an https URL
+# A document's source: one member naming its kind and holding its value (``{"url": "https://..."}``,
+# the kinds are the plug-ins of ``inputs/sources/``), and, in a job's spec, ``name``: the
+# document's display name, decided when the job was planned so that the orchestrator knows
+# where each input will be stored without knowing any kind.
+InputSource = dict[str, str]
 
 
 class PollingPolicy(TypedDict):

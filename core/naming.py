@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from urllib.parse import unquote, urlsplit
 
 from core.errors import InputError
 from core.jobs import InputSource
@@ -94,19 +93,7 @@ def _quoted(name: str) -> str:
 
 
 def display_name(source: InputSource) -> str:
-    """The sanitised name of an input: its given name, else the last segment of its blob or URL path."""
-    if "name" in source:
-        return sanitize_name(source["name"])
-    path = source["blob"] if "blob" in source else unquote(urlsplit(source.get("url", "")).path)
-    try:
-        return sanitize_name(path.rstrip("/").rpartition("/")[2])
-    except InputError:
-        return "download"
-
-
-def input_blob_name(job_id: str, index: int, source: InputSource) -> str:
-    """Where input ``index`` of a job is stored in the inputs container: ``{jobId}/{index}-{name}``.
-
-    Pure, so the orchestrator can grant access to the blob while it is still being ingested.
-    """
-    return f"{check_job_id(job_id)}/{index}-{display_name(source)}"
+    """The sanitised name a job's input carries (``inputs.sources.named`` put it there)."""
+    if "name" not in source:
+        raise InputError("The input carries no name", code="InvalidName")
+    return sanitize_name(source["name"])

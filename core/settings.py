@@ -27,6 +27,7 @@ from core.api_versions import (
     versions_where,
 )
 from core.errors import SettingsError
+from core.layout import Role
 
 # The storage connection shared by the blob trigger and the code. Locally a connection string;
 # in Azure `DocumentStorage__blobServiceUri` (+ `DocumentStorage__clientId`) with managed identity.
@@ -56,6 +57,19 @@ class StorageSettings:
     def auth_mode(self) -> str:
         """``"connectionString"`` (Azurite or an account key) or ``"managedIdentity"``."""
         return "connectionString" if self.connection_string else "managedIdentity"
+
+    def container(self, role: Role) -> str:
+        """The configured name of the container that plays ``role`` (see ``core.layout``)."""
+        names = {
+            Role.INTAKE: self.intake_container,
+            Role.REFERENCES: self.references_container,
+            Role.STAGING: self.staging_container,
+            Role.INPUTS: self.inputs_container,
+            Role.RESULTS: self.results_container,
+            Role.GRANTS: self.grants_container,
+            Role.ANALYZERS: self.analyzers_container,
+        }
+        return names[role]
 
 
 @dataclass(frozen=True)

@@ -1,63 +1,59 @@
-"""Ingest: bring one input into ``inputs/{jobId}/{index}-{safe name}``, checked and fingerprinted.
+"""Ingest: bring one input into its job's folder (``core.layout.input_blob``), checked and fingerprinted.
 
-An input comes from one of three places (``InputSource``):
-
-- ``{"staged": "<blob in the staging container>", "name": "<file name>"}``: an HTTP upload that
-  ``stage_upload`` streamed into staging (already sniffed and hashed there). Ingest copies it
-  server-side, then deletes the staging blob.
-- ``{"blob": "<container>/<path>"}``: a blob already in the account, in the intake or references
-  container (the only ones users may point at: the others hold other jobs' data and the grants).
-  Ingest reads the version it verified (ETag condition) and writes it through.
-- ``{"url": "https://..."}``: fetched with the SSRF guard of ``inputs.url_fetch``.
-
-Either way the app records size, the sniffed content type (checked against the CU API version's
-allow-list), ETag and SHA-256. Bad input raises ``InputError`` naming the input and leaves no blob
-behind. Ingest is idempotent: the destination's metadata records which source it holds, so running
-the same ingest again (an activity retried, or executed twice) returns the same blob untouched.
+An input comes from one of the source kinds of ``inputs/sources/`` (an HTTP upload that was
+staged, a blob in the intake or references container, a URL); its kind brings the bytes into the
+destination blob. Either way the app records size, the sniffed content type (checked against the
+CU API version's allow-list), ETag and SHA-256. Bad input raises ``InputError`` naming the input
+and leaves no blob behind. Ingest is idempotent: the destination's metadata records which source
+it holds, so running the same ingest again (an activity retried, or executed twice) returns the
+same blob untouched.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import json
 import logging
-import uuid
-from collections.abc import AsyncIterable, Iterable
-from dataclasses import asdict, dataclass
-from typing import Any, cast
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote
 
-from azure.core import MatchConditions
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobProperties
 from azure.storage.blob.aio import BlobClient
 
-from core.api_versions import PRO_MODE
-from core.content_types import (
-    check_supported,
-    size_limit,
-    sniff_content_type,
-    too_large,
-)
-from core.errors import InputError, PermanentError, TransientError
+from core import layout
+from core.content_types import check_supported, sniff_content_type
+from core.errors import InputError, PermanentError
 from core.jobs import InputSource
-from core.naming import check_job_id, display_name, input_blob_name, sanitize_name
-from core.redact import display_url
-from core.settings import get_settings
-from inputs.url_fetch import check_url_input, open_url
-from storage.client import ensure_containers, get_blob_service_client
+from core.layout import BlobPath
+from core.naming import check_job_id, sanitize_name
+from inputs import sources
+from inputs.destination import (
+    NAME_KEY,
+    SHA256_KEY,
+    SOURCE_KEY,
+    UNKNOWN_CONTENT_TYPE,
+    Destination,
+    IngestLimits,
+    ingest_limits,
+    wait_for_copy,
+)
+from inputs.sources import display_name, parse_source
+from inputs.sources.staged import StagedUpload, discard_staged, stage_upload
+from storage.client import blob_client, ensure_containers
 from storage.errors import translated
-from storage.streams import as_chunks, blob_chunks, write_checked_stream
 
 __all__ = [
+    "IngestLimits",
     "IngestedInput",
     "InputSource",
     "StagedUpload",
     "check_supported",
     "discard_staged",
     "ingest_input",
+    "ingest_limits",
+    "ingest_to",
     "parse_source",
     "sanitize_name",
     "sniff_content_type",
@@ -65,15 +61,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-COPY_POLL_SECONDS = 0.5
-COPY_WAIT_SECONDS = 60.0
-UNKNOWN_CONTENT_TYPE = "application/octet-stream"
-
-# Metadata keys on ingested blobs (lower case: storage returns them so).
-SOURCE_KEY = "ingestsource"
-SHA256_KEY = "sha256"
-NAME_KEY = "displayname"
 
 
 @dataclass(frozen=True)
@@ -112,64 +99,6 @@ class IngestedInput:
         )
 
 
-@dataclass(frozen=True)
-class StagedUpload:
-    """An upload waiting in the staging container; ``source()`` is what the job's input names."""
-
-    staged: str
-    name: str
-    size: int
-    content_type: str
-    sha256: str
-
-    def source(self) -> InputSource:
-        return InputSource(staged=self.staged, name=self.name)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["contentType"] = data.pop("content_type")
-        return data
-
-
-@dataclass(frozen=True)
-class IngestLimits:
-    """What an input must satisfy: the CU API version's allow-list (in ``mode``), and the app's size cap."""
-
-    api_version: str
-    mode: str | None  # an analysis mode of the version's profile; None: standard analysis
-    max_bytes: int
-
-
-def ingest_limits(*, pro_mode: bool) -> IngestLimits:
-    """The limits of the configured API version (the pro-mode one when ``pro_mode``)."""
-    settings = get_settings()
-    cu = settings.content_understanding
-    return IngestLimits(
-        api_version=cu.pro_mode_api_version if pro_mode else cu.api_version,
-        mode=PRO_MODE if pro_mode else None,
-        max_bytes=settings.limits.max_file_bytes,
-    )
-
-
-def parse_source(value: object) -> InputSource:
-    """``value`` as an ``InputSource``, or ``InputError`` saying what is wrong with it."""
-    if not isinstance(value, dict):
-        raise InputError('An input must be an object such as {"url": "https://..."}', code="InvalidSource")
-    kinds = [key for key in ("staged", "blob", "url") if key in value]
-    unknown = set(value) - {"staged", "blob", "url", "name"}
-    if len(kinds) != 1 or unknown:
-        raise InputError(
-            "An input must have exactly one of 'staged' (with 'name'), 'blob' or 'url'"
-            + (f"; unknown fields: {', '.join(sorted(unknown))}" if unknown else ""),
-            code="InvalidSource",
-        )
-    if not all(isinstance(field, str) and field for field in value.values()):
-        raise InputError("Every field of an input must be a non-empty string", code="InvalidSource")
-    if kinds == ["staged"] and "name" not in value:
-        raise InputError("A staged input needs its file 'name'", code="InvalidSource")
-    return cast(InputSource, value)
-
-
 async def ingest_input(
     job_id: str, index: int, source: InputSource, *, pro_mode: bool = False
 ) -> IngestedInput:
@@ -183,8 +112,7 @@ async def ingest_input(
     source = parse_source(source)
     name = display_name(source)
     return await ingest_to(
-        get_settings().storage.inputs_container,
-        input_blob_name(job_id, index, source),
+        layout.input_blob(job_id, index, name),
         job_id=job_id,
         index=index,
         source=source,
@@ -194,8 +122,7 @@ async def ingest_input(
 
 
 async def ingest_to(
-    container: str,
-    blob_name: str,
+    path: BlobPath,
     *,
     job_id: str,
     index: int,
@@ -203,90 +130,38 @@ async def ingest_to(
     name: str,
     limits: IngestLimits,
 ) -> IngestedInput:
-    """Ingest ``source`` into ``container/blob_name`` (also used for knowledge-base reference files)."""
+    """Ingest ``source`` into the blob at ``path`` (also used for knowledge-base reference files)."""
     await ensure_containers()
-    blob = get_blob_service_client().get_blob_client(container, blob_name)
+    blob = blob_client(path)
     fingerprint = _fingerprint(source)
     existing = await _already_ingested(blob, fingerprint)
     if existing is not None:
-        logger.info("Input %s of job %s was already ingested as %s", index, job_id, blob_name)
-        if "staged" in source:
-            await discard_staged([source["staged"]])
-        return _ingested(index, name, blob_name, existing)
-    metadata = {SOURCE_KEY: fingerprint, NAME_KEY: quote(name)}
+        logger.info("Input %s of job %s was already ingested as %s", index, job_id, path.name)
+        await sources.release([source])
+        return _ingested(index, name, path.name, existing)
+    destination = Destination(
+        blob, job_id, name, limits, metadata={SOURCE_KEY: fingerprint, NAME_KEY: quote(name)}
+    )
     try:
-        if "staged" in source:
-            properties = await _copy_staged(blob, job_id, source["staged"], name, metadata, limits)
-        elif "blob" in source:
-            properties = await _write_from_blob(blob, source["blob"], name, metadata, limits)
-        else:
-            properties = await _write_from_url(blob, source["url"], name, metadata, limits)
+        properties = await sources.ingest_source(source, destination)
     except PermanentError:
         # Activities run at least once: a concurrent execution of this same ingest may have just
         # finished it (and, for an upload, removed the staged blob this one was about to read).
         existing = await _already_ingested(blob, fingerprint)
         if existing is None:
             raise
-        logger.info("Input %s of job %s was ingested concurrently as %s", index, job_id, blob_name)
+        logger.info("Input %s of job %s was ingested concurrently as %s", index, job_id, path.name)
         properties = existing
-    result = _ingested(index, name, blob_name, properties)
+    result = _ingested(index, name, path.name, properties)
     logger.info(
         "Ingested input %s of job %s: %s, %s bytes, %s",
         index,
         job_id,
-        blob_name,
+        path.name,
         result.size,
         result.content_type,
     )
     return result
-
-
-async def stage_upload(
-    job_id: str,
-    filename: str,
-    chunks: AsyncIterable[bytes] | bytes,
-    *,
-    max_bytes: int,
-    api_version: str | None = None,
-    pro_mode: bool = False,
-) -> StagedUpload:
-    """Stream one uploaded file into the staging container, at most ``max_bytes`` long.
-
-    The name is sanitised (a name with a path is refused), the content sniffed and, when
-    ``api_version`` is given, checked against that version's allow-list. On any error nothing is
-    left in staging.
-    """
-    check_job_id(job_id)
-    name = sanitize_name(filename)
-    await ensure_containers()
-    staged = f"{job_id}/{uuid.uuid4().hex}-{name}"
-    blob = get_blob_service_client().get_blob_client(get_settings().storage.staging_container, staged)
-
-    def check(head: bytes) -> tuple[str, int]:
-        content_type = sniff_content_type(head, name)
-        if api_version is None:
-            return content_type or UNKNOWN_CONTENT_TYPE, max_bytes
-        mode = PRO_MODE if pro_mode else None
-        return cast(str, content_type), size_limit(content_type, api_version, mode=mode, name=name)
-
-    written = await write_checked_stream(
-        blob, as_chunks(chunks), name=name, check=check, max_bytes=max_bytes, metadata={NAME_KEY: quote(name)}
-    )
-    logger.info(
-        "Staged upload %s for job %s: %s bytes, %s", staged, job_id, written.size, written.content_type
-    )
-    return StagedUpload(staged, name, written.size, written.content_type, written.sha256)
-
-
-async def discard_staged(names: Iterable[str]) -> None:
-    """Delete staged uploads (missing ones are fine: discarding twice is harmless)."""
-    staging = get_blob_service_client().get_container_client(get_settings().storage.staging_container)
-
-    async def discard(name: str) -> None:
-        with translated(f"Deleting staged upload {name}"), contextlib.suppress(ResourceNotFoundError):
-            await staging.delete_blob(name)
-
-    await asyncio.gather(*(discard(name) for name in names))
 
 
 def _fingerprint(source: InputSource) -> str:
@@ -302,152 +177,8 @@ async def _already_ingested(blob: BlobClient, fingerprint: str) -> BlobPropertie
     if properties.metadata.get(SOURCE_KEY) != fingerprint or SHA256_KEY not in properties.metadata:
         return None
     if properties.copy.status == "pending":
-        return await _wait_for_copy(blob)
+        return await wait_for_copy(blob)
     return properties if properties.copy.status in (None, "success") else None
-
-
-async def _copy_staged(
-    blob: BlobClient, job_id: str, staged: str, name: str, metadata: dict[str, str], limits: IngestLimits
-) -> BlobProperties:
-    if not staged.startswith(f"{job_id}/"):
-        raise InputError(f"Staged upload {staged!r} does not belong to job {job_id!r}", code="InvalidSource")
-    source = get_blob_service_client().get_blob_client(get_settings().storage.staging_container, staged)
-    with translated(f"Reading staged upload {staged}"):
-        try:
-            properties = await source.get_blob_properties()
-        except ResourceNotFoundError:
-            raise InputError(
-                f"Upload of {name!r} is no longer staged; upload it again",
-                code="StagedUploadNotFound",
-                input_name=name,
-            ) from None
-    try:
-        _check(properties.content_settings.content_type, properties.size, name, limits)
-    except InputError:
-        await discard_staged([staged])
-        raise
-    metadata[SHA256_KEY] = properties.metadata[SHA256_KEY]
-    with translated(f"Copying staged upload {staged}"):
-        # Same account: the service copies, authorised by the app's own credential (key or identity).
-        await blob.start_copy_from_url(
-            source.url,
-            metadata=metadata,
-            source_etag=properties.etag,
-            source_match_condition=MatchConditions.IfNotModified,
-        )
-    copied = await _wait_for_copy(blob)
-    await discard_staged([staged])
-    return copied
-
-
-async def _wait_for_copy(blob: BlobClient) -> BlobProperties:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + COPY_WAIT_SECONDS
-    while True:
-        with translated(f"Checking copy into {blob.container_name}/{blob.blob_name}"):
-            properties = await blob.get_blob_properties()
-        status = properties.copy.status
-        if status in (None, "success"):
-            return properties
-        if status != "pending":
-            with translated(f"Removing failed copy {blob.container_name}/{blob.blob_name}"):
-                await blob.delete_blob()
-            raise TransientError(f"Copying into {blob.blob_name} ended {status}", code="CopyFailed")
-        if loop.time() > deadline:
-            raise TransientError(f"Copying into {blob.blob_name} is still pending", code="CopyPending")
-        await asyncio.sleep(COPY_POLL_SECONDS)
-
-
-def check_blob_input(reference: str) -> tuple[str, str]:
-    """``(container, path)`` of a ``{"blob": ...}`` input, else ``InputError``.
-
-    Only the intake and references containers may be named: the others hold other jobs' data,
-    the grants, or (locally, in the same account) the Functions host's own secrets.
-    """
-    storage = get_settings().storage
-    container, _, path = reference.partition("/")
-    allowed = (storage.intake_container, storage.references_container)
-    if container not in allowed or not path or path.endswith("/"):
-        raise InputError(
-            f"Blob {reference!r} must be a blob in one of the containers {', '.join(allowed)}",
-            code="BlobNotAllowed",
-            input_name=reference,
-        )
-    return container, path
-
-
-async def _write_from_blob(
-    blob: BlobClient, reference: str, name: str, metadata: dict[str, str], limits: IngestLimits
-) -> BlobProperties:
-    container, path = check_blob_input(reference)
-    source = get_blob_service_client().get_blob_client(container, path)
-    action = f"Reading blob {reference}"
-    with translated(action):
-        try:
-            properties = await source.get_blob_properties()
-        except ResourceNotFoundError:
-            raise InputError(
-                f"Blob {reference} does not exist", code="BlobNotFound", input_name=reference
-            ) from None
-    _check_size(properties.size, name, limits)
-    with translated(action):
-        # Read exactly the version just verified: if it is overwritten meanwhile the read fails
-        # (transiently; a retry ingests the new version) instead of mixing two versions.
-        download = await source.download_blob(
-            etag=properties.etag, match_condition=MatchConditions.IfNotModified
-        )
-    await _write(blob, blob_chunks(download, action), name, metadata, limits)
-    return await _properties(blob)
-
-
-async def _write_from_url(
-    blob: BlobClient, url: str, name: str, metadata: dict[str, str], limits: IngestLimits
-) -> BlobProperties:
-    allow_local = get_settings().allow_local_urls
-    check_url_input(url, allow_local=allow_local)
-    async with open_url(url, allow_local=allow_local) as download:
-        if download.content_length is not None:
-            _check_size(download.content_length, name, limits)
-        await _write(blob, download.chunks(), name, metadata, limits)
-    logger.info("Downloaded %s into %s", display_url(url), blob.blob_name)
-    return await _properties(blob)
-
-
-async def _write(
-    blob: BlobClient, chunks: AsyncIterable[bytes], name: str, metadata: dict[str, str], limits: IngestLimits
-) -> None:
-    def check(head: bytes) -> tuple[str, int]:
-        content_type = sniff_content_type(head, name)
-        limit = size_limit(content_type, limits.api_version, mode=limits.mode, name=name)
-        return cast(str, content_type), limit
-
-    await write_checked_stream(
-        blob, chunks, name=name, check=check, max_bytes=limits.max_bytes, metadata=metadata
-    )
-
-
-def _check(content_type: str | None, size: int, name: str, limits: IngestLimits) -> None:
-    check_supported(
-        content_type,
-        size,
-        limits.api_version,
-        mode=limits.mode,
-        name=name,
-        max_bytes=limits.max_bytes,
-    )
-
-
-def _check_size(size: int, name: str, limits: IngestLimits) -> None:
-    # Before reading anything: the declared size alone can rule an input out.
-    if size == 0:
-        raise InputError(f"File {name!r} is empty", code="EmptyInput", input_name=name)
-    if size > limits.max_bytes:
-        raise too_large(name, limits.max_bytes)
-
-
-async def _properties(blob: BlobClient) -> BlobProperties:
-    with translated(f"Reading blob {blob.container_name}/{blob.blob_name}"):
-        return await blob.get_blob_properties()
 
 
 def _ingested(index: int, name: str, blob_name: str, properties: BlobProperties) -> IngestedInput:

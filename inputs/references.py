@@ -1,18 +1,19 @@
 """Reference documents of a pro-mode knowledge base, ingested like a job's inputs.
 
 Each one is streamed, checked and hashed as an input is (``inputs.ingest``), but into the
-references container under the knowledge base's prefix (``storage.knowledge_base`` owns that
-layout), with pro-mode's type and size limits.
+references container under the knowledge base's prefix (``core.layout`` names the files), with
+pro-mode's type and size limits.
 """
 
 from __future__ import annotations
 
+from core import layout
 from core.errors import InputError
 from core.jobs import InputSource
-from core.naming import check_job_id, check_prefix, display_name
-from core.settings import get_settings
-from inputs.ingest import IngestedInput, ingest_limits, ingest_to, parse_source
-from storage.knowledge_base import RESULT_SUFFIX, SOURCES_FILE
+from core.layout import RESULT_SUFFIX, SOURCES_FILE
+from core.naming import check_job_id, check_prefix
+from inputs.ingest import IngestedInput, ingest_limits, ingest_to
+from inputs.sources import display_name, parse_source
 
 
 async def add_reference_file(job_id: str, prefix: str, index: int, source: InputSource) -> IngestedInput:
@@ -28,8 +29,7 @@ async def add_reference_file(job_id: str, prefix: str, index: int, source: Input
             input_name=name,
         )
     return await ingest_to(
-        get_settings().storage.references_container,
-        f"{prefix}{name}",
+        layout.reference_file_blob(prefix, name),
         job_id=job_id,
         index=index,
         source=source,

@@ -45,7 +45,8 @@ from core.contracts.orchestrations import (
 )
 from core.errors import ErrorInfo, InputError
 from core.jobs import InputFate, InputSource, JobSpec, job_outcome, monitor_instance_id, to_iso
-from core.naming import display_name, input_blob_name
+from core.layout import input_blob
+from core.naming import display_name
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
     Failed,
@@ -288,7 +289,7 @@ def _target_blobs(job: JobSpec) -> dict[int, str]:
     targets = {}
     for index, source in enumerate(job["inputs"]):
         try:
-            targets[index] = input_blob_name(job["jobId"], index, source)
+            targets[index] = input_blob(job["jobId"], index, display_name(source)).name
         except InputError:
             continue
     return targets

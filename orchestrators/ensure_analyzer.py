@@ -46,6 +46,7 @@ from core.contracts.orchestrations import (
 from core.contracts.wire import from_wire, to_wire
 from core.errors import ErrorInfo
 from core.jobs import KNOWLEDGE_BASE_ANALYZER_ID, definition_hash, next_poll_interval, seconds
+from core.layout import knowledge_base_prefix
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
     Failed,
@@ -105,7 +106,7 @@ def _ingest_references(
     context: OrchestrationContext, request: EnsureAnalyzerRequest
 ) -> Generator[Any, Any, list[StoredInput]]:
     """Copy the references into this job's knowledge-base folder; their hashes feed the fingerprint."""
-    prefix = knowledge_base_prefix(request)
+    prefix = knowledge_base_prefix(request.analyzer["analyzerId"], request.job_id)
     added = yield from settle(
         context,
         [
@@ -118,11 +119,6 @@ def _ingest_references(
         ],
     )
     return [result.file for result in _values(added, "Adding a reference document")]
-
-
-def knowledge_base_prefix(request: EnsureAnalyzerRequest) -> str:
-    """Each job that builds a knowledge base gets its own folder: ``<analyzer>/<job>/``."""
-    return f"{request.analyzer['analyzerId']}/{request.job_id}/"
 
 
 def _create_if_needed(
@@ -228,7 +224,7 @@ def _build_knowledge_base(
     """Analyse every reference, write the knowledge base, grant read+list: returns the source spec."""
     spec = request.analyzer
     job_id = request.job_id
-    prefix = knowledge_base_prefix(request)
+    prefix = knowledge_base_prefix(spec["analyzerId"], job_id)
     context.set_custom_status({"stage": "building knowledge base", "references": len(references)})
     granted = yield from settle(
         context,

@@ -14,10 +14,11 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
+from core import layout
 from core.jobs import AnalyzerSpec, definition_hash
+from core.layout import Role
 from core.redact import display_url
-from core.settings import get_settings
-from storage.client import ensure_containers, get_blob_service_client
+from storage.client import container_client, ensure_containers
 from storage.errors import translated
 
 
@@ -27,13 +28,13 @@ def is_prebuilt(analyzer_id: str) -> bool:
 
 async def save_definition(spec: AnalyzerSpec) -> None:
     await ensure_containers()
-    name = _blob(spec["analyzerId"])
+    name = layout.analyzer_definition_blob(spec["analyzerId"]).name
     with translated(f"Saving analyzer definition {name}"):
         await _container().upload_blob(name, json.dumps(spec).encode(), overwrite=True)
 
 
 async def load_definition(analyzer_id: str) -> AnalyzerSpec | None:
-    name = _blob(analyzer_id)
+    name = layout.analyzer_definition_blob(analyzer_id).name
     with translated(f"Reading analyzer definition {name}"):
         try:
             downloaded = await _container().download_blob(name)
@@ -65,8 +66,4 @@ def redacted_service_view(analyzer: dict[str, Any] | None) -> dict[str, Any] | N
 
 
 def _container() -> Any:
-    return get_blob_service_client().get_container_client(get_settings().storage.analyzers_container)
-
-
-def _blob(analyzer_id: str) -> str:
-    return f"{analyzer_id}.json"
+    return container_client(Role.ANALYZERS)

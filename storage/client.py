@@ -8,6 +8,8 @@ aiohttp session does), so a different running loop or changed settings get a fre
 
 ``use_blob_service_client`` installs a client built elsewhere (tests, a host with its own
 transport); ``close_blob_service_client`` closes the current one and its credential.
+``blob_client`` and ``container_client`` resolve ``core.layout``'s container roles to the
+configured names: callers say which blob they mean, never which container name holds it.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from dataclasses import dataclass
 
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ResourceExistsError
-from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
+from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient, ExponentialRetry
 
+from core.layout import BlobPath, Role
 from core.settings import StorageSettings, get_settings
 from storage.errors import translated
 
@@ -60,6 +63,16 @@ def use_blob_service_client(
     _current = _Current(service, credential, storage=None, loop=None)
 
 
+def container_client(role: Role) -> ContainerClient:
+    """The container that plays ``role``, under its configured name."""
+    return get_blob_service_client().get_container_client(get_settings().storage.container(role))
+
+
+def blob_client(path: BlobPath) -> BlobClient:
+    """The blob at ``path`` (a role and a name from ``core.layout``)."""
+    return get_blob_service_client().get_blob_client(get_settings().storage.container(path.role), path.name)
+
+
 async def close_blob_service_client() -> None:
     """Close the process-wide client and its credential; the next use creates a new one."""
     global _current
@@ -77,15 +90,7 @@ async def ensure_containers() -> None:
     if current is None or current.containers_ready:
         return
     storage = get_settings().storage
-    names = (
-        storage.inputs_container,
-        storage.intake_container,
-        storage.staging_container,
-        storage.results_container,
-        storage.references_container,
-        storage.grants_container,
-        storage.analyzers_container,
-    )
+    names = [storage.container(role) for role in Role]
     await asyncio.gather(*(_create_container(service, name) for name in names))
     current.containers_ready = True
 

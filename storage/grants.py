@@ -3,8 +3,8 @@
 An orchestration's inputs, outputs and activity results are persisted in its history, and Durable
 Functions' guidance is never to put a SAS there. So a grant is made in two halves:
 
-- the signed URL goes into a *grant blob*, ``grants/{jobId}/{kind}-{digest}.json``, in a private
-  container only the app can read;
+- the signed URL goes into a *grant blob* (``core.layout.grant_blob``), in a private container
+  only the app can read;
 - the caller (an activity, so the orchestrator) gets back only ``{"grant": <grant blob name>,
   "expiresAt": <ISO 8601>}``.
 
@@ -17,7 +17,6 @@ deadline). Re-granting the same scope overwrites the same grant blob with a fres
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from datetime import datetime, timedelta
@@ -26,10 +25,12 @@ from typing import TypedDict
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 
+from core import layout
 from core.errors import InputError, PermanentError
+from core.layout import Role
 from core.naming import check_job_id, check_prefix
 from core.settings import get_settings
-from storage.client import ensure_containers, get_blob_service_client
+from storage.client import container_client, ensure_containers, get_blob_service_client
 from storage.errors import translated
 from storage.sas import get_signer, utc_now
 
@@ -58,20 +59,19 @@ class GrantExpired(PermanentError):
 
 async def create_input_grant(job_id: str, blob_name: str, *, ttl: timedelta | None = None) -> Grant:
     """Read-only access to ``blob_name``, one of job ``job_id``'s inputs (``{jobId}/...``)."""
-    check_job_id(job_id)
-    if not blob_name.startswith(f"{job_id}/") or blob_name == f"{job_id}/":
+    if not layout.belongs_to_job(job_id, blob_name):
         raise InputError(
             f"Blob {blob_name!r} is not an input of job {job_id!r}",
             code="GrantNotAllowed",
             input_name=blob_name,
         )
-    return await _grant_blob(job_id, get_settings().storage.inputs_container, blob_name, ttl)
+    return await _grant_blob(job_id, get_settings().storage.container(Role.INPUTS), blob_name, ttl)
 
 
 async def create_reference_grant(job_id: str, blob_name: str, *, ttl: timedelta | None = None) -> Grant:
     """Read-only access to one reference file of a knowledge base (to analyze it)."""
     check_job_id(job_id)
-    return await _grant_blob(job_id, get_settings().storage.references_container, blob_name, ttl)
+    return await _grant_blob(job_id, get_settings().storage.container(Role.REFERENCES), blob_name, ttl)
 
 
 async def create_container_grant(
@@ -84,7 +84,7 @@ async def create_container_grant(
     """
     check_job_id(job_id)
     check_prefix(prefix)
-    references = get_settings().storage.references_container
+    references = get_settings().storage.container(Role.REFERENCES)
     if container != references:
         raise InputError(
             f"Container {container!r} cannot be granted to Content Understanding (only {references!r})",
@@ -117,9 +117,9 @@ async def resolve_grant(grant_name: str, *, renew: bool = False) -> str:
 
 
 async def _read_grant(grant_name: str) -> dict[str, str]:
-    if not isinstance(grant_name, str) or not grant_name.endswith(".json") or grant_name.count("/") != 1:
+    if not layout.is_grant_name(grant_name):
         raise GrantNotFound(f"{grant_name!r} is not a grant name")
-    grants = get_blob_service_client().get_container_client(get_settings().storage.grants_container)
+    grants = container_client(Role.GRANTS)
     with translated(f"Reading grant {grant_name}"):
         try:
             stream = await grants.download_blob(grant_name)
@@ -133,7 +133,7 @@ async def _renew(grant_name: str, record: dict[str, str]) -> str:
     """Sign the grant's scope again with a fresh lifetime, under the same grant name."""
     job_id = grant_name.split("/", 1)[0]
     scope = {key: value for key, value in record.items() if key not in ("url", "expiresAt")}
-    if grant_blob_name(job_id, scope) != grant_name:
+    if layout.grant_blob(job_id, scope).name != grant_name:
         raise GrantNotFound(f"Grant {grant_name} does not match its own scope; it is not renewed")
     expires_at = _expiry(None)
     if scope["kind"] == "container":
@@ -143,12 +143,6 @@ async def _renew(grant_name: str, record: dict[str, str]) -> str:
     await _store(job_id, scope, url, expires_at)
     logger.warning("Grant %s had expired (or nearly) at %s: renewed", grant_name, record["expiresAt"])
     return url
-
-
-def grant_blob_name(job_id: str, scope: dict[str, str]) -> str:
-    """The grant blob for ``scope`` in job ``job_id``: the same scope always maps to the same name."""
-    digest = hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:32]
-    return f"{job_id}/{scope['kind']}-{digest}.json"
 
 
 async def _grant_blob(job_id: str, container: str, blob_name: str, ttl: timedelta | None) -> Grant:
@@ -170,9 +164,9 @@ async def _grant_blob(job_id: str, container: str, blob_name: str, ttl: timedelt
 
 
 async def _store(job_id: str, scope: dict[str, str], url: str, expires_at: datetime) -> Grant:
-    name = grant_blob_name(job_id, scope)
+    name = layout.grant_blob(job_id, scope).name
     record = {**scope, "url": url, "expiresAt": expires_at.isoformat()}
-    grants = get_blob_service_client().get_container_client(get_settings().storage.grants_container)
+    grants = container_client(Role.GRANTS)
     with translated(f"Writing grant {name}"):
         await grants.upload_blob(
             name,

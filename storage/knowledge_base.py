@@ -25,18 +25,18 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import ContainerClient
 
+from core import layout
 from core.api_versions import get_profile
 from core.errors import PermanentError
+from core.layout import RESULT_SUFFIX, SOURCES_FILE, Role
 from core.naming import check_prefix
 from core.settings import get_settings
-from storage.client import ensure_containers, get_blob_service_client
+from storage.client import container_client, ensure_containers
 from storage.errors import translated
 
 logger = logging.getLogger(__name__)
 
 REFERENCE_ANALYZER_ID = "prebuilt-documentAnalyzer"
-SOURCES_FILE = "sources.jsonl"
-RESULT_SUFFIX = ".result.json"
 KNOWLEDGE_SOURCE_KIND = "reference"  # pro mode's reference knowledge sources
 
 
@@ -81,12 +81,13 @@ async def save_reference_result(prefix: str, file_name: str, operation: Mapping[
     _check_operation(operation, file_name)
     await ensure_containers()
     container = _references()
-    with translated(f"Checking reference file {prefix}{file_name}"):
+    document = layout.reference_file_blob(prefix, file_name).name
+    with translated(f"Checking reference file {document}"):
         try:
-            await container.get_blob_client(f"{prefix}{file_name}").get_blob_properties()
+            await container.get_blob_client(document).get_blob_properties()
         except ResourceNotFoundError:
-            raise KnowledgeBaseError(f"Reference file {prefix}{file_name} does not exist") from None
-    name = f"{prefix}{file_name}{RESULT_SUFFIX}"
+            raise KnowledgeBaseError(f"Reference file {document} does not exist") from None
+    name = layout.reference_result_blob(prefix, file_name).name
     await _upload_json(container, name, json.dumps(operation, ensure_ascii=False).encode())
     return name
 
@@ -127,7 +128,8 @@ async def write_sources_manifest(prefix: str) -> KnowledgeBase:
     if problems:
         raise KnowledgeBaseError(f"Knowledge base {prefix} is not ready: {'; '.join(problems)}")
     lines = "".join(json.dumps({"file": f, "resultFile": f + RESULT_SUFFIX}) + "\n" for f in files)
-    await _upload_json(container, f"{prefix}{SOURCES_FILE}", lines.encode(), content_type="application/jsonl")
+    manifest = layout.sources_manifest_blob(prefix).name
+    await _upload_json(container, manifest, lines.encode(), content_type="application/jsonl")
     logger.info("Wrote knowledge base %s with %s reference files", prefix, len(files))
     return KnowledgeBase(container.container_name, prefix, tuple(files))
 
@@ -136,15 +138,17 @@ async def validate_knowledge_base(prefix: str) -> KnowledgeBase:
     """Re-read the knowledge base under ``prefix`` as the analyzer will; ``KnowledgeBaseError`` if broken."""
     check_prefix(prefix)
     container = _references()
-    text = await _read_text(container, f"{prefix}{SOURCES_FILE}", what=f"Knowledge base {prefix}")
+    manifest = layout.sources_manifest_blob(prefix).name
+    text = await _read_text(container, manifest, what=f"Knowledge base {prefix}")
     files = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         entry = _sources_entry(line, number, prefix)
-        result_text = await _read_text(container, f"{prefix}{entry['resultFile']}", what="Result file")
-        _check_operation(_parse_json(result_text, f"{prefix}{entry['resultFile']}"), entry["file"])
-        await _read_properties(container, f"{prefix}{entry['file']}")
+        result_file = layout.reference_file_blob(prefix, entry["resultFile"]).name
+        result_text = await _read_text(container, result_file, what="Result file")
+        _check_operation(_parse_json(result_text, result_file), entry["file"])
+        await _read_properties(container, layout.reference_file_blob(prefix, entry["file"]).name)
         files.append(entry["file"])
     if not files:
         raise KnowledgeBaseError(f"Knowledge base {prefix} lists no reference files")
@@ -211,4 +215,4 @@ async def _upload_json(
 
 
 def _references() -> ContainerClient:
-    return get_blob_service_client().get_container_client(get_settings().storage.references_container)
+    return container_client(Role.REFERENCES)

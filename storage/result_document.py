@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from storage.results import operation_result_key, read_result, save_result
+from core.layout import operation_result_key
+from storage.results import read_result, save_result
 
 RESULT_KEY = "result"
 

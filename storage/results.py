@@ -1,4 +1,4 @@
-"""Job results as blobs, ``results/{jobId}/{key}.json``, and the clean-up when a job ends.
+"""Job results as blobs (``core.layout.result_blob``), and the clean-up when a job ends.
 
 Full Content Understanding results can be megabytes; orchestration history should hold only a
 summary. So whoever receives a result (the activity polling CU) writes it here with
@@ -19,10 +19,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from azure.storage.blob.aio import ContainerClient
 
+from core import layout
 from core.errors import PermanentError
-from core.naming import check_job_id, check_key
-from core.settings import get_settings
-from storage.client import ensure_containers, get_blob_service_client
+from core.layout import Role
+from storage.client import container_client, ensure_containers
 from storage.errors import translated
 from storage.streams import blob_chunks
 
@@ -48,19 +48,9 @@ class ResultStream:
     chunks: AsyncIterator[bytes]
 
 
-def result_blob_name(job_id: str, key: str) -> str:
-    """Where the result ``key`` of job ``job_id`` is stored in the results container."""
-    return f"{check_job_id(job_id)}/{check_key(key)}.json"
-
-
-def operation_result_key(key: str) -> str:
-    """The results-container key under which an operation's full response is kept."""
-    return f"operation-{key}"
-
-
 async def save_result(job_id: str, key: str, result: Mapping[str, Any]) -> str:
     """Store ``result`` as JSON (replacing an earlier one: saving is idempotent); return the blob name."""
-    name = result_blob_name(job_id, key)
+    name = layout.result_blob(job_id, key).name
     await ensure_containers()
     data = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
     with translated(f"Writing result {name}"):
@@ -73,7 +63,7 @@ async def save_result(job_id: str, key: str, result: Mapping[str, Any]) -> str:
 
 async def open_result_stream(job_id: str, key: str) -> ResultStream:
     """Open a stored result for streaming; ``ResultNotFound`` before any byte if there is none."""
-    name = result_blob_name(job_id, key)
+    name = layout.result_blob(job_id, key).name
     action = f"Reading result {name}"
     with translated(action):
         try:
@@ -97,12 +87,10 @@ async def read_result(job_id: str, key: str) -> Any:
 
 async def cleanup_job(job_id: str) -> int:
     """Delete the job's staging and grant blobs (its inputs and results stay); return how many."""
-    check_job_id(job_id)
-    storage = get_settings().storage
-    service = get_blob_service_client()
+    prefix = layout.job_prefix(job_id)
     deleted = 0
-    for container in (storage.staging_container, storage.grants_container):
-        deleted += await _delete_prefix(service.get_container_client(container), f"{job_id}/")
+    for role in layout.JOB_SCRATCH:
+        deleted += await _delete_prefix(container_client(role), prefix)
     logger.info("Cleaned up job %s: %s staging and grant blobs deleted", job_id, deleted)
     return deleted
 
@@ -128,4 +116,4 @@ async def _delete_prefix(container: ContainerClient, prefix: str) -> int:
 
 
 def _results() -> ContainerClient:
-    return get_blob_service_client().get_container_client(get_settings().storage.results_container)
+    return container_client(Role.RESULTS)

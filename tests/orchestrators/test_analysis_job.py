@@ -24,7 +24,7 @@ from core.contracts.orchestrations import (
     MonitorRequest,
 )
 from core.jobs import AnalyzerSpec, InputSource, JobSpec, PollingPolicy, to_iso
-from core.naming import input_blob_name
+from core.layout import input_blob
 from orchestrators.analysis_job import run_analysis_job
 from orchestrators.tasks import HostGaveUp
 from tests.orchestrators.fake_context import (
@@ -40,7 +40,10 @@ from tests.orchestrators.fake_context import (
 )
 
 POLICY: PollingPolicy = {"initialIntervalSeconds": 1, "maxIntervalSeconds": 8, "deadlineSeconds": 60}
-INPUTS: list[InputSource] = [{"url": "https://files.example/a.pdf"}, {"url": "https://files.example/b.pdf"}]
+INPUTS: list[InputSource] = [
+    {"url": "https://files.example/a.pdf", "name": "a.pdf"},
+    {"url": "https://files.example/b.pdf", "name": "b.pdf"},
+]
 NAMES = ["a.pdf", "b.pdf"]
 ANALYZER: AnalyzerSpec = {"analyzerId": "invoices", "apiVersion": "2025-11-01", "definition": {"x": 1}}
 
@@ -168,7 +171,7 @@ def test_a_per_document_job_runs_every_stage() -> None:
         IngestInputRequest(job_id="job-1", index=i, source=INPUTS[i], pro_mode=False) for i in range(2)
     ]
     assert [call.request(steps.CREATE_SAS) for call in grants] == [
-        CreateSasRequest(job_id="job-1", kind="input", blob=input_blob_name("job-1", i, INPUTS[i]))
+        CreateSasRequest(job_id="job-1", kind="input", blob=input_blob("job-1", i, NAMES[i]).name)
         for i in range(2)
     ]
     assert analyses[0].request(steps.BEGIN_ANALYSIS) == BeginAnalysisRequest(
@@ -176,7 +179,7 @@ def test_a_per_document_job_runs_every_stage() -> None:
         key="0",
         analyzer_id="prebuilt-document",
         api_version="2025-11-01",
-        inputs=[AnalysisInput(grant=f"grant:{input_blob_name('job-1', 0, INPUTS[0])}", name="a.pdf")],
+        inputs=[AnalysisInput(grant=f"grant:{input_blob('job-1', 0, NAMES[0]).name}", name="a.pdf")],
         model_deployments={"gpt-4.1": "my-gpt"},
     )
     assert monitors[1].request(MONITOR_OPERATION) == MonitorRequest(

@@ -1,0 +1,73 @@
+"""The storage layout: every blob path in one pure module, and every container role configured."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from core import layout
+from core.errors import InputError
+from core.layout import BlobPath, Role
+from core.settings import Settings
+from tests.conftest import example_settings
+
+
+def test_every_role_resolves_to_its_configured_container() -> None:
+    storage = Settings.from_env({**example_settings(), "RESULTS_CONTAINER": "job-results"}).storage
+    names = {role: storage.container(role) for role in Role}
+    assert names[Role.RESULTS] == "job-results"
+    assert names[Role.INPUTS] == storage.inputs_container
+    assert len(set(names.values())) == len(Role)  # no two roles share a container
+
+
+def test_per_job_paths() -> None:
+    assert layout.input_blob("job-1", 3, "a.pdf") == BlobPath(Role.INPUTS, "job-1/3-a.pdf")
+    assert layout.staged_upload_blob("job-1", "f00", "a.pdf") == BlobPath(Role.STAGING, "job-1/f00-a.pdf")
+    assert layout.result_blob("job-1", "result") == BlobPath(Role.RESULTS, "job-1/result.json")
+    assert layout.result_blob("job-1", layout.operation_result_key("0")).name == "job-1/operation-0.json"
+    assert layout.operation_record_blob("job-1", "0") == BlobPath(
+        Role.RESULTS, "job-1/operation-0.started.json"
+    )
+    assert layout.analyzer_definition_blob("invoices") == BlobPath(Role.ANALYZERS, "invoices.json")
+
+
+def test_a_grant_blob_is_a_function_of_its_scope() -> None:
+    scope = {"kind": "blob", "container": "inputs", "blob": "job-1/0-a.pdf", "permissions": "r"}
+    digest = hashlib.sha256(json.dumps(scope, sort_keys=True).encode()).hexdigest()[:32]
+    grant = layout.grant_blob("job-1", scope)
+    assert grant == BlobPath(Role.GRANTS, f"job-1/blob-{digest}.json")
+    assert layout.grant_blob("job-1", dict(reversed(scope.items()))) == grant
+    assert layout.grant_blob("job-1", {**scope, "blob": "job-1/1-b.pdf"}) != grant
+    assert layout.is_grant_name(grant.name)
+    assert not layout.is_grant_name("job-1/x/blob.json")
+    assert not layout.is_grant_name(None)
+
+
+def test_knowledge_base_files_live_under_their_prefix() -> None:
+    prefix = layout.knowledge_base_prefix("invoices", "job-1")
+    assert prefix == "invoices/job-1/"
+    assert layout.reference_file_blob(prefix, "policy.pdf") == BlobPath(
+        Role.REFERENCES, "invoices/job-1/policy.pdf"
+    )
+    assert layout.reference_result_blob(prefix, "policy.pdf").name == "invoices/job-1/policy.pdf.result.json"
+    assert layout.sources_manifest_blob(prefix).name == "invoices/job-1/sources.jsonl"
+    with pytest.raises(InputError):
+        layout.sources_manifest_blob("../")
+
+
+@pytest.mark.parametrize("job_id", ["", "../x", "a/b", "job..1", "-job"])
+def test_job_paths_refuse_unsafe_job_ids(job_id: str) -> None:
+    with pytest.raises(InputError) as caught:
+        layout.input_blob(job_id, 0, "a.pdf")
+    assert caught.value.code == "InvalidJobId"
+
+
+def test_job_membership() -> None:
+    assert layout.belongs_to_job("job-1", "job-1/0-a.pdf")
+    assert not layout.belongs_to_job("job-1", "job-1/")
+    assert not layout.belongs_to_job("job-1", "job-10/0-a.pdf")
+    assert layout.job_prefix("job-1") == "job-1/"
+    assert set(layout.USER_READABLE) == {Role.INTAKE, Role.REFERENCES}
+    assert set(layout.JOB_SCRATCH) == {Role.STAGING, Role.GRANTS}
