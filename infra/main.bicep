@@ -87,7 +87,7 @@ param existingAiServicesEndpoint string = ''
 ])
 param aiServicesLocation string = ''
 
-@description('Content Understanding API version of per-document jobs: the GA version. Pro mode's preview version is retired in Azure and deliberately not offered here.')
+@description('Content Understanding API version of per-document jobs: the GA version. The pro-mode preview version is retired in Azure and deliberately not offered here.')
 @allowed([
   '2025-11-01'
 ])
