@@ -214,15 +214,15 @@ var modelDeployments = [
     capacity: embeddingModelCapacity
   }
 ]
-var prebuiltAnalyzerAliases = {
+// (Written out rather than with toObject/map lambdas, which the infrastructure linter's Bicep
+// parser cannot read.)
+var derivedModelDeploymentNames = {
+  '${completionModelName}': completionModelName
+  '${embeddingModelName}': embeddingModelName
   'prebuilt-analyzer-completion': completionModelName
   'prebuilt-analyzer-completion-mini': completionModelName
   'prebuilt-analyzer-embedding': embeddingModelName
 }
-var derivedModelDeploymentNames = union(
-  toObject(modelDeployments, d => d.model, d => d.name),
-  prebuiltAnalyzerAliases
-)
 var modelDeploymentsSetting = empty(modelDeploymentNames) ? derivedModelDeploymentNames : modelDeploymentNames
 
 module aiServices 'app/ai-services.bicep' = if (createAiServices) {
@@ -244,7 +244,17 @@ module storage 'app/storage.bicep' = {
     name: '${abbrs.storageStorageAccounts}${resourceToken}'
     location: location
     tags: tags
-    containerNames: concat([deploymentContainerName, deadLetterContainerName], map(items(containers), entry => entry.value))
+    containerNames: [
+      deploymentContainerName
+      deadLetterContainerName
+      containers.inputs
+      containers.intake
+      containers.staging
+      containers.results
+      containers.references
+      containers.grants
+      containers.analyzers
+    ]
     // Staged uploads and SAS claim-check blobs matter only while their job runs.
     shortLivedPrefixes: [
       '${containers.staging}/'

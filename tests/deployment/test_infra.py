@@ -100,9 +100,11 @@ def test_every_container_the_app_uses_is_created() -> None:
     assert configured == created
     # The deployment package container comes on top of the app's own.
     params = bicep.module_config(modules()["storage"])["params"]
-    assert params["containerNames"]["function"]["parameters"]["arg_1"] == [
+    names = [bicep.dotted(name) for name in params["containerNames"]]
+    assert names == [
         "deploymentContainerName",
         "deadLetterContainerName",
+        *(f"containers.{key}" for key in bicep.variable(bicep.MAIN, "containers")),
     ]
 
 

@@ -55,7 +55,10 @@ CONTENT_UNDERSTANDING_REGIONS = [
     "westus3",
 ]
 
-PREBUILT_ALIASES = {
+# What each name Content Understanding resolves is deployed as (deployments are named after models).
+MODEL_DEPLOYMENT_NAMES = {
+    "'${completionModelName}'": "completionModelName",
+    "'${embeddingModelName}'": "embeddingModelName",
     "'prebuilt-analyzer-completion'": "completionModelName",
     "'prebuilt-analyzer-completion-mini'": "completionModelName",
     "'prebuilt-analyzer-embedding'": "embeddingModelName",
@@ -151,11 +154,7 @@ def test_both_models_are_deployed_with_the_chosen_sku() -> None:
 
 def test_the_prebuilt_analyzer_aliases_are_mapped() -> None:
     # New Content Understanding resources resolve prebuilt analyzers' models through these aliases.
-    assert bicep.variable(bicep.MAIN, "prebuiltAnalyzerAliases") == PREBUILT_ALIASES
-    derived = bicep.variable(bicep.MAIN, "derivedModelDeploymentNames")["function"]
-    assert derived["type"] == "union"
-    assert derived["parameters"]["arg_1"]["function"]["type"] == "toObject"
-    assert derived["parameters"]["arg_2"] == "prebuiltAnalyzerAliases"
+    assert bicep.variable(bicep.MAIN, "derivedModelDeploymentNames") == MODEL_DEPLOYMENT_NAMES
     # The app sends the map with every analysis; the postdeploy hook sets it as the defaults.
     setting = {"function": {"type": "string", "parameters": {"value_to_convert": "modelDeploymentsSetting"}}}
     assert bicep.variable(bicep.MAIN, "appSettings")["CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS"] == setting
