@@ -48,7 +48,8 @@ def run_checkov(directory: Path, *options: str) -> dict[str, Any]:
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, env=environment, check=False)
     assert done.returncode in (0, 1), done.stderr[-2000:]
     report = json.loads(done.stdout)
-    return report[0] if isinstance(report, list) else report
+    first: dict[str, Any] = report[0] if isinstance(report, list) else report
+    return first
 
 
 def failed_checks(report: dict[str, Any]) -> set[tuple[str, str]]:
