@@ -5,6 +5,8 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
+# Tools with dependencies that must not mix with the app's: each in its own virtual environment.
+CHECKOV_VENV := .tools/checkov
 PYTEST_ARGS ?=
 
 .PHONY: help setup test lint format typecheck serve demo
@@ -13,7 +15,7 @@ help:
 	@echo "make demo       run the sample documents through the app on a local stack, then stop it"
 	@echo "make serve      Azurite + CU emulator + devhost on fixed ports until Ctrl-C"
 	@echo "make setup      create .venv, install Python requirements and Azurite (idempotent)"
-	@echo "make test       setup + lint + type-check + the whole test suite"
+	@echo "make test       setup + lint + type-check + the whole test suite (with the offline infra checks)"
 	@echo "make lint       ruff lint and format check, import contracts (lint-imports)"
 	@echo "make format     apply ruff's formatting and safe fixes"
 	@echo "make typecheck  mypy (strict on the app code)"
@@ -25,6 +27,12 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-infra-lint.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-infra-lint.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -43,7 +51,7 @@ format: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup lint typecheck
+test: setup $(CHECKOV_VENV)/.installed lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 serve: setup

@@ -52,7 +52,7 @@ param environmentName string
 })
 param location string
 
-@description('Object id of whoever runs azd (AZURE_PRINCIPAL_ID). It gets the same data roles as the app, to run the app locally against these resources. Empty: no roles.')
+@description('Object id of whoever runs azd (AZURE_PRINCIPAL_ID, set by azd). Used only with grantDeployerRoles.')
 param principalId string = ''
 
 @allowed([
@@ -61,46 +61,78 @@ param principalId string = ''
 ])
 param principalType string = 'User'
 
+@description('Give principalId the same data-plane roles as the app (blobs, queues, tables, Content Understanding, telemetry), to run the app locally against these resources. Off by default: production deployers need no data access.')
+param grantDeployerRoles bool = false
+
 @description('Endpoint of an existing AI Services resource with Content Understanding (https://<name>.cognitiveservices.azure.com/). Empty: create one. With an existing one, grant the app identity "Cognitive Services User" on it yourself.')
 param existingAiServicesEndpoint string = ''
 
-@description('Region of the AI Services account this template creates, when Content Understanding is not offered in `location`. Empty: `location`.')
+// The regions that offer Content Understanding (language-region-support page, checked December
+// 2026). tests/deployment/test_models_and_regions.py holds the same list with its source.
+@description('Region of the AI Services account this template creates. Empty: `location`, which then must offer Content Understanding (ai-services.bicep allows only these regions).')
+@allowed([
+  ''
+  'australiaeast'
+  'eastus'
+  'eastus2'
+  'northeurope'
+  'southcentralus'
+  'southeastasia'
+  'swedencentral'
+  'uksouth'
+  'westeurope'
+  'westus'
+  'westus2'
+  'westus3'
+])
 param aiServicesLocation string = ''
 
-@description('Content Understanding API version of per-document jobs. 2025-05-01-preview (pro mode) is retired in Azure.')
+@description('Content Understanding API version of per-document jobs: the GA version. The pro-mode preview version is retired in Azure and deliberately not offered here.')
 @allowed([
   '2025-11-01'
-  '2025-05-01-preview'
 ])
 param contentUnderstandingApiVersion string = '2025-11-01'
 
-@description('Model deployments created on a new AI Services account (GA Content Understanding needs a completion and an embedding model). Capacity is in thousands of tokens per minute and counts against your quota.')
-param modelDeployments array = [
-  {
-    name: 'gpt-4.1'
-    model: 'gpt-4.1'
-    version: '2025-04-14'
-    sku: 'GlobalStandard'
-    capacity: 50
-  }
-  {
-    name: 'gpt-4.1-mini'
-    model: 'gpt-4.1-mini'
-    version: '2025-04-14'
-    sku: 'GlobalStandard'
-    capacity: 50
-  }
-  {
-    name: 'text-embedding-3-large'
-    model: 'text-embedding-3-large'
-    version: '1'
-    sku: 'GlobalStandard'
-    capacity: 50
-  }
-]
+// Models: Content Understanding's GA API needs a completion and an embedding model. The defaults
+// are Microsoft's recommendation for Content Understanding (December 2026); the retirement dates
+// they are checked against are in tests/deployment/test_models_and_regions.py.
+@description('Completion model deployed for Content Understanding (also serves the prebuilt analyzers\' completion and completion-mini aliases).')
+param completionModelName string = 'gpt-5.2'
+param completionModelVersion string = '2025-12-11'
+@description('Thousands of tokens per minute; counts against the subscription\'s quota for the model and SKU in the region.')
+@minValue(1)
+param completionModelCapacity int = 50
 
-@description('Model name -> deployment name, sent with every GA analysis. Empty: derived from modelDeployments. Set it when an existing resource names its deployments differently.')
+@description('Embedding model deployed for Content Understanding (also serves the prebuilt analyzers\' embedding alias).')
+param embeddingModelName string = 'text-embedding-3-large'
+param embeddingModelVersion string = '1'
+@minValue(1)
+param embeddingModelCapacity int = 50
+
+@description('Deployment type of both models. GlobalStandard has the widest availability and quota; DataZoneStandard keeps processing in the data zone (EU or US).')
+@allowed([
+  'GlobalStandard'
+  'DataZoneStandard'
+  'Standard'
+])
+param modelDeploymentSku string = 'GlobalStandard'
+
+@description('Model or alias name -> deployment name, sent with every GA analysis and set as the resource\'s defaults. Empty: derived from the deployments above. Set it when an existing resource names its deployments differently (include the prebuilt-analyzer-* aliases).')
 param modelDeploymentNames object = {}
+
+@description('Most instances the app scales out to (Flex Consumption allows 1 to 1000).')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Private networking: a virtual network, the app\'s outbound traffic through it, storage reached through private endpoints and closed to other networks (see docs/deployment.md for what still comes in and what it costs).')
+param vnetEnabled bool = false
+
+@description('Availability-zone redundancy: zone-redundant storage (ZRS), a zone-redundant plan and two always-ready instances (see docs/deployment.md for the cost).')
+param zoneRedundant bool = false
+
+@description('Send the resource logs and metrics of the app, storage, Event Grid and AI Services to the Log Analytics workspace (billed per GB ingested).')
+param diagnosticSettingsEnabled bool = true
 
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
@@ -110,6 +142,8 @@ var tags = {
 var functionAppName = '${abbrs.webSitesFunctions}api-${resourceToken}'
 // Flex Consumption reads the app's code package from this container.
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
+// Event Grid puts intake events it could not deliver here (the postdeploy hook configures it).
+var deadLetterContainerName = 'event-dead-letters'
 
 // The app's containers; the names are also the *_CONTAINER app settings below.
 var containers = {
@@ -123,6 +157,7 @@ var containers = {
 }
 
 var createAiServices = empty(existingAiServicesEndpoint)
+var logAnalyticsWorkspaceId = diagnosticSettingsEnabled ? monitoring.outputs.logAnalyticsWorkspaceId : ''
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -140,22 +175,6 @@ module identity 'app/identity.bicep' = {
   }
 }
 
-module storage 'app/storage.bicep' = {
-  name: 'storage'
-  scope: rg
-  params: {
-    name: '${abbrs.storageStorageAccounts}${resourceToken}'
-    location: location
-    tags: tags
-    containerNames: concat([deploymentContainerName], map(items(containers), entry => entry.value))
-    // Staged uploads and SAS claim-check blobs matter only while their job runs.
-    shortLivedPrefixes: [
-      '${containers.staging}/'
-      '${containers.grants}/'
-    ]
-  }
-}
-
 module monitoring 'app/monitoring.bicep' = {
   name: 'monitoring'
   scope: rg
@@ -167,6 +186,45 @@ module monitoring 'app/monitoring.bicep' = {
   }
 }
 
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+// The model deployments this template creates, and the names Content Understanding resolves
+// through them: model names for custom analyzers, aliases for the prebuilt analyzers.
+var modelDeployments = [
+  {
+    name: completionModelName
+    model: completionModelName
+    version: completionModelVersion
+    sku: modelDeploymentSku
+    capacity: completionModelCapacity
+  }
+  {
+    name: embeddingModelName
+    model: embeddingModelName
+    version: embeddingModelVersion
+    sku: modelDeploymentSku
+    capacity: embeddingModelCapacity
+  }
+]
+// (Written out rather than with toObject/map lambdas, which the infrastructure linter's Bicep
+// parser cannot read.)
+var derivedModelDeploymentNames = {
+  '${completionModelName}': completionModelName
+  '${embeddingModelName}': embeddingModelName
+  'prebuilt-analyzer-completion': completionModelName
+  'prebuilt-analyzer-completion-mini': completionModelName
+  'prebuilt-analyzer-embedding': embeddingModelName
+}
+var modelDeploymentsSetting = empty(modelDeploymentNames) ? derivedModelDeploymentNames : modelDeploymentNames
+
 module aiServices 'app/ai-services.bicep' = if (createAiServices) {
   name: 'ai-services'
   scope: rg
@@ -175,12 +233,53 @@ module aiServices 'app/ai-services.bicep' = if (createAiServices) {
     location: empty(aiServicesLocation) ? location : aiServicesLocation
     tags: tags
     modelDeployments: modelDeployments
+    logAnalyticsWorkspaceId: logAnalyticsWorkspaceId
   }
 }
 
-var contentUnderstandingEndpoint = createAiServices ? aiServices.outputs.endpoint : existingAiServicesEndpoint
-var derivedModelDeploymentNames = toObject(modelDeployments, d => d.model, d => d.name)
-var modelDeploymentsSetting = empty(modelDeploymentNames) ? derivedModelDeploymentNames : modelDeploymentNames
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbrs.storageStorageAccounts}${resourceToken}'
+    location: location
+    tags: tags
+    containerNames: [
+      deploymentContainerName
+      deadLetterContainerName
+      containers.inputs
+      containers.intake
+      containers.staging
+      containers.results
+      containers.references
+      containers.grants
+      containers.analyzers
+    ]
+    // Staged uploads and SAS claim-check blobs matter only while their job runs.
+    shortLivedPrefixes: [
+      '${containers.staging}/'
+      '${containers.grants}/'
+    ]
+    zoneRedundant: zoneRedundant
+    privateNetworking: vnetEnabled
+    // With private networking, Content Understanding still reads inputs through SAS URLs from
+    // outside the network: this resource-instance rule is its way in.
+    trustedResourceIds: createAiServices ? [aiServices.outputs.id] : []
+    logAnalyticsWorkspaceId: logAnalyticsWorkspaceId
+  }
+}
+
+module storagePrivateEndpoints 'app/storage-private-endpoints.bicep' = if (vnetEnabled) {
+  name: 'storage-private-endpoints'
+  scope: rg
+  params: {
+    storageAccountName: storage.outputs.name
+    location: location
+    tags: tags
+    virtualNetworkName: vnetEnabled ? network.outputs.name : ''
+    subnetId: vnetEnabled ? network.outputs.privateEndpointSubnetId : ''
+  }
+}
 
 module appRoles 'app/rbac.bicep' = {
   name: 'rbac-app'
@@ -194,7 +293,8 @@ module appRoles 'app/rbac.bicep' = {
   }
 }
 
-module deployerRoles 'app/rbac.bicep' = if (!empty(principalId)) {
+// Opt-in: the person or pipeline running azd gets data access only when asked for.
+module deployerRoles 'app/rbac.bicep' = if (grantDeployerRoles && !empty(principalId)) {
   name: 'rbac-deployer'
   scope: rg
   params: {
@@ -207,7 +307,7 @@ module deployerRoles 'app/rbac.bicep' = if (!empty(principalId)) {
 }
 
 // Every app setting the code and the Functions host read in Azure. local.settings.example.json
-// holds the local counterparts; tests/unit/test_deployment.py checks that the two agree.
+// holds the local counterparts; tests/deployment/test_deployment.py checks that the two agree.
 var appSettings = {
   // Functions host storage (keys, Durable task hub): identity-based, as shared keys are disabled.
   AzureWebJobsStorage__blobServiceUri: storage.outputs.blobEndpoint
@@ -238,11 +338,11 @@ var appSettings = {
   ANALYZERS_CONTAINER: containers.analyzers
 
   // Content Understanding with Microsoft Entra ID: CONTENT_UNDERSTANDING_KEY is deliberately
-  // absent. DefaultAzureCredential picks the user-assigned identity from AZURE_CLIENT_ID.
+  // absent. DefaultAzureCredential picks the user-assigned identity from AZURE_CLIENT_ID. The
+  // retired pro-mode API version is deliberately not set either.
   AZURE_CLIENT_ID: identity.outputs.clientId
   CONTENT_UNDERSTANDING_ENDPOINT: contentUnderstandingEndpoint
   CONTENT_UNDERSTANDING_API_VERSION: contentUnderstandingApiVersion
-  CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION: '2025-05-01-preview'
   CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS: string(modelDeploymentsSetting)
   CONTENT_UNDERSTANDING_TIMEOUT_SECONDS: '30'
   DEFAULT_ANALYZER_ID: 'prebuilt-document'
@@ -264,6 +364,8 @@ var appSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
 }
 
+var contentUnderstandingEndpoint = createAiServices ? aiServices.outputs.endpoint : existingAiServicesEndpoint
+
 module functionApp 'app/function-app.bicep' = {
   name: 'function-app'
   scope: rg
@@ -277,12 +379,17 @@ module functionApp 'app/function-app.bicep' = {
     deploymentContainerName: deploymentContainerName
     appSettings: appSettings
     instanceMemoryMB: 2048
-    maximumInstanceCount: 100
-    durableAlwaysReadyInstances: 1
+    maximumInstanceCount: maximumInstanceCount
+    // Zone redundancy needs at least two always-ready instances per group.
+    durableAlwaysReadyInstances: zoneRedundant ? 2 : 1
+    zoneRedundant: zoneRedundant
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
+    logAnalyticsWorkspaceId: logAnalyticsWorkspaceId
   }
   // The host must be able to reach its storage when it first starts.
   dependsOn: [
     appRoles
+    storagePrivateEndpoints
   ]
 }
 
@@ -293,13 +400,16 @@ module eventGrid 'app/event-grid.bicep' = {
     name: '${abbrs.eventGridSystemTopics}${resourceToken}'
     location: location
     tags: tags
-    storageAccountId: storage.outputs.id
+    storageAccountName: storage.outputs.name
+    deadLetterContainerName: deadLetterContainerName
+    logAnalyticsWorkspaceId: logAnalyticsWorkspaceId
   }
 }
 
-// Outputs become azd environment values (`azd env get-values`); the postdeploy hook reads them.
+// Outputs become azd environment values (`azd env get-values`); the postdeploy hooks read them.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_SUBSCRIPTION_ID string = subscription().subscriptionId
 output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
 output AZURE_FUNCTION_APP_URL string = 'https://${functionApp.outputs.defaultHostName}'
@@ -308,6 +418,11 @@ output AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalI
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output AZURE_STORAGE_BLOB_ENDPOINT string = storage.outputs.blobEndpoint
 output AZURE_EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGrid.outputs.name
+output AZURE_EVENT_GRID_DEAD_LETTER_CONTAINER_ID string = eventGrid.outputs.deadLetterContainerId
 output AZURE_AI_SERVICES_ENDPOINT string = contentUnderstandingEndpoint
+// 'true' when this template created the AI Services account: only then does the postdeploy hook
+// set the account's Content Understanding defaults (an existing account's are its owner's).
+output CONTENT_UNDERSTANDING_SET_DEFAULTS string = createAiServices ? 'true' : 'false'
+output CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS string = string(modelDeploymentsSetting)
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output INTAKE_CONTAINER string = containers.intake

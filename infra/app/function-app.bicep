@@ -21,13 +21,23 @@ param appSettings object
 ])
 param instanceMemoryMB int = 2048
 
-@minValue(40)
+// Flex Consumption accepts 1 to 1000 (the floor was 40 until March 2026).
+@minValue(1)
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
 @description('Instances of the Durable Functions group kept warm. The Azure Storage provider polls its queues from running instances, so at least one keeps timers and fan-in moving on an idle app.')
 @minValue(0)
 param durableAlwaysReadyInstances int = 1
+
+@description('Spread the plan\'s instances over availability zones (needs at least two always-ready instances and zone-redundant storage).')
+param zoneRedundant bool = false
+
+@description('Subnet (delegated to Microsoft.App/environments) for the app\'s outbound traffic. Empty: no virtual network.')
+param virtualNetworkSubnetId string = ''
+
+@description('Log Analytics workspace for the app\'s logs and metrics. Empty: no diagnostic settings.')
+param logAnalyticsWorkspaceId string = ''
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -44,6 +54,7 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
   properties: {
     reserved: true // Linux
+    zoneRedundant: zoneRedundant
   }
 }
 
@@ -62,6 +73,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    // Inbound stays public even with a virtual network: Event Grid delivers blob events to the
+    // host's webhook from outside it (the webhook and the API are protected by keys).
+    publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
     }
@@ -100,6 +115,44 @@ resource settings 'Microsoft.Web/sites/config@2024-04-01' = {
   parent: app
   name: 'appsettings'
   properties: appSettings
+}
+
+// No basic (user name and password) publishing: azd deploys to Flex Consumption through the
+// /api/publish endpoint with a Microsoft Entra ID token.
+resource ftpCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmCredentials 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: app
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource diagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(logAnalyticsWorkspaceId)) {
+  name: 'to-log-analytics'
+  scope: app
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'AllMetrics'
+        enabled: true
+      }
+    ]
+  }
 }
 
 output name string = app.name

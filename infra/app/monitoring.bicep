@@ -35,3 +35,4 @@ output applicationInsightsName string = appInsights.name
 // Not a secret: with local authentication disabled, the instrumentation key alone cannot send data.
 output connectionString string = appInsights.properties.ConnectionString
 output logAnalyticsName string = workspace.name
+output logAnalyticsWorkspaceId string = workspace.id

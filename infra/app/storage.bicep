@@ -1,7 +1,7 @@
 // One StorageV2 account for everything: the Functions host and Durable task hub (blob, queue,
-// table), the deployment package, and the app's document containers. Identity only: shared keys
-// are disabled, so every client (host, app, Content Understanding via user-delegation SAS) uses
-// Microsoft Entra ID.
+// table), the deployment package, Event Grid's dead letters and the app's document containers.
+// Identity only: shared keys are disabled, so every client (host, app, Event Grid, Content
+// Understanding via user-delegation SAS) uses Microsoft Entra ID.
 
 param name string
 param location string
@@ -13,13 +13,25 @@ param containerNames array
 @description('Blob name prefixes ("container/" or "container/path") whose blobs are deleted a day after their last change.')
 param shortLivedPrefixes array
 
+@description('Zone-redundant storage (ZRS) instead of locally redundant (LRS).')
+param zoneRedundant bool = false
+
+@description('Closed to public networks: the app comes in through private endpoints (storage-private-endpoints.bicep), trusted Azure services (Event Grid dead-lettering) and trustedResourceIds through the firewall.')
+param privateNetworking bool = false
+
+@description('Resource ids let through the firewall under privateNetworking (resource-instance rules): the AI Services account, whose Content Understanding reads inputs through SAS URLs.')
+param trustedResourceIds array = []
+
+@description('Log Analytics workspace for metrics and blob logs. Empty: no diagnostic settings.')
+param logAnalyticsWorkspaceId string = ''
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
   tags: tags
   kind: 'StorageV2'
   sku: {
-    name: 'Standard_LRS'
+    name: zoneRedundant ? 'Standard_ZRS' : 'Standard_LRS'
   }
   properties: {
     accessTier: 'Hot'
@@ -29,10 +41,18 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
+    // Under privateNetworking the public endpoint stays on but denies by default: unlike the
+    // reference templates (which disable it), Content Understanding must still reach the inputs.
     publicNetworkAccess: 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
+      resourceAccessRules: [
+        for resourceId in (privateNetworking ? trustedResourceIds : []): {
+          tenantId: tenant().tenantId
+          resourceId: resourceId
+        }
+      ]
     }
   }
 }
@@ -104,6 +124,43 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
   dependsOn: [
     containers
   ]
+}
+
+// Account metrics, and the blob service's logs and metrics (who read, wrote or deleted what).
+// Queue and table logs are left out on purpose: the Durable Functions host polls its queues
+// every few seconds, which would make them the largest and least useful part of the bill.
+resource accountDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(logAnalyticsWorkspaceId)) {
+  name: 'to-log-analytics'
+  scope: storage
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
+}
+
+resource blobDiagnostics 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = if (!empty(logAnalyticsWorkspaceId)) {
+  name: 'to-log-analytics'
+  scope: blobService
+  properties: {
+    workspaceId: logAnalyticsWorkspaceId
+    logs: [
+      {
+        categoryGroup: 'allLogs'
+        enabled: true
+      }
+    ]
+    metrics: [
+      {
+        category: 'Transaction'
+        enabled: true
+      }
+    ]
+  }
 }
 
 output id string = storage.id

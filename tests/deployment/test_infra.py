@@ -100,7 +100,12 @@ def test_every_container_the_app_uses_is_created() -> None:
     assert configured == created
     # The deployment package container comes on top of the app's own.
     params = bicep.module_config(modules()["storage"])["params"]
-    assert params["containerNames"]["function"]["parameters"]["arg_1"] == ["deploymentContainerName"]
+    names = [bicep.dotted(name) for name in params["containerNames"]]
+    assert names == [
+        "deploymentContainerName",
+        "deadLetterContainerName",
+        *(f"containers.{key}" for key in bicep.variable(bicep.MAIN, "containers")),
+    ]
 
 
 def test_staged_uploads_and_grants_expire_after_a_day() -> None:
@@ -125,15 +130,24 @@ def test_the_function_app_is_python_311_on_flex_consumption() -> None:
     assert app["identity"]["type"] == "UserAssigned"
     assert app["properties"]["httpsOnly"] is True
     params = bicep.module_config(modules()["functionApp"])["params"]
-    assert (
-        params["instanceMemoryMB"],
-        params["maximumInstanceCount"],
-        params["durableAlwaysReadyInstances"],
-    ) == (
-        2048,
-        100,
-        1,
-    )
+    assert params["instanceMemoryMB"] == 2048
+    assert params["maximumInstanceCount"] == "maximumInstanceCount"
+    # One always-ready instance polls the Durable queues; zone redundancy needs two per group.
+    assert params["durableAlwaysReadyInstances"] == {
+        "operator": {
+            "type": "conditional",
+            "operands": {"condition": "zoneRedundant", "true_value": 2, "false_value": 1},
+        }
+    }
+
+
+@pytest.mark.parametrize("path", [bicep.MAIN, APP / "function-app.bicep"], ids=lambda path: path.name)
+def test_the_instance_limit_can_be_as_low_as_flex_allows(path: Path) -> None:
+    # Flex Consumption accepts maximumInstanceCount from 1 (the floor was 40 until March 2026).
+    spec = bicep.section(path, "parameters")["maximumInstanceCount"]
+    bounds = {d["type"]: d["argument"] for d in spec["decorators"] if d["type"] in ("min_value", "max_value")}
+    assert bounds == {"min_value": 1, "max_value": 1000}
+    assert spec["default"] == 100
 
 
 def test_monitoring_and_ai_services_accept_only_entra_id() -> None:
@@ -162,14 +176,18 @@ def test_the_identity_gets_exactly_the_roles_it_needs() -> None:
     app_roles = bicep.module_config(modules()["appRoles"])["params"]
     assert bicep.dotted(app_roles["principalId"]) == "identity.outputs.principalId"
     assert app_roles["principalType"] == "ServicePrincipal"
-    # The deployer gets the same roles, only when azd knows who they are.
+    # The deployer gets the same roles only when asked for (opt-in) and azd knows who they are.
     deployer = modules()["deployerRoles"]["config"]
     assert bicep.module_config(modules()["deployerRoles"])["params"]["principalId"] == "principalId"
-    assert deployer["condition"]["operator"]["type"] == "not"
-    assert deployer["condition"]["operator"]["operands"]["bool_value"]["function"] == {
+    condition = deployer["condition"]["operator"]
+    assert condition["type"] == "and"
+    assert condition["operands"]["operand_1"] == "grantDeployerRoles"
+    assert condition["operands"]["operand_2"]["operator"]["operands"]["bool_value"]["function"] == {
         "type": "empty",
         "parameters": {"item_to_test": "principalId"},
     }
+    grant = bicep.section(bicep.MAIN, "parameters")["grantDeployerRoles"]
+    assert (grant["type"], grant["default"]) == ("bool", False)
 
 
 def test_the_outputs_the_postdeploy_hooks_read_exist() -> None:
@@ -177,5 +195,5 @@ def test_the_outputs_the_postdeploy_hooks_read_exist() -> None:
     for script in ("postdeploy.sh", "postdeploy.ps1"):
         source = (bicep.INFRA.parent / "scripts" / script).read_text(encoding="utf-8")
         read = set(re.findall(r"(?:value |Get-AzdValue ')(\w+)", source))
-        assert len(read) == 5, script
+        assert len(read) == 10, (script, sorted(read))
         assert read <= outputs, (script, read - outputs)
