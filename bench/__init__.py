@@ -1,0 +1,1 @@
+"""Benchmarks, never deployed: the durable pipeline against the sequential and gather designs, devhost, ingest."""
