@@ -1,1 +1,4 @@
-"""Benchmarks, never deployed: the durable pipeline against the sequential and gather designs, devhost, ingest."""
+"""Benchmarks, never deployed.
+
+The durable pipeline against the sequential and gather designs, devhost, storage ingest.
+"""

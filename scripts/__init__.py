@@ -1,1 +1,4 @@
-"""Development scripts, never deployed: the local stack (make serve), the demo (make demo), Azurite, vendoring helpers."""
+"""Development scripts, never deployed.
+
+The local stack (make serve), the demo (make demo), Azurite, vendoring helpers.
+"""
