@@ -21,13 +21,12 @@ from core.contracts.activities import (
     KnowledgeBaseInfo,
     SaveResultsRequest,
     SaveResultsResult,
-    StoredInput,
     WriteKnowledgeBaseRequest,
     WriteKnowledgeBaseResult,
 )
 from core.contracts.wire import from_wire
 from inputs import references
-from inputs.ingest import IngestedInput, ingest_input as ingest_one, parse_source
+from inputs.ingest import ingest_input as ingest_one, parse_source
 from storage import grants, knowledge_base, results
 from storage.result_document import OperationOutcome, write_result_document
 
@@ -36,7 +35,7 @@ async def ingest_input(request: IngestInputRequest) -> IngestInputResult:
     ingested = await ingest_one(
         request.job_id, request.index, parse_source(request.source), pro_mode=request.pro_mode
     )
-    return IngestInputResult(input=_stored(ingested))
+    return IngestInputResult(input=ingested)
 
 
 async def create_sas(request: CreateSasRequest) -> CreateSasResult:
@@ -71,7 +70,7 @@ async def add_reference_file(request: AddReferenceFileRequest) -> AddReferenceFi
     added = await references.add_reference_file(
         request.job_id, request.prefix, request.index, parse_source(request.source)
     )
-    return AddReferenceFileResult(file=_stored(added))
+    return AddReferenceFileResult(file=added)
 
 
 async def write_knowledge_base(request: WriteKnowledgeBaseRequest) -> WriteKnowledgeBaseResult:
@@ -82,7 +81,3 @@ async def write_knowledge_base(request: WriteKnowledgeBaseRequest) -> WriteKnowl
 
 async def cleanup_job(request: CleanupJobRequest) -> CleanupJobResult:
     return CleanupJobResult(deleted=await results.cleanup_job(request.job_id))
-
-
-def _stored(ingested: IngestedInput) -> StoredInput:
-    return from_wire(StoredInput, ingested.to_dict())

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -24,6 +22,7 @@ from azure.storage.blob.aio import BlobClient
 
 from core import layout
 from core.content_types import check_supported, sniff_content_type
+from core.contracts.activities import StoredInput
 from core.errors import InputError, PermanentError
 from core.jobs import InputSource
 from core.layout import BlobPath
@@ -46,7 +45,6 @@ from storage.errors import translated
 
 __all__ = [
     "IngestLimits",
-    "IngestedInput",
     "InputSource",
     "StagedUpload",
     "check_supported",
@@ -63,45 +61,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class IngestedInput:
-    """An input as stored for analysis (JSON-able through ``to_dict``/``from_dict``)."""
-
-    index: int
-    name: str
-    blob: str
-    size: int
-    content_type: str
-    etag: str
-    sha256: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "name": self.name,
-            "blob": self.blob,
-            "size": self.size,
-            "contentType": self.content_type,
-            "etag": self.etag,
-            "sha256": self.sha256,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> IngestedInput:
-        return cls(
-            index=int(data["index"]),
-            name=str(data["name"]),
-            blob=str(data["blob"]),
-            size=int(data["size"]),
-            content_type=str(data["contentType"]),
-            etag=str(data["etag"]),
-            sha256=str(data["sha256"]),
-        )
-
-
 async def ingest_input(
     job_id: str, index: int, source: InputSource, *, pro_mode: bool = False
-) -> IngestedInput:
+) -> StoredInput:
     """Ingest input number ``index`` of job ``job_id`` (see the module docstring).
 
     ``pro_mode`` selects the allow-list of the pro-mode API version instead of the default one.
@@ -129,7 +91,7 @@ async def ingest_to(
     source: InputSource,
     name: str,
     limits: IngestLimits,
-) -> IngestedInput:
+) -> StoredInput:
     """Ingest ``source`` into the blob at ``path`` (also used for knowledge-base reference files)."""
     await ensure_containers()
     blob = blob_client(path)
@@ -181,8 +143,8 @@ async def _already_ingested(blob: BlobClient, fingerprint: str) -> BlobPropertie
     return properties if properties.copy.status in (None, "success") else None
 
 
-def _ingested(index: int, name: str, blob_name: str, properties: BlobProperties) -> IngestedInput:
-    return IngestedInput(
+def _ingested(index: int, name: str, blob_name: str, properties: BlobProperties) -> StoredInput:
+    return StoredInput(
         index=index,
         name=name,
         blob=blob_name,

@@ -8,15 +8,16 @@ pro-mode's type and size limits.
 from __future__ import annotations
 
 from core import layout
+from core.contracts.activities import StoredInput
 from core.errors import InputError
 from core.jobs import InputSource
 from core.layout import RESULT_SUFFIX, SOURCES_FILE
 from core.naming import check_job_id, check_prefix
-from inputs.ingest import IngestedInput, ingest_limits, ingest_to
+from inputs.ingest import ingest_limits, ingest_to
 from inputs.sources import display_name, parse_source
 
 
-async def add_reference_file(job_id: str, prefix: str, index: int, source: InputSource) -> IngestedInput:
+async def add_reference_file(job_id: str, prefix: str, index: int, source: InputSource) -> StoredInput:
     """Ingest a reference document into ``references/{prefix}{safe name}`` (pro-mode types only)."""
     check_job_id(job_id)
     check_prefix(prefix)
