@@ -76,7 +76,7 @@ def parse_blob_reference(reference: str, allowed: Sequence[str]) -> BlobReferenc
             f"Blob {shorten(repr(reference), 120)} is longer than a blob name can be "
             f"({MAX_BLOB_NAME_LENGTH} characters, {MAX_BLOB_SEGMENTS} segments)",
             code="BlobNotAllowed",
-            input_name=shorten(reference, 120),
+            input_name=reference,
         )
     # Checked in every decoded form: an encoded container name must not slip past the allow list.
     if not name or any(form.partition("/")[0] != container for form in forms) or container not in allowed:

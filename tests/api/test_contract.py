@@ -143,7 +143,7 @@ def parse(body: dict[str, Any], **changes: Any) -> Any:
         ({"inputs": [{"blob": "intake/a.pdf"}, 7]}, "InvalidInputs", "inputs[1] must be"),
         # The request's own fields are reported before its sources, as before.
         ({"inputs": [{"blob": "grants/x"}], "analyzerId": "a b"}, "InvalidAnalyzerId", "must be 1-64"),
-            ({"inputs": [{"blob": "intake/a.pdf"}], "analyzerId": ".."}, "InvalidAnalyzerId", "not only dots"),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "analyzerId": ".."}, "InvalidAnalyzerId", "not only dots"),
         ({"inputs": [{"file": "a"}], "idempotencyKey": "a b"}, "InvalidIdempotencyKey", "printable"),
         ({"inputs": [{"blob": "intake/../grants/job-1/x.json"}]}, "BlobNotAllowed", "plain container/path"),
     ],
