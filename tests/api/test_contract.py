@@ -20,6 +20,7 @@ from api.openapi import openapi_document
 from api.problems import input_error_response, json_response, problem_response
 from core.api_versions import DEFAULT_PRO_MODE_API_VERSION as PRO_MODE_API_VERSION
 from core.errors import InputError
+from core.naming import ANALYZER_ID_PATTERN
 from core.settings import Settings
 from inputs import sources
 from tests.conftest import example_settings
@@ -76,7 +77,7 @@ def test_bodies_are_generated_from_the_models() -> None:
     assert schemas["JobRequestBody"]["properties"]["analyzerId"] == {
         "type": "string",
         "maxLength": 64,
-        "pattern": models.ANALYZER_ID_PATTERN,
+        "pattern": ANALYZER_ID_PATTERN,
         "description": "default: the app's DEFAULT_ANALYZER_ID",
     }
 
