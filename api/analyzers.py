@@ -11,7 +11,8 @@ from typing import Any
 
 import azure.functions as func
 
-from api.job_request import ANALYZER_ID
+from api.job_request import MAX_JSON_BYTES
+from api.json_input import parse_json
 from api.models import AnalyzerRegistration, AnalyzerState
 from api.problems import dependency_unavailable, input_error_response, json_response, problem_response
 from content_understanding import build_analyzer_body, get_content_understanding_client
@@ -19,6 +20,7 @@ from core import function_names as names
 from core.api_versions import get_profile
 from core.errors import InputError, PermanentError, TransientError
 from core.jobs import AnalyzerSpec, polling_policy
+from core.naming import check_analyzer_id
 from core.settings import Settings, get_settings
 from storage import analyzer_definitions as analyzer_registry
 
@@ -29,14 +31,8 @@ async def register_analyzer(req: func.HttpRequest, client: Any) -> func.HttpResp
     settings = get_settings()
     analyzer_id = req.route_params["analyzerId"]
     try:
-        definition = req.get_json()
-    except ValueError:
-        return problem_response(400, "The body must be an analyzer definition in JSON", code="InvalidJson")
-    try:
-        if not ANALYZER_ID.fullmatch(analyzer_id):
-            raise InputError(
-                f"Analyzer id {analyzer_id!r} must match [A-Za-z0-9._-]{{1,64}}", code="InvalidAnalyzerId"
-            )
+        check_analyzer_id(analyzer_id)
+        definition = parse_json(req.get_body(), "The analyzer definition", max_bytes=MAX_JSON_BYTES)
         spec = validate_definition(analyzer_id, definition, settings)
     except InputError as error:
         return input_error_response(error)
@@ -104,6 +100,10 @@ def validate_definition(analyzer_id: str, definition: Any, settings: Settings) -
 
 async def analyzer_state(analyzer_id: str) -> func.HttpResponse:
     settings = get_settings()
+    try:
+        check_analyzer_id(analyzer_id)
+    except InputError as error:
+        return input_error_response(error)
     try:
         spec = await analyzer_registry.load_definition(analyzer_id)
         api_version = spec["apiVersion"] if spec else settings.content_understanding.api_version

@@ -10,15 +10,14 @@ maps to a status (see ``api/problems.py``).
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from api.models import ANALYZER_ID_PATTERN, JobRequestBody
+from api.json_input import parse_json
+from api.models import JobRequestBody
 from api.multipart import parse_multipart
 from core.api_versions import PRO_MODE
 from core.content_types import SNIFF_BYTES, check_supported, sniff_content_type
@@ -31,11 +30,10 @@ from core.jobs import (
     Mode,
     PartialFailurePolicy,
 )
-from core.naming import sanitize_name
+from core.naming import ANALYZER_ID_RULE, sanitize_name
 from core.settings import Settings
 from inputs import sources
 
-ANALYZER_ID = re.compile(ANALYZER_ID_PATTERN)
 MAX_JSON_BYTES = 256 * 1024
 
 
@@ -224,7 +222,7 @@ def request_error(errors: list[ErrorDetails], fields: dict[str, Any]) -> InputEr
 
 def _field_message(field_name: str, value: Any) -> str:
     if field_name == "analyzerId":
-        return f"analyzerId {value!r} must match [A-Za-z0-9._-]{{1,64}}"
+        return f"analyzerId {value!r} must be {ANALYZER_ID_RULE}"
     if field_name == "mode":
         return f"mode must be one of {', '.join(MODES)}, got {value!r}"
     if field_name == "partialFailure":
@@ -245,12 +243,7 @@ def _source_message(field_name: str, value: Any, loc: tuple[int | str, ...]) -> 
 
 def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
     """``raw`` as a JSON object, or an ``InputError`` naming ``what`` was wrong."""
-    if len(raw) > MAX_JSON_BYTES:
-        raise InputError(f"{what} is over {MAX_JSON_BYTES} bytes", code="RequestTooLarge")
-    try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{what} is not valid JSON: {error}", code="InvalidJson") from None
+    value = parse_json(raw, what, max_bytes=MAX_JSON_BYTES)
     if not isinstance(value, dict):
         raise InputError(f"{what} must be a JSON object", code="InvalidJson")
     return value

@@ -21,12 +21,13 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from core.jobs import JobStatus, Mode, PartialFailurePolicy
+from core.naming import ANALYZER_ID_MAX_LENGTH, ANALYZER_ID_PATTERN
 from inputs.sources import SOURCE_KINDS, request_keys
 
-ANALYZER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"  # the CU spec's pattern
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
 
-AnalyzerId = Annotated[str, StringConstraints(pattern=ANALYZER_ID_PATTERN)]
+# CU's pattern, less the ids made only of dots (core/naming.py says why).
+AnalyzerId = Annotated[str, StringConstraints(max_length=ANALYZER_ID_MAX_LENGTH, pattern=ANALYZER_ID_PATTERN)]
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)
 ]
@@ -199,6 +200,15 @@ class Problem(BaseModel):
     detail: str
     code: str | SkipJsonSchema[None] = _optional("a stable, machine-readable error code")
     input: str | SkipJsonSchema[None] = _optional("the input the problem is about")
+    jobStatus: JobStatus | SkipJsonSchema[None] = _optional(
+        "409 from `GET /analyses/{id}/result`: the job's status, one that has no result"
+    )
+    idempotencyKey: str | SkipJsonSchema[None] = _optional(
+        "409 from `POST /analyses`: the key that was already used for a different request"
+    )
+    correlationId: str | SkipJsonSchema[None] = _optional(
+        "500: the id under which the app logged the unexpected error; quote it when reporting it"
+    )
 
 
 # Every model the OpenAPI document lists under components/schemas (those they refer to come along).

@@ -15,17 +15,25 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json
 from pydantic_core import core_schema
 
 from api import models
-from api.models import ANALYZER_ID_PATTERN
+from core.naming import ANALYZER_ID_MAX_LENGTH, ANALYZER_ID_PATTERN, JOB_INSTANCE_ID_PATTERN
 from core.version import APP_VERSION
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_INTERNAL = {"$ref": "#/components/responses/InternalError"}
+_ANY_JSON = {"application/json": {"schema": {"type": "object"}}}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "a job id as returned by `POST /analyses` (any other id is 404)",
+    "schema": {"type": "string", "pattern": JOB_INSTANCE_ID_PATTERN},
+}
 _ANALYZER_ID = {
     "name": "analyzerId",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": ANALYZER_ID_PATTERN},
+    "schema": {"type": "string", "maxLength": ANALYZER_ID_MAX_LENGTH, "pattern": ANALYZER_ID_PATTERN},
 }
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -97,6 +105,11 @@ def openapi_document() -> dict[str, Any]:
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                     "content": problem,
                 },
+                "InternalError": {
+                    "description": "An unexpected error (a defect): the problem carries only a "
+                    "`correlationId`, under which the app logged the details",
+                    "content": problem,
+                },
             },
         },
         "security": [{"functionKey": []}],
@@ -117,8 +130,14 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "202": accepted,
                         "400": _PROBLEM,
+                        "409": {
+                            "description": "The `idempotencyKey` was already used for a different "
+                            "request (a retry must send the same request and files)",
+                            "content": problem,
+                        },
                         "413": _PROBLEM,
                         "415": _PROBLEM,
+                        "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },
                 }
@@ -130,6 +149,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "Status", "content": _json(models.StatusDocument)},
                         "404": _PROBLEM,
+                        "500": _INTERNAL,
                     },
                 },
                 "delete": {
@@ -143,17 +163,23 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "404": _PROBLEM,
                         "409": _PROBLEM,
+                        "500": _INTERNAL,
                     },
                 },
             },
             "/analyses/{id}/result": {
                 "get": {
-                    "summary": "The full result of a completed job",
+                    "summary": "The full result of a job that succeeded or partially succeeded",
                     "parameters": [_ID],
                     "responses": {
                         "200": {"description": "Result", "content": _json(models.ResultDocument)},
                         "404": _PROBLEM,
-                        "409": _PROBLEM,
+                        "409": {
+                            "description": "The job has no result: it is pending or running, or it "
+                            "failed or was canceled; `jobStatus` says which",
+                            "content": problem,
+                        },
+                        "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },
                 }
@@ -173,6 +199,8 @@ def openapi_document() -> dict[str, Any]:
                             "content": _json(models.AnalyzerRegistration),
                         },
                         "400": _PROBLEM,
+                        "413": _PROBLEM,
+                        "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },
                 },
@@ -181,7 +209,9 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [_ANALYZER_ID],
                     "responses": {
                         "200": {"description": "Analyzer", "content": _json(models.AnalyzerState)},
+                        "400": _PROBLEM,
                         "404": _PROBLEM,
+                        "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },
                 },
@@ -190,14 +220,18 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Version and configured dependencies",
                     "security": [],
-                    "responses": {"200": {"description": "Healthy"}, "503": _PROBLEM},
+                    "responses": {
+                        "200": {"description": "Healthy", "content": _ANY_JSON},
+                        "500": _INTERNAL,
+                        "503": _PROBLEM,
+                    },
                 }
             },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
                     "security": [],
-                    "responses": {"200": {"description": "OpenAPI"}},
+                    "responses": {"200": {"description": "OpenAPI", "content": _ANY_JSON}, "500": _INTERNAL},
                 }
             },
         },

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from api.job_request import JobRequest, Upload
 from content_understanding import get_content_understanding_client
@@ -21,6 +23,7 @@ from inputs.sources.staged import discard_staged, stage_upload
 from storage.analyzer_definitions import is_prebuilt, load_definition
 
 JOB_ID_PREFIX = "job-"
+REQUEST_DIGEST_FIELD = "requestDigest"
 
 
 def new_job_id(idempotency_key: str | None) -> str:
@@ -28,6 +31,40 @@ def new_job_id(idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return JOB_ID_PREFIX + uuid.uuid4().hex
     return JOB_ID_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
+
+
+def request_digest(request: JobRequest) -> str:
+    """SHA-256 of the request as understood: what a retry with the same idempotency key must repeat.
+
+    The normalised request (defaults filled in, sources as checked, the uploads' roles, names and
+    types, in order) and every uploaded byte; not the key itself, nor how the request was encoded
+    (JSON or multipart, member order, white space), which change nothing about the job.
+    """
+    digest = hashlib.sha256()
+    normalised = {
+        "analyzerId": request.analyzer_id,
+        "mode": request.mode,
+        "partialFailure": request.partial_failure,
+        "inputs": request.inputs,
+        "references": request.references,
+        "uploads": [[u.role, u.name, u.content_type, len(u.data)] for u in request.uploads],
+    }
+    digest.update(json.dumps(normalised, sort_keys=True, separators=(",", ":")).encode())
+    for upload in request.uploads:
+        digest.update(hashlib.sha256(upload.data).digest())
+    return digest.hexdigest()
+
+
+def recorded_digest(status: Any) -> str | None:
+    """The request digest a job's input recorded (None: a job started without one)."""
+    spec = status.input_
+    if isinstance(spec, str):
+        try:
+            spec = json.loads(spec)
+        except ValueError:
+            return None
+    value = spec.get(REQUEST_DIGEST_FIELD) if isinstance(spec, dict) else None
+    return value if isinstance(value, str) else None
 
 
 async def resolve_analyzer(request: JobRequest, settings: Settings) -> AnalyzerSpec | None:
@@ -102,10 +139,12 @@ def build_job_spec(
     settings: Settings,
     *,
     origin: str,
+    digest: str | None = None,
 ) -> JobSpec:
     """The orchestration input: the whole job's configuration, references only.
 
-    Every source carries its display name from here on (``inputs.sources.named``)."""
+    Every source carries its display name from here on (``inputs.sources.named``). ``digest``: the
+    request's (``request_digest``), kept for idempotency keys."""
     staged_inputs = [
         source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "input"
     ]
@@ -114,7 +153,7 @@ def build_job_spec(
     ]
     cu = settings.content_understanding
     combined = request.mode == "combined"
-    return {
+    spec: JobSpec = {
         "jobId": job_id,
         "analyzerId": request.analyzer_id,
         "mode": request.mode,
@@ -127,3 +166,6 @@ def build_job_spec(
         "polling": polling_policy(settings),
         "origin": origin,
     }
+    if digest is not None:
+        spec["requestDigest"] = digest
+    return spec

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,8 +24,9 @@ from core.api_versions import (
     get_profile,
     property_at,
 )
+from core.errors import InputError
+from core.naming import check_analyzer_id as check_analyzer_id_rule
 
-ANALYZER_ID_PATTERN = re.compile(r"[a-zA-Z0-9._-]{1,64}")
 MAX_URL_LENGTH = 8192  # CU's limit on URL properties; the whole SAS URL must fit.
 
 # Properties the service fills in. They are dropped, so a definition read back with GET can be
@@ -59,10 +59,11 @@ def profile_for(api_version: str) -> ApiVersionProfile:
 
 
 def check_analyzer_id(analyzer_id: str) -> None:
-    if not ANALYZER_ID_PATTERN.fullmatch(analyzer_id):
-        raise ContentUnderstandingRequestError(
-            f"Analyzer id {analyzer_id!r} is invalid: use 1-64 letters, digits, '.', '_' or '-'"
-        )
+    """Refuse an id the service would refuse, or one a URL layer would rewrite (``.``, ``..``)."""
+    try:
+        check_analyzer_id_rule(analyzer_id)
+    except InputError as error:
+        raise ContentUnderstandingRequestError(str(error)) from None
 
 
 def build_analyzer_body(definition: Mapping[str, Any], api_version: str) -> dict[str, Any]:

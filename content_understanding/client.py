@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
@@ -280,7 +280,10 @@ class ContentUnderstandingClient:
         return version
 
     def _analyzer_url(self, analyzer_id: str) -> str:
-        return f"{self._base}/analyzers/{analyzer_id}"  # the id's pattern needs no escaping
+        # Checked (dots-only ids would be removed as dot segments) and escaped all the same, so that
+        # the id is one path segment whatever a later rule lets through.
+        check_analyzer_id(analyzer_id)
+        return f"{self._base}/analyzers/{quote(analyzer_id, safe='')}"
 
     def _trusted_url(self, url: str, what: str) -> str:
         """``url`` if sending our credentials there is safe: our endpoint's origin, or Azure's CU hosts."""

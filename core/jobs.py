@@ -65,6 +65,9 @@ class JobSpec(TypedDict):
     modelDeployments: dict[str, str]
     polling: PollingPolicy
     origin: str  # "http" or "blob:<container>/<name>"
+    # SHA-256 of the normalised request and its uploads, when it came with an idempotency key: a
+    # retry must match it (api/submission.py).
+    requestDigest: NotRequired[str]
 
 
 class InputFate(TypedDict):

@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.naming import check_job_id, check_key, check_prefix
+from core.naming import check_analyzer_id, check_job_id, check_key, check_prefix
 
 
 class Role(StrEnum):
@@ -127,4 +127,4 @@ def sources_manifest_blob(prefix: str) -> BlobPath:
 
 def analyzer_definition_blob(analyzer_id: str) -> BlobPath:
     """A registered analyzer definition (``PUT /api/analyzers/{id}``)."""
-    return BlobPath(Role.ANALYZERS, f"{analyzer_id}.json")
+    return BlobPath(Role.ANALYZERS, f"{check_analyzer_id(analyzer_id)}.json")

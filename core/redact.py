@@ -53,9 +53,36 @@ _SAFE_QUERY_PARAMETERS = frozenset(
     }
 )
 
+# Query parameters that carry a credential, by name (compared case-insensitively, ``-`` and ``_``
+# ignored): Azure SAS (sig), AWS and Google signed URLs (X-Amz-Signature, X-Goog-Credential, ...),
+# Azure Functions keys (code), API keys and OAuth tokens. Names ending in one of the suffixes
+# count too (sessiontoken, x-amz-security-token, client_secret, ...).
+_CREDENTIAL_NAMES = frozenset(
+    {
+        "sig",
+        "sas",
+        "code",
+        "key",
+        "apikey",
+        "subscriptionkey",
+        "auth",
+        "authorization",
+        "pwd",
+        "passwd",
+        "jwt",
+    }
+)
+_CREDENTIAL_SUFFIXES = ("signature", "token", "secret", "password", "credential", "credentials", "apikey")
+
 _URL_IN_TEXT = re.compile(r"""https?://[^\s"'<>]+""")
 # Catches a signature that appears outside a whole URL (a query string quoted on its own).
 _SECRET_PARAMETER_IN_TEXT = re.compile(r"(?i)\b(sig|signature|code|key|token|access_token)=([^&\s\"'<>]+)")
+
+
+def is_credential_parameter(name: str) -> bool:
+    """Whether query parameter ``name`` is a known place for a signature, token, key or code."""
+    folded = name.lower().replace("-", "").replace("_", "")
+    return folded in _CREDENTIAL_NAMES or folded.endswith(_CREDENTIAL_SUFFIXES)
 
 
 def redact_url(url: str) -> str:

@@ -1,5 +1,8 @@
 """The app's HTTP API: routes bound to the plain handlers in ``api/`` (nothing else lives here).
 
+Every handler runs through ``api.boundary.answered``: an exception none of them turned into a
+response is a ``500`` problem with a correlation id (logged), never an empty 500.
+
 Routes (all errors are ``application/problem+json``):
   POST   /api/analyses                 start a job (multipart files or JSON references)  -> 202
   GET    /api/analyses/{id}            status, stage, progress, error, summary
@@ -19,6 +22,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api import analyses, analyzers
+from api.boundary import answered, answered_now
 from api.health import health_report
 from api.openapi import openapi_document
 from api.problems import json_response, problem_response
@@ -30,6 +34,10 @@ bp = df.Blueprint()
 @bp.route(route="health", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.ANONYMOUS)
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness and configuration: 200 with the version and configured dependencies, else 503."""
+    return answered_now("GET /api/health", _health)
+
+
+def _health() -> func.HttpResponse:
     healthy, report = health_report(os.environ)
     if not healthy:
         return problem_response(
@@ -45,21 +53,21 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 @bp.function_name("openapi")
 @bp.route(route="openapi.json", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
-    return json_response(openapi_document())
+    return answered_now("GET /api/openapi.json", lambda: json_response(openapi_document()))
 
 
 @bp.function_name("start_analysis")
 @bp.route(route="analyses", methods=[func.HttpMethod.POST])
 @bp.durable_client_input(client_name="client")
 async def start_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await analyses.submit_analysis(req, client)
+    return await answered("POST /api/analyses", analyses.submit_analysis(req, client))
 
 
 @bp.function_name("get_analysis")
 @bp.route(route="analyses/{id}", methods=[func.HttpMethod.GET])
 @bp.durable_client_input(client_name="client")
 async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await analyses.analysis_status(req.route_params["id"], client)
+    return await answered("GET /api/analyses/{id}", analyses.analysis_status(req.route_params["id"], client))
 
 
 @bp.function_name("get_analysis_result")
@@ -68,24 +76,28 @@ async def get_analysis(req: func.HttpRequest, client: df.DurableOrchestrationCli
 async def get_analysis_result(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    return await analyses.analysis_result(req.route_params["id"], client)
+    return await answered(
+        "GET /api/analyses/{id}/result", analyses.analysis_result(req.route_params["id"], client)
+    )
 
 
 @bp.function_name("cancel_analysis")
 @bp.route(route="analyses/{id}", methods=[func.HttpMethod.DELETE])
 @bp.durable_client_input(client_name="client")
 async def cancel_analysis(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await analyses.cancel(req.route_params["id"], client)
+    return await answered("DELETE /api/analyses/{id}", analyses.cancel(req.route_params["id"], client))
 
 
 @bp.function_name("put_analyzer")
 @bp.route(route="analyzers/{analyzerId}", methods=[func.HttpMethod.PUT])
 @bp.durable_client_input(client_name="client")
 async def put_analyzer(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await analyzers.register_analyzer(req, client)
+    return await answered("PUT /api/analyzers/{analyzerId}", analyzers.register_analyzer(req, client))
 
 
 @bp.function_name("get_analyzer")
 @bp.route(route="analyzers/{analyzerId}", methods=[func.HttpMethod.GET])
 async def get_analyzer(req: func.HttpRequest) -> func.HttpResponse:
-    return await analyzers.analyzer_state(req.route_params["analyzerId"])
+    return await answered(
+        "GET /api/analyzers/{analyzerId}", analyzers.analyzer_state(req.route_params["analyzerId"])
+    )

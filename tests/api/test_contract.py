@@ -20,6 +20,7 @@ from api.openapi import openapi_document
 from api.problems import input_error_response, json_response, problem_response
 from core.api_versions import DEFAULT_PRO_MODE_API_VERSION as PRO_MODE_API_VERSION
 from core.errors import InputError
+from core.naming import ANALYZER_ID_PATTERN
 from core.settings import Settings
 from inputs import sources
 from tests.conftest import example_settings
@@ -75,7 +76,8 @@ def test_bodies_are_generated_from_the_models() -> None:
     # Optional members are never documented as null.
     assert schemas["JobRequestBody"]["properties"]["analyzerId"] == {
         "type": "string",
-        "pattern": models.ANALYZER_ID_PATTERN,
+        "maxLength": 64,
+        "pattern": ANALYZER_ID_PATTERN,
         "description": "default: the app's DEFAULT_ANALYZER_ID",
     }
 
@@ -141,7 +143,8 @@ def parse(body: dict[str, Any], **changes: Any) -> Any:
         ({"inputs": [{"staged": "job-1/a.pdf", "name": "a"}]}, "InvalidInputs", '{"blob": ...} or {"url"'),
         ({"inputs": [{"blob": "intake/a.pdf"}, 7]}, "InvalidInputs", "inputs[1] must be"),
         # The request's own fields are reported before its sources, as before.
-        ({"inputs": [{"blob": "grants/x"}], "analyzerId": "a b"}, "InvalidAnalyzerId", "must match"),
+        ({"inputs": [{"blob": "grants/x"}], "analyzerId": "a b"}, "InvalidAnalyzerId", "must be 1-64"),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "analyzerId": ".."}, "InvalidAnalyzerId", "not only dots"),
         ({"inputs": [{"file": "a"}], "idempotencyKey": "a b"}, "InvalidIdempotencyKey", "printable"),
         ({"inputs": [{"blob": "intake/../grants/job-1/x.json"}]}, "BlobNotAllowed", "plain container/path"),
     ],

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from api.job_request import parse_job_request
+from api.submission import request_digest
 from core.api_versions import DEFAULT_PRO_MODE_API_VERSION as PRO_VERSION
 from core.errors import InputError
 from core.settings import Settings
@@ -181,3 +182,22 @@ def test_other_media_types_are_refused(content_type: str) -> None:
     with pytest.raises(InputError) as caught:
         parse_job_request(b"x", content_type, settings(), pro_api_version=PRO_VERSION)
     assert caught.value.code == "UnsupportedMediaType"
+
+
+def test_the_request_digest_covers_what_the_job_does_and_nothing_else() -> None:
+    key = {"idempotencyKey": "k-1"}
+    inputs = {"inputs": [{"blob": "intake/a.pdf"}]}
+    base = request_digest(parse_json({**key, **inputs}))
+    # The same job, said differently: defaults spelled out, another key, members reordered.
+    assert request_digest(parse_json({**inputs, "mode": "per-document", "idempotencyKey": "k-2"})) == base
+    assert request_digest(parse_json({**inputs, "partialFailure": "continue"})) == base
+    # A different job.
+    assert request_digest(parse_json({**key, **inputs, "partialFailure": "fail"})) != base
+    assert request_digest(parse_json({**key, **inputs, "analyzerId": "other"})) != base
+    assert request_digest(parse_json({**key, "inputs": [{"blob": "intake/b.pdf"}]})) != base
+
+    uploads = request_digest(parse_parts([("files", "a.pdf", PDF)]))
+    assert request_digest(parse_parts([("files", "a.pdf", PDF)])) == uploads
+    assert request_digest(parse_parts([("files", "a.pdf", PDF + b" ")])) != uploads
+    assert request_digest(parse_parts([("files", "b.pdf", PDF)])) != uploads
+    assert request_digest(parse_parts([("files", "a.pdf", PDF), ("files", "a.pdf", PDF)])) != uploads
