@@ -14,9 +14,14 @@ from emulators.content_understanding import Emulator, running_emulator
 
 EMULATOR_KEY = "test-emulator-key"
 GA, PREVIEW = DEFAULT_API_VERSION, DEFAULT_PRO_MODE_API_VERSION
+# What prebuilt analyzers need: their model aliases (see docs/content-understanding-emulator.md),
+# and gpt-4.1 for custom analyzers that name it.
 DEPLOYMENTS = {
-    "gpt-4.1": "gpt-4.1"
-}  # what GA prebuilt analyzers need (see docs/content-understanding-emulator.md)
+    "gpt-4.1": "gpt-4.1",
+    "prebuilt-analyzer-completion": "gpt-4.1",
+    "prebuilt-analyzer-completion-mini": "gpt-4.1-mini",
+    "prebuilt-analyzer-embedding": "text-embedding-3-large",
+}
 
 
 @pytest.fixture
