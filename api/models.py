@@ -82,9 +82,9 @@ class JobRequestBody(_Request):
     analyzerId: AnalyzerId | SkipJsonSchema[None] = _optional("default: the app's DEFAULT_ANALYZER_ID")
     mode: Mode = Field(
         "per-document",
-        description="per-document: one analysis per input (API 2025-11-01); agentic: the inputs and "
-        "references packaged into one PDF and analysed once by an agentic analyzer (API 2026-06-01-preview). "
-        "'combined' (pro mode) is retired: 400 RetiredMode",
+        description="per-document: one analysis per input (the GA API version); agentic: the inputs "
+        "and references packaged into one PDF and analysed once by an agentic analyzer (the preview "
+        "API version with agentic mode). 'combined' (pro mode) is retired: 400 RetiredMode",
     )
     apiVersion: str | SkipJsonSchema[None] = _optional(
         "optional: the Content Understanding API version the mode speaks, named to be sure of it; "

@@ -15,8 +15,8 @@ cannot tell the two apart and would otherwise retry a hopeless call.
 Messages must never contain secrets: callers redact SAS query strings and keys first.
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations`` here: under it, Python 3.11's TypedDict counts a
+# ``NotRequired`` key as required (seen on 3.11.7), and contracts check required keys.
 from typing import NotRequired, TypedDict
 
 

@@ -24,8 +24,9 @@ PARTIAL_FAILURE_POLICIES: tuple[PartialFailurePolicy, ...] = ("fail", "continue"
 
 # Modes the app no longer runs, and what took their place (a request naming one gets a clear 400).
 RETIRED_MODES: dict[str, str] = {
-    "combined": "mode 'combined' (pro mode, API 2025-05-01-preview) is retired in Azure; "
-    "use mode 'agentic' with an analyzer whose config.workflow is 'agentic' (API 2026-06-01-preview)",
+    "combined": "mode 'combined' (pro mode) is retired in Azure with the only API version that had it; "
+    "use mode 'agentic' with an analyzer whose config.workflow is 'agentic' (CONTENT_UNDERSTANDING_"
+    "AGENTIC_API_VERSION)",
 }
 
 # The policy when a request names none: an agentic analysis reads every document together and
