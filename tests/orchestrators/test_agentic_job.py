@@ -17,6 +17,7 @@ from core.contracts.activities import (
     OperationRecord,
     PackageInputsRequest,
     PackagePart,
+    PartRole,
     SaveResultsRequest,
 )
 from core.contracts.orchestrations import (
@@ -46,6 +47,7 @@ INPUTS: list[InputSource] = [
 ]
 REFERENCES: list[InputSource] = [{"blob": "references/contract.txt", "name": "contract.txt"}]
 NAMES = ["invoice.pdf", "notes.md", "contract.txt"]
+ROLES: list[PartRole] = ["input", "input", "reference"]
 TYPES = ["application/pdf", "text/markdown", "text/plain"]
 ANALYZER: AnalyzerSpec = {
     "analyzerId": "contract-check",
@@ -160,7 +162,7 @@ def test_an_agentic_job_packages_every_document_and_analyses_the_package_once() 
         api_version=PREVIEW,
         parts=[
             PackagePart(name=NAMES[i], role=role, blob=f"job-1/{i}-{NAMES[i]}", content_type=TYPES[i])
-            for i, role in enumerate(["input", "input", "reference"])
+            for i, role in enumerate(ROLES)
         ],
     )
     assert grant.request(steps.CREATE_SAS) == CreateSasRequest(job_id="job-1", blob="job-1/package.pdf")
