@@ -106,11 +106,12 @@ def _check_analysis_mode(body: Mapping[str, Any], profile: ApiVersionProfile) ->
     allowed: dict[tuple[str, ...], list[str]] = {}
     for mode in profile.modes:
         allowed.setdefault(mode.property_path, [mode.standard_value]).append(mode.value)
-    for path, values in allowed.items():
+    for mode in profile.modes:
+        path = mode.property_path
         value = property_at(body, path)
-        if value is not None and value not in values:
+        if value is not None and value not in mode.accepted_values:
             raise ContentUnderstandingRequestError(
-                f"Analyzer {'.'.join(path)} must be {' or '.join(map(repr, values))}, got {value!r}"
+                f"Analyzer {'.'.join(path)} must be {' or '.join(map(repr, allowed[path]))}, got {value!r}"
             )
     # A mode of another version, chosen through a property this version also has (config.workflow).
     for other in API_VERSIONS.values():

@@ -91,9 +91,21 @@ class AnalysisMode:
     """The ``baseAnalyzerId`` values it may build on (e.g. documents only); ``None``: any."""
     knowledge_sources: bool = True
     """Whether it may have ``knowledgeSources`` (labeled samples)."""
+    resolved_value: str | None = None
+    """What the service reports at ``property_path`` once it resolved this choice (``GET`` shows
+    ``"agentic.2026-06-01-preview"`` for ``"agentic"``): a definition read back chooses the same."""
+    resolved_standard_values: frozenset[str] = frozenset()
+    """What it reports for standard analysis once resolved (``"standard.2026-06-01-preview"``)."""
 
     def chosen_by(self, definition: Mapping[str, Any]) -> bool:
-        return bool(property_at(definition, self.property_path) == self.value)
+        value = property_at(definition, self.property_path)
+        return value is not None and value in (self.value, self.resolved_value)
+
+    @property
+    def accepted_values(self) -> tuple[str, ...]:
+        """Every value ``property_path`` may hold in a definition of this mode's version."""
+        resolved = (self.resolved_value,) if self.resolved_value else ()
+        return (self.standard_value, self.value, *resolved, *sorted(self.resolved_standard_values))
 
 
 @dataclass(frozen=True)
@@ -285,6 +297,9 @@ PREVIEW_2026_06_01 = ApiVersionProfile(
             field_methods=frozenset({"generate", "classify"}),
             base_analyzers=frozenset({"prebuilt-document"}),
             knowledge_sources=False,
+            # GET reports the choice resolved and versioned (the emulator's notes, SDK 1.2.0b3).
+            resolved_value="agentic.2026-06-01-preview",
+            resolved_standard_values=frozenset({"standard.2026-06-01-preview"}),
         ),
     ),
     model_aliases=MODEL_ALIASES,

@@ -167,10 +167,11 @@ def test_the_profiles_state_what_each_version_allows() -> None:
     assert (ga.model_deployments, preview.model_deployments) == (True, True)
     assert (ga.model_aliases, preview.model_aliases) == (MODEL_ALIASES, MODEL_ALIASES)
     assert (ga.has_mode(AGENTIC_MODE), preview.has_mode(AGENTIC_MODE)) == (False, True)
-    assert (ga.inline_analysis, preview.inline_analysis) == (
-        frozenset(),
-        {"prebuilt-read", "prebuilt-layout"},
-    )
+    assert not ga.inline_analysis
+    assert set(preview.inline_analysis) == {"prebuilt-read", "prebuilt-layout"}
+    assert (
+        preview.mode_of({"config": {"workflow": "agentic.2026-06-01-preview"}}) is not None
+    )  # as GET shows it
     assert set(ga.knowledge_sources) == set(preview.knowledge_sources) == {"labeledData"}
     assert ga.knowledge_sources["labeledData"].required == ("containerUrl", "fileListPath")  # prefix optional
     assert (ga.most_inputs_per_request, preview.most_inputs_per_request) == (1, 1)
