@@ -7,6 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Tools with dependencies that must not mix with the app's: each in its own virtual environment.
 CHECKOV_VENV := .tools/checkov
+# The pre-release CU SDK (2026-06-01-preview) that judges the CU emulator, beside the GA one in .venv.
+CU_SDK_PREVIEW_VENV := .tools/cu-sdk-preview
 PYTEST_ARGS ?=
 
 .PHONY: help setup test lint format typecheck serve demo
@@ -35,6 +37,12 @@ $(CHECKOV_VENV)/.installed: requirements-infra-lint.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-infra-lint.txt
 	@touch $@
 
+$(CU_SDK_PREVIEW_VENV)/.installed: requirements-cu-sdk-preview.txt
+	@test -x $(CU_SDK_PREVIEW_VENV)/bin/python || $(PYTHON) -m venv $(CU_SDK_PREVIEW_VENV)
+	$(CU_SDK_PREVIEW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CU_SDK_PREVIEW_VENV)/bin/python -m pip install --quiet -r requirements-cu-sdk-preview.txt
+	@touch $@
+
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
 	@touch $@
@@ -51,7 +59,7 @@ format: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup $(CHECKOV_VENV)/.installed lint typecheck
+test: setup $(CHECKOV_VENV)/.installed $(CU_SDK_PREVIEW_VENV)/.installed lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 serve: setup

@@ -8,9 +8,18 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from activities import analysis, storage
-from orchestrators import analysis_job, ensure_analyzer, monitor_operation
+from orchestrators import agentic_job, analysis_job, ensure_analyzer, monitor_operation
 from triggers import blob_intake, http_api
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for module in (http_api, blob_intake, analysis_job, ensure_analyzer, monitor_operation, analysis, storage):
+for module in (
+    http_api,
+    blob_intake,
+    analysis_job,
+    agentic_job,
+    ensure_analyzer,
+    monitor_operation,
+    analysis,
+    storage,
+):
     app.register_functions(module.bp)

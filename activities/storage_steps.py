@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from activities.boundary import InvalidActivityInput
 from core.contracts.activities import (
-    AddReferenceFileRequest,
-    AddReferenceFileResult,
     CleanupJobRequest,
     CleanupJobResult,
     CreateSasRequest,
@@ -18,37 +16,33 @@ from core.contracts.activities import (
     IngestInputRequest,
     IngestInputResult,
     IssuedGrant,
-    KnowledgeBaseInfo,
+    PackagedDocument,
+    PackagedPart,
+    PackageInputsRequest,
+    PackageInputsResult,
     SaveResultsRequest,
     SaveResultsResult,
-    WriteKnowledgeBaseRequest,
-    WriteKnowledgeBaseResult,
 )
-from core.contracts.wire import from_wire
-from inputs import references
+from inputs import package
 from inputs.ingest import ingest_input as ingest_one, parse_source
-from storage import grants, knowledge_base, results
+from storage import grants, results
 from storage.result_document import OperationOutcome, write_result_document
 
 
 async def ingest_input(request: IngestInputRequest) -> IngestInputResult:
+    if request.packaged and request.api_version is None:
+        raise InvalidActivityInput("a packaged input needs 'apiVersion'")
     ingested = await ingest_one(
-        request.job_id, request.index, parse_source(request.source), pro_mode=request.pro_mode
+        request.job_id,
+        request.index,
+        parse_source(request.source),
+        packaged_for=request.api_version if request.packaged else None,
     )
     return IngestInputResult(input=ingested)
 
 
 async def create_sas(request: CreateSasRequest) -> CreateSasResult:
-    if request.kind == "container":
-        if request.container is None or request.prefix is None:
-            raise InvalidActivityInput("a container grant needs 'container' and 'prefix'")
-        grant = await grants.create_container_grant(request.job_id, request.container, request.prefix)
-    elif request.blob is None:
-        raise InvalidActivityInput(f"an {request.kind} grant needs 'blob'")
-    elif request.kind == "reference":
-        grant = await grants.create_reference_grant(request.job_id, request.blob)
-    else:
-        grant = await grants.create_input_grant(request.job_id, request.blob)
+    grant = await grants.create_input_grant(request.job_id, request.blob)
     return CreateSasResult(grant=IssuedGrant(name=grant["grant"], expires_at=grant["expiresAt"]))
 
 
@@ -59,6 +53,7 @@ async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
             inputs=operation.inputs,
             operationId=operation.operation_id,
             status=operation.status,
+            error=operation.error,
         )
         for operation in request.operations
     ]
@@ -66,17 +61,28 @@ async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
     return SaveResultsResult(result_blob=blob)
 
 
-async def add_reference_file(request: AddReferenceFileRequest) -> AddReferenceFileResult:
-    added = await references.add_reference_file(
-        request.job_id, request.prefix, request.index, parse_source(request.source)
+async def package_inputs(request: PackageInputsRequest) -> PackageInputsResult:
+    """An agentic job's documents as one PDF in storage: its blob, size, pages and where each part is."""
+    parts = [
+        package.StoredPart(name=part.name, role=part.role, blob=part.blob, content_type=part.content_type)
+        for part in request.parts
+    ]
+    written = await package.package_inputs(request.job_id, request.api_version, parts)
+    return PackageInputsResult(
+        package=PackagedDocument(
+            name=written.name,
+            blob=written.blob,
+            size=written.size,
+            pages=written.package.pages,
+            sha256=written.sha256,
+            parts=[
+                PackagedPart(
+                    name=placed.name, role=placed.role, first_page=placed.first_page, pages=placed.pages
+                )
+                for placed in written.package.parts
+            ],
+        )
     )
-    return AddReferenceFileResult(file=added)
-
-
-async def write_knowledge_base(request: WriteKnowledgeBaseRequest) -> WriteKnowledgeBaseResult:
-    await knowledge_base.write_sources_manifest(request.prefix)
-    checked = await knowledge_base.validate_knowledge_base(request.prefix)
-    return WriteKnowledgeBaseResult(knowledge_base=from_wire(KnowledgeBaseInfo, checked.to_dict()))
 
 
 async def cleanup_job(request: CleanupJobRequest) -> CleanupJobResult:

@@ -16,7 +16,6 @@ from api import submission as job_submission
 from api.job_request import parse_job_request
 from api.models import Accepted, Canceled, Progress, StatusDocument
 from api.problems import dependency_unavailable, input_error_response, json_response, problem_response
-from core import function_names as names
 from core.errors import InputError, TransientError
 from core.jobs import job_status, monitor_instance_id
 from core.naming import is_job_instance_id
@@ -35,12 +34,7 @@ RESULT_STATUSES = ("succeeded", "partially_succeeded")
 async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     settings = get_settings()
     try:
-        request = parse_job_request(
-            req.get_body(),
-            req.headers.get("Content-Type", ""),
-            settings,
-            pro_api_version=settings.content_understanding.pro_mode_api_version,
-        )
+        request = parse_job_request(req.get_body(), req.headers.get("Content-Type", ""), settings)
     except InputError as error:
         return input_error_response(error)
     job_id = job_submission.new_job_id(request.idempotency_key)
@@ -64,7 +58,7 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
         job_id, request, analyzer, staged, settings, origin="http", digest=digest
     )
     try:
-        await client.start_new(names.ANALYSIS_JOB, job_id, spec)
+        await client.start_new(job_submission.orchestrator_for(spec), job_id, spec)
     except Exception:
         await job_submission.release_sources(staged)
         if request.idempotency_key is not None and digest is not None:

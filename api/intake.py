@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from azure.core.exceptions import ResourceNotFoundError
 
 from api.job_request import JobRequest, parse_json_object, validate_fields
-from api.submission import build_job_spec, check_sources_available, resolve_analyzer
+from api.submission import build_job_spec, check_sources_available, orchestrator_for, resolve_analyzer
 from core.errors import InputError, PermanentError
 from core.jobs import JobSpec
 from core.redact import shorten
@@ -27,6 +27,11 @@ MANIFEST_SUFFIX = ".job.json"
 class IntakePlan:
     job_id: str
     spec: JobSpec
+
+    @property
+    def orchestrator(self) -> str:
+        """The orchestrator that runs this job (a manifest may ask for an agentic job)."""
+        return orchestrator_for(self.spec)
 
 
 def intake_job_id(container: str, path: str, etag: str) -> str:
@@ -59,12 +64,11 @@ async def plan_job(blob_name: str, *, read_manifest: Callable[[], bytes]) -> Int
         logger.warning("Intake blob %s is gone; nothing to start", blob_name)
         return None
     job_id = intake_job_id(container, path, str(properties.etag))
-    cu = settings.content_understanding
     try:
         if path.endswith(MANIFEST_SUFFIX):
             request = _manifest_request(read_manifest(), blob_name)
         else:
-            request = validate_fields({"inputs": [{"blob": blob_name}]}, settings, cu.pro_mode_api_version)
+            request = validate_fields({"inputs": [{"blob": blob_name}]}, settings)
         analyzer = await resolve_analyzer(request, settings)
         await check_sources_available(request)
     except PermanentError as error:
@@ -79,4 +83,4 @@ def _manifest_request(raw: bytes, blob_name: str) -> JobRequest:
     settings = get_settings()
     fields = parse_json_object(raw, f"Manifest {blob_name}")
     fields.pop("idempotencyKey", None)  # the blob version is the idempotency key here
-    return validate_fields(fields, settings, settings.content_understanding.pro_mode_api_version)
+    return validate_fields(fields, settings)

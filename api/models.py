@@ -81,16 +81,28 @@ class JobRequestBody(_Request):
     """A job request: the JSON body, the multipart ``request`` part, or a ``*.job.json`` manifest."""
 
     analyzerId: AnalyzerId | SkipJsonSchema[None] = _optional("default: the app's DEFAULT_ANALYZER_ID")
-    mode: Mode = "per-document"
+    mode: Mode = Field(
+        "per-document",
+        description="per-document: one analysis per input (the GA API version); agentic: the inputs "
+        "and references packaged into one PDF and analysed once by an agentic analyzer (the preview "
+        "API version with agentic mode). 'combined' (pro mode) is retired: 400 RetiredMode",
+    )
+    apiVersion: str | SkipJsonSchema[None] = _optional(
+        "optional: the Content Understanding API version the mode speaks, named to be sure of it; "
+        "another version is a 400 (a retired one: RetiredApiVersion)"
+    )
     inputs: list[SourceReference] = Field(default_factory=list)
-    references: list[SourceReference] = Field(default_factory=list, description="pro mode (combined) only")
+    references: list[SourceReference] = Field(
+        default_factory=list,
+        description="agentic only: reference documents, packaged after the inputs",
+    )
     partialFailure: PartialFailurePolicy | SkipJsonSchema[None] = _optional(
-        "default: continue for per-document, fail for combined"
+        "default: continue for per-document, fail for agentic"
     )
     # null is taken for "no key", as it always was.
     idempotencyKey: IdempotencyKey | None = _optional()
 
-    @field_validator("analyzerId", "partialFailure", mode="before")
+    @field_validator("analyzerId", "apiVersion", "partialFailure", mode="before")
     @classmethod
     def _null_is_not_absent(cls, value: Any) -> Any:
         # Left out, these take a default; given as null, they are a mistake worth reporting.
@@ -103,7 +115,7 @@ class UploadForm(BaseModel):
     """A job request as ``multipart/form-data`` (documented here, parsed by ``api.multipart``)."""
 
     files: list[Binary] = Field(default_factory=list)
-    references: list[Binary] = Field(default_factory=list)
+    references: list[Binary] = Field(default_factory=list, description="agentic only: reference documents")
     request: JobRequestBody | SkipJsonSchema[None] = _optional()
 
 
@@ -153,10 +165,16 @@ class Canceled(_Response):
 class OperationResult(_Response):
     """One Content Understanding operation of a job and what it returned."""
 
-    inputs: list[str] = Field(description="the names of the inputs it analysed")
+    inputs: list[str] = Field(
+        description="the names of the inputs it analysed (agentic: every packaged document, in order)"
+    )
     operationId: str | None
     status: str
     result: dict[str, Any] | None = Field(description="the CU result as the service returned it")
+    error: dict[str, Any] | None = _optional(
+        "why it did not succeed: CU's error as returned (its innererror holds the detail), "
+        "or the app's account (a deadline)"
+    )
 
 
 class ResultDocument(_Response):
@@ -175,7 +193,7 @@ class AnalyzerRegistration(_Response):
     apiVersion: str
     statusUrl: str
     ensureInstanceId: str | SkipJsonSchema[None] = _optional(
-        "the orchestration creating a standard analyzer (a pro-mode one is created by its first job)"
+        "the orchestration that creates the analyzer in CU (or re-creates it when CU lacks it)"
     )
 
 

@@ -46,6 +46,7 @@ from content_understanding.errors import (
     ContentUnderstandingPermanentError,
     ContentUnderstandingRequestError,
     ContentUnderstandingTransientError,
+    describe_service_error,
     redact_url,
 )
 from core.api_versions import DEFAULT_API_VERSION
@@ -385,7 +386,7 @@ def _error_from_response(
         details = body["error"]
     status = response.status_code
     error_code = details.get("code") or response.headers.get("x-ms-error-code")
-    message = details.get("message") or response.reason_phrase or "no message"
+    _, message = describe_service_error(details, "", response.reason_phrase or "no message")
     request_id = _request_id(response)
     text = (
         f"{method} {safe_url} answered {status}" + (f" {error_code}" if error_code else "") + f": {message}"

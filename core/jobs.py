@@ -17,17 +17,24 @@ from core.errors import ErrorInfo
 if TYPE_CHECKING:
     from core.settings import Settings
 
-Mode = Literal["per-document", "combined"]
+Mode = Literal["per-document", "agentic"]
 PartialFailurePolicy = Literal["fail", "continue"]
-MODES: tuple[Mode, ...] = ("per-document", "combined")
+MODES: tuple[Mode, ...] = ("per-document", "agentic")
 PARTIAL_FAILURE_POLICIES: tuple[PartialFailurePolicy, ...] = ("fail", "continue")
 
-# The policy when a request names none: a combined analysis needs every input, a per-document one
-# is still worth running for the inputs that made it.
-DEFAULT_PARTIAL_FAILURE: dict[Mode, PartialFailurePolicy] = {"per-document": "continue", "combined": "fail"}
+# Modes the app no longer runs, and what took their place (a request naming one gets a clear 400).
+RETIRED_MODES: dict[str, str] = {
+    "combined": "mode 'combined' (pro mode) is retired in Azure with the only API version that had it; "
+    "use mode 'agentic' with an analyzer whose config.workflow is 'agentic' (CONTENT_UNDERSTANDING_"
+    "AGENTIC_API_VERSION)",
+}
 
-# The analyzer pro mode uses to build a reference knowledge base (reference §10).
-KNOWLEDGE_BASE_ANALYZER_ID = "prebuilt-documentAnalyzer"
+# The policy when a request names none: an agentic analysis reads every document together and
+# needs them all, a per-document one is still worth running for the inputs that made it.
+DEFAULT_PARTIAL_FAILURE: dict[Mode, PartialFailurePolicy] = {"per-document": "continue", "agentic": "fail"}
+
+# The analyzer tag that records which definition it was created from (ensure_analyzer compares it).
+DEFINITION_HASH_TAG = "pipelineDefinitionHash"
 
 
 # A document's source: one member naming its kind and holding its value (``{"url": "https://..."}``,
@@ -101,14 +108,14 @@ def polling_policy(settings: Settings) -> PollingPolicy:
     }
 
 
-def definition_hash(definition: dict[str, Any], reference_hashes: list[str]) -> str:
-    """A stable fingerprint of an analyzer definition and its reference documents' contents.
+def definition_hash(definition: dict[str, Any]) -> str:
+    """A stable fingerprint of an analyzer definition.
 
-    Stored on the analyzer as a tag, so that a changed definition or knowledge base is recreated
-    and an unchanged one is reused.
+    Stored on the analyzer as a tag (``DEFINITION_HASH_TAG``), so that a changed definition is
+    recreated and an unchanged one is reused.
     """
     canonical = json.dumps(
-        {"definition": definition, "references": sorted(reference_hashes)},
+        {"definition": definition},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,

@@ -7,9 +7,10 @@ can compute a path (to grant access to an input still being ingested) exactly as
 that writes it does. ::
 
     intake/      documents and *.job.json manifests users drop in (the blob trigger watches it)
-    references/  reference documents users may point at; knowledge bases under {analyzer}/{job}/
+    references/  reference documents users may point at (an agentic job's references)
     staging/     {job}/{unique}-{name}             HTTP uploads waiting for their ingest
-    inputs/      {job}/{index}-{name}              every job's ingested inputs
+    inputs/      {job}/{index}-{name}              every job's ingested inputs (and references)
+                 {job}/package.pdf                 an agentic job's documents, packaged as one file
     results/     {job}/{key}.json                  result documents and operation responses
                  {job}/operation-{key}.started.json  the record of a started analysis
     grants/      {job}/{kind}-{digest}.json        signed URLs, kept out of history (claim checks)
@@ -24,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.naming import check_analyzer_id, check_job_id, check_key, check_prefix
+from core.naming import check_analyzer_id, check_job_id, check_key
 
 
 class Role(StrEnum):
@@ -45,9 +46,7 @@ USER_READABLE: tuple[Role, ...] = (Role.INTAKE, Role.REFERENCES)
 # Where a job keeps blobs that are of no use once it ended (its inputs and results stay).
 JOB_SCRATCH: tuple[Role, ...] = (Role.STAGING, Role.GRANTS)
 
-# A knowledge base's own files beside its reference documents (storage/knowledge_base.py).
-SOURCES_FILE = "sources.jsonl"
-RESULT_SUFFIX = ".result.json"
+PACKAGE_FILE = "package.pdf"
 
 
 @dataclass(frozen=True)
@@ -72,6 +71,11 @@ def belongs_to_job(job_id: str, name: str) -> bool:
 def input_blob(job_id: str, index: int, name: str) -> BlobPath:
     """Input ``index`` of a job, called ``name`` (a sanitised display name)."""
     return BlobPath(Role.INPUTS, f"{job_prefix(job_id)}{index}-{name}")
+
+
+def package_blob(job_id: str) -> BlobPath:
+    """An agentic job's package (its inputs' names all start with an index, so none is this name)."""
+    return BlobPath(Role.INPUTS, f"{job_prefix(job_id)}{PACKAGE_FILE}")
 
 
 def staged_upload_blob(job_id: str, unique: str, name: str) -> BlobPath:
@@ -103,26 +107,6 @@ def operation_result_key(key: str) -> str:
 def operation_record_blob(job_id: str, key: str) -> BlobPath:
     """The record of an analysis started for operation ``key`` (activities/cu_steps.py)."""
     return BlobPath(Role.RESULTS, f"{job_prefix(job_id)}operation-{key}.started.json")
-
-
-def knowledge_base_prefix(analyzer_id: str, job_id: str) -> str:
-    """Each job that builds a knowledge base gets its own folder: ``{analyzer}/{job}/``."""
-    return f"{analyzer_id}/{job_id}/"
-
-
-def reference_file_blob(prefix: str, file_name: str) -> BlobPath:
-    """A reference document of the knowledge base under ``prefix``."""
-    return BlobPath(Role.REFERENCES, f"{check_prefix(prefix)}{file_name}")
-
-
-def reference_result_blob(prefix: str, file_name: str) -> BlobPath:
-    """The analysis of reference document ``file_name``, beside it."""
-    return BlobPath(Role.REFERENCES, f"{check_prefix(prefix)}{file_name}{RESULT_SUFFIX}")
-
-
-def sources_manifest_blob(prefix: str) -> BlobPath:
-    """The list of a knowledge base's documents that Content Understanding reads."""
-    return BlobPath(Role.REFERENCES, f"{check_prefix(prefix)}{SOURCES_FILE}")
 
 
 def analyzer_definition_blob(analyzer_id: str) -> BlobPath:

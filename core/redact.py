@@ -10,6 +10,7 @@ free text that may contain a URL goes through ``redact_text``.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_DISPLAY_LENGTH = 200
@@ -108,3 +109,14 @@ def redact_text(text: str) -> str:
     """``text`` with every URL in it redacted, and any stray ``sig=...`` style secret hidden."""
     text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
     return _SECRET_PARAMETER_IN_TEXT.sub(lambda match: f"{match.group(1)}={REDACTED}", text)
+
+
+def redact_json(value: Any) -> Any:
+    """A JSON value with every string in it passed through ``redact_text`` (keys are kept)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list):
+        return [redact_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_json(item) for key, item in value.items()}
+    return value

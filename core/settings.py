@@ -20,10 +20,12 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from core.api_versions import (
+    AGENTIC_MODE,
+    DEFAULT_AGENTIC_API_VERSION,
     DEFAULT_API_VERSION,
-    DEFAULT_PRO_MODE_API_VERSION,
-    PRO_MODE,
+    RETIRED_API_VERSIONS,
     known_versions,
+    retired_message,
     versions_where,
 )
 from core.errors import SettingsError
@@ -34,6 +36,9 @@ from core.layout import Role
 DOCUMENT_STORAGE = "DocumentStorage"
 
 _T = TypeVar("_T")
+
+# Read no more: naming it is a mistake worth a clear message (see _content_understanding).
+RETIRED_PRO_MODE_SETTING = "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION"
 
 # Azure's container naming rules: 3-63 lowercase ASCII letters, digits and single hyphens,
 # starting and ending with a letter or digit.
@@ -77,7 +82,7 @@ class ContentUnderstandingSettings:
     endpoint: str
     key: str | None = field(repr=False)
     api_version: str
-    pro_mode_api_version: str
+    agentic_api_version: str
     model_deployments: Mapping[str, str]
     request_timeout_seconds: float
     default_analyzer_id: str
@@ -182,18 +187,24 @@ def _content_understanding(reader: _Reader) -> ContentUnderstandingSettings:
     if endpoint is None:
         raise SettingsError("CONTENT_UNDERSTANDING_ENDPOINT", "is not set")
     _check_url("CONTENT_UNDERSTANDING_ENDPOINT", endpoint)
-    # Any version the registry has a profile for; for pro mode, one whose profile has pro mode.
-    api_version = reader.choice("CONTENT_UNDERSTANDING_API_VERSION", DEFAULT_API_VERSION, known_versions())
-    pro_version = reader.choice(
-        "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION",
-        DEFAULT_PRO_MODE_API_VERSION,
-        versions_where(lambda profile: profile.has_mode(PRO_MODE)),
+    if reader.optional(RETIRED_PRO_MODE_SETTING) is not None:
+        raise SettingsError(
+            RETIRED_PRO_MODE_SETTING,
+            "is no longer read: pro mode's API version is retired in Azure, and combined jobs became "
+            "agentic jobs; remove it (CONTENT_UNDERSTANDING_AGENTIC_API_VERSION chooses their version)",
+        )
+    # Any version the registry has a profile for; for agentic jobs, one whose profile has agentic mode.
+    api_version = reader.version("CONTENT_UNDERSTANDING_API_VERSION", DEFAULT_API_VERSION, known_versions())
+    agentic_version = reader.version(
+        "CONTENT_UNDERSTANDING_AGENTIC_API_VERSION",
+        DEFAULT_AGENTIC_API_VERSION,
+        versions_where(lambda profile: profile.has_mode(AGENTIC_MODE)),
     )
     return ContentUnderstandingSettings(
         endpoint=endpoint.rstrip("/"),
         key=reader.optional("CONTENT_UNDERSTANDING_KEY"),
         api_version=api_version,
-        pro_mode_api_version=pro_version,
+        agentic_api_version=agentic_version,
         model_deployments=reader.string_map("CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS"),
         request_timeout_seconds=reader.number("CONTENT_UNDERSTANDING_TIMEOUT_SECONDS", 30.0, minimum=1.0),
         default_analyzer_id=reader.text("DEFAULT_ANALYZER_ID", "prebuilt-document"),
@@ -259,6 +270,14 @@ class _Reader:
             raise SettingsError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
         return value
 
+    def version(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        """A CU API version among ``allowed``; a retired one is refused with what replaced it."""
+        value = self.text(name, default)
+        retired = RETIRED_API_VERSIONS.get(value)
+        if retired is not None:
+            raise SettingsError(name, f"names a retired version: {retired_message(retired)}")
+        return self.choice(name, default, allowed)
+
     def container(self, name: str, default: str) -> str:
         value = self.text(name, default)
         if not _CONTAINER_NAME.fullmatch(value) or "--" in value:
@@ -272,7 +291,9 @@ class _Reader:
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
-            raise SettingsError(name, 'must be a JSON object such as {"gpt-4.1": "my-deployment"}') from None
+            raise SettingsError(
+                name, 'must be a JSON object such as {"prebuilt-analyzer-completion": "my-deployment"}'
+            ) from None
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):

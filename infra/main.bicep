@@ -338,11 +338,12 @@ var appSettings = {
   ANALYZERS_CONTAINER: containers.analyzers
 
   // Content Understanding with Microsoft Entra ID: CONTENT_UNDERSTANDING_KEY is deliberately
-  // absent. DefaultAzureCredential picks the user-assigned identity from AZURE_CLIENT_ID. The
-  // retired pro-mode API version is deliberately not set either.
+  // absent. DefaultAzureCredential picks the user-assigned identity from AZURE_CLIENT_ID.
+  // Agentic jobs speak the version with agentic mode (a preview: there is no GA one yet).
   AZURE_CLIENT_ID: identity.outputs.clientId
   CONTENT_UNDERSTANDING_ENDPOINT: contentUnderstandingEndpoint
   CONTENT_UNDERSTANDING_API_VERSION: contentUnderstandingApiVersion
+  CONTENT_UNDERSTANDING_AGENTIC_API_VERSION: '2026-06-01-preview'
   CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS: string(modelDeploymentsSetting)
   CONTENT_UNDERSTANDING_TIMEOUT_SECONDS: '30'
   DEFAULT_ANALYZER_ID: 'prebuilt-document'

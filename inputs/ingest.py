@@ -62,11 +62,12 @@ logger = logging.getLogger(__name__)
 
 
 async def ingest_input(
-    job_id: str, index: int, source: InputSource, *, pro_mode: bool = False
+    job_id: str, index: int, source: InputSource, *, packaged_for: str | None = None
 ) -> StoredInput:
     """Ingest input number ``index`` of job ``job_id`` (see the module docstring).
 
-    ``pro_mode`` selects the allow-list of the pro-mode API version instead of the default one.
+    ``packaged_for`` (an API version) says the input goes into an agentic job's package: the
+    package's types and limits apply instead of the configured version's allow-list.
     """
     check_job_id(job_id)
     if not isinstance(index, int) or isinstance(index, bool) or index < 0:
@@ -79,7 +80,7 @@ async def ingest_input(
         index=index,
         source=source,
         name=name,
-        limits=ingest_limits(pro_mode=pro_mode),
+        limits=ingest_limits(packaged_for=packaged_for),
     )
 
 
@@ -92,7 +93,7 @@ async def ingest_to(
     name: str,
     limits: IngestLimits,
 ) -> StoredInput:
-    """Ingest ``source`` into the blob at ``path`` (also used for knowledge-base reference files)."""
+    """Ingest ``source`` into the blob at ``path``."""
     await ensure_containers()
     blob = blob_client(path)
     fingerprint = _fingerprint(source)

@@ -7,8 +7,9 @@ Stages (each ends with a custom-status update, visible in the portal and the sta
    is scheduled when it is yielded): ingests, then grants, then the analyzer.
 2. Fan in. The partial-failure policy decides: ``fail`` stops at the first lost input, ``continue``
    goes on with the inputs that made it. Every input's fate is in the summary.
-3. **analyzing**: ``begin_analysis`` per input (``per-document``) or once for all (``combined``),
-   then a ``monitor_operation`` sub-orchestration per operation; progress counts as each finishes.
+3. **analyzing**: ``begin_analysis`` per input, then a ``monitor_operation`` sub-orchestration per
+   operation; progress counts as each finishes. (Agentic jobs have their own orchestrator,
+   ``orchestrators/agentic_job.py``.)
 4. **saving**: ``save_results`` writes the result document; the output is a small summary.
 
 Every call goes through ``orchestrators.tasks`` and comes back as an ``Outcome`` (``Succeeded`` or
@@ -124,9 +125,7 @@ def _prepare(
         call_activity(
             context,
             steps.INGEST_INPUT,
-            IngestInputRequest(
-                job_id=job["jobId"], index=index, source=source, pro_mode=job["mode"] == "combined"
-            ),
+            IngestInputRequest(job_id=job["jobId"], index=index, source=source),
         )
         for index, source in enumerate(job["inputs"])
     ]
@@ -139,12 +138,7 @@ def _prepare(
         ensure = call_sub_orchestrator(
             context,
             ENSURE_ANALYZER,
-            EnsureAnalyzerRequest(
-                job_id=job["jobId"],
-                analyzer=job["analyzer"],
-                references=job["references"],
-                polling=job["polling"],
-            ),
+            EnsureAnalyzerRequest(job_id=job["jobId"], analyzer=job["analyzer"], polling=job["polling"]),
         )
     ingested = yield from settle(context, ingests)
     granted = yield from settle(context, list(grant_calls.values()))
@@ -307,8 +301,6 @@ def _unnamed_error() -> ErrorInfo:
 
 
 def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:
-    if job["mode"] == "combined":
-        return [{"key": "combined", "inputs": ready}]
     return [{"key": str(index), "inputs": [index]} for index in ready]
 
 

@@ -108,10 +108,12 @@ class Stack:
         p = self.ports
         azurite = self._spawn("azurite", azurite_command(p.blob, p.queue, p.table, *storage))
         wait_for_port(p.blob, azurite, "azurite")
+        # The emulator keeps analyzers and defaults across restarts, as Azure does (not in-memory runs).
+        emulator_state = ["--state-dir", str(self.state / "cu-emulator")] if self.persistent else []
         emulator = self._spawn(
             "cu-emulator",
             [sys.executable, "-m", "emulators.content_understanding", "--host", "127.0.0.1",
-             "--port", str(p.emulator), "--key", key],
+             "--port", str(p.emulator), "--key", key, *emulator_state],
         )  # fmt: skip
         wait_for_port(p.emulator, emulator, "cu-emulator")
         state_dir = self.state / ("devhost" if self.persistent else f"devhost-{os.getpid()}")

@@ -18,7 +18,6 @@ from api.analyses import status_document
 from api.job_request import parse_job_request
 from api.openapi import openapi_document
 from api.problems import input_error_response, json_response, problem_response
-from core.api_versions import DEFAULT_PRO_MODE_API_VERSION as PRO_MODE_API_VERSION
 from core.errors import InputError
 from core.naming import ANALYZER_ID_PATTERN
 from core.settings import Settings
@@ -84,7 +83,8 @@ def test_bodies_are_generated_from_the_models() -> None:
 
 VALID_BODIES: list[dict[str, Any]] = [
     {"inputs": [{"blob": "intake/a.pdf"}]},
-    {"analyzerId": "invoices", "mode": "combined", "references": [{"url": "https://example.com/r.pdf"}]},
+    {"analyzerId": "invoices", "mode": "agentic", "references": [{"url": "https://example.com/r.pdf"}]},
+    {"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": "2025-11-01"},
     {"inputs": [{"url": "https://example.com/a.pdf"}], "partialFailure": "fail", "idempotencyKey": "k-1"},
     {"idempotencyKey": None},
 ]
@@ -94,6 +94,9 @@ INVALID_BODIES: list[dict[str, Any]] = [
     {"analyzerId": None},
     {"analyzerId": 7},
     {"mode": "batch"},
+    {"mode": "combined"},
+    {"apiVersion": None},
+    {"apiVersion": 2025},
     {"mode": None},
     {"partialFailure": "maybe"},
     {"partialFailure": None},
@@ -123,9 +126,7 @@ def test_the_published_schema_and_the_validation_agree(body: dict[str, Any]) -> 
 
 def parse(body: dict[str, Any], **changes: Any) -> Any:
     configured = replace(Settings.from_env(example_settings()), **changes)
-    return parse_job_request(
-        json.dumps(body).encode(), "application/json", configured, pro_api_version=PRO_MODE_API_VERSION
-    )
+    return parse_job_request(json.dumps(body).encode(), "application/json", configured)
 
 
 @pytest.mark.parametrize(
@@ -233,8 +234,20 @@ def test_a_result_document_matches_its_schema() -> None:
         "mode": "per-document",
         "results": [
             {"inputs": ["a.pdf"], "operationId": "op-1", "status": "succeeded", "result": {"contents": []}},
-            {"inputs": ["b.pdf"], "operationId": None, "status": "failed", "result": None},
+            {
+                "inputs": ["b.pdf"],
+                "operationId": "op-2",
+                "status": "failed",
+                "result": None,
+                "error": {
+                    "code": "InvalidRequest",
+                    "message": "Invalid Request.",
+                    "innererror": {"code": "ContentSourceNotAccessible", "message": "no"},
+                },
+            },
+            {"inputs": ["c.pdf"], "operationId": None, "status": "timed_out", "result": None, "error": None},
         ],
     }
     validator(models.ResultDocument).validate(document)
-    assert models.ResultDocument.model_validate(document).model_dump(mode="json") == document
+    dumped = models.ResultDocument.model_validate(document).model_dump(mode="json", exclude_unset=True)
+    assert dumped == document

@@ -62,6 +62,7 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
         },
     ],
     names.ANALYSIS_JOB: orchestrator(),
+    names.AGENTIC_JOB: orchestrator(),
     names.ENSURE_ANALYZER: orchestrator(),
     names.MONITOR_OPERATION: orchestrator(),
     **{
@@ -70,8 +71,7 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
             names.INGEST_INPUT,
             names.CREATE_SAS,
             names.SAVE_RESULTS,
-            names.ADD_REFERENCE_FILE,
-            names.WRITE_KNOWLEDGE_BASE,
+            names.PACKAGE_INPUTS,
             names.CLEANUP_JOB,
             names.GET_ANALYZER_STATE,
             names.BEGIN_CREATE_ANALYZER,

@@ -14,7 +14,7 @@ from azure.core.exceptions import (
 )
 
 from core import content_types as types
-from core.api_versions import DEFAULT_API_VERSION as GA, DEFAULT_PRO_MODE_API_VERSION as PREVIEW, PRO_MODE
+from core.api_versions import AGENTIC_MODE, DEFAULT_AGENTIC_API_VERSION as PREVIEW, DEFAULT_API_VERSION as GA
 from core.errors import InputError, PermanentError, TransientError
 from core.naming import (
     MAX_NAME_LENGTH,
@@ -137,10 +137,10 @@ def test_content_types_are_sniffed_from_the_bytes(head: bytes, name: str, expect
 
 def test_content_type_limits_follow_the_api_version_and_mode() -> None:
     types.check_supported(types.DOCX, 5_000_000, GA)
-    types.check_supported(types.PDF, 100_000_000, PREVIEW, mode=PRO_MODE)
+    types.check_supported(types.PDF, 200_000_000, PREVIEW, mode=AGENTIC_MODE)
     cases = [
-        (types.DOCX, 10, PREVIEW, PRO_MODE, "UnsupportedContentType"),
-        (types.PDF, 100_000_001, PREVIEW, PRO_MODE, "InputTooLarge"),
+        (types.TEXT, 10, PREVIEW, AGENTIC_MODE, "UnsupportedContentType"),  # documents only
+        (types.PDF, 200_000_001, PREVIEW, AGENTIC_MODE, "InputTooLarge"),
         (types.TEXT, 1_000_001, GA, None, "InputTooLarge"),
         (types.PDF, 0, GA, None, "EmptyInput"),
         (None, 10, GA, None, "UnsupportedContentType"),
@@ -152,8 +152,19 @@ def test_content_type_limits_follow_the_api_version_and_mode() -> None:
         assert (caught.value.code, "'f.bin'" in caught.value.message) == (code, True)
     with pytest.raises(InputError, match="limit of 10 bytes"):
         types.check_supported(types.PDF, 11, GA, max_bytes=10)
-    with pytest.raises(PermanentError, match="Pro mode needs"):
-        types.check_supported(types.PDF, 10, GA, mode=PRO_MODE)
+    with pytest.raises(PermanentError, match="Agentic mode needs"):
+        types.check_supported(types.PDF, 10, GA, mode=AGENTIC_MODE)
+
+
+def test_what_an_agentic_job_packages_and_how_large() -> None:
+    """The package takes PDF, text and Markdown: a PDF up to the whole file's size, text bounded."""
+    assert types.package_part_limit(types.PDF, PREVIEW, AGENTIC_MODE) == 200_000_000
+    assert types.package_part_limit(types.MARKDOWN, PREVIEW, AGENTIC_MODE) == types.MAX_PACKAGED_TEXT_BYTES
+    assert types.package_part_limit(types.TEXT, PREVIEW, AGENTIC_MODE, max_bytes=10) == 10
+    for refused in (types.DOCX, types.PNG, types.HTML, None):
+        with pytest.raises(InputError, match="packages its documents into one PDF") as caught:
+            types.package_part_limit(refused, PREVIEW, AGENTIC_MODE, name="f.bin")
+        assert caught.value.code == "UnsupportedContentType"
 
 
 @pytest.mark.parametrize(

@@ -43,8 +43,8 @@ LOCAL_ONLY = {
 # Settings the app reads (with a default) that Azure must not set, and why.
 NOT_IN_AZURE = {
     "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION": (
-        "pro mode's 2025-05-01-preview is retired in Azure: the app keeps its built-in default until it"
-        " moves off pro mode, and infra does not advertise a version that cannot work"
+        "pro mode's 2025-05-01-preview is retired in Azure: the app refuses this setting with a message"
+        " saying so (agentic jobs replaced combined ones), so Azure must never set it"
     ),
 }
 # Azure settings with no local counterpart, and why.
@@ -172,7 +172,7 @@ def test_local_only_settings_are_absent_in_azure() -> None:
 
 
 def test_the_retired_pro_mode_version_is_nowhere_in_infra() -> None:
-    # The app still reads the setting (with a default); Azure neither sets nor offers it.
+    # The app reads the setting only to refuse it; Azure neither sets nor offers it.
     assert set(NOT_IN_AZURE) <= settings_read_by_the_app()
     assert not set(NOT_IN_AZURE) & set(azure_settings())
     for path in bicep.INFRA.rglob("*"):
@@ -406,9 +406,10 @@ def test_packaged_code_imports_only_packaged_code_and_requirements() -> None:
 
 def test_the_import_check_sees_a_development_import(tmp_path: Path) -> None:
     module = tmp_path / "bad.py"
-    module.write_text("from emulators.content_understanding import app\nimport pypdf\n", encoding="utf-8")
-    assert list(imported_modules(module)) == ["emulators.content_understanding", "pypdf"]
-    # pypdf is installed (a dev requirement) but Azure would not install it.
-    assert distributions_providing("pypdf") == {"pypdf"}
-    assert "pypdf" not in required_distributions()
+    module.write_text("from emulators.content_understanding import app\nimport yaml\n", encoding="utf-8")
+    assert list(imported_modules(module)) == ["emulators.content_understanding", "yaml"]
+    # PyYAML is installed (a dev requirement) but Azure would not install it.
+    assert distributions_providing("yaml") == {"pyyaml"}
+    assert "pyyaml" not in required_distributions()
+    assert "pypdf" in required_distributions()  # agentic jobs' packaging needs it in Azure
     assert "azure-storage-blob" in distributions_providing("azure.storage.blob")

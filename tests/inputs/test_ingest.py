@@ -163,13 +163,18 @@ async def test_fifty_inputs_ingest_concurrently(
     print(f"50 concurrent ingests: {elapsed:.2f} s")
 
 
-async def test_pro_mode_ingest_uses_the_pro_mode_allow_list(storage: BlobServiceClient, job_id: str) -> None:
-    reference = await put_intake(storage, f"{job_id}/notes.docx", documents.docx())
+async def test_a_packaged_input_meets_the_package_s_types(storage: BlobServiceClient, job_id: str) -> None:
+    """An agentic job's documents go into its PDF package: PDF, text and Markdown, not Office."""
+    docx = await put_intake(storage, f"{job_id}/notes.docx", documents.docx())
+    notes = await put_intake(storage, f"{job_id}/notes.md", b"# Notes\n\nNet 45.\n")
 
-    assert (await ingest_input(job_id, 0, {"blob": reference})).content_type == DOCX
-    with pytest.raises(Exception, match="pro mode does not accept") as caught:
-        await ingest_input(job_id, 1, {"blob": reference}, pro_mode=True)
+    assert (await ingest_input(job_id, 0, {"blob": docx})).content_type == DOCX
+    with pytest.raises(Exception, match="packages its documents into one PDF") as caught:
+        await ingest_input(job_id, 1, {"blob": docx}, packaged_for="2026-06-01-preview")
     assert getattr(caught.value, "code", None) == "UnsupportedContentType"
+    # Markdown is one of them (CU would not take it in agentic mode: the package makes it pages).
+    packaged = await ingest_input(job_id, 2, {"blob": notes}, packaged_for="2026-06-01-preview")
+    assert packaged.content_type == "text/markdown"
 
 
 async def test_streamed_uploads_are_staged_with_their_facts(storage: BlobServiceClient, job_id: str) -> None:

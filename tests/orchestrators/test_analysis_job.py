@@ -168,11 +168,10 @@ def test_a_per_document_job_runs_every_stage() -> None:
     ]
     ingests, grants, analyses, monitors, (save,), (cleanup,) = context.waves
     assert [call.request(steps.INGEST_INPUT) for call in ingests] == [
-        IngestInputRequest(job_id="job-1", index=i, source=INPUTS[i], pro_mode=False) for i in range(2)
+        IngestInputRequest(job_id="job-1", index=i, source=INPUTS[i]) for i in range(2)
     ]
     assert [call.request(steps.CREATE_SAS) for call in grants] == [
-        CreateSasRequest(job_id="job-1", kind="input", blob=input_blob("job-1", i, NAMES[i]).name)
-        for i in range(2)
+        CreateSasRequest(job_id="job-1", blob=input_blob("job-1", i, NAMES[i]).name) for i in range(2)
     ]
     assert analyses[0].request(steps.BEGIN_ANALYSIS) == BeginAnalysisRequest(
         job_id="job-1",
@@ -249,9 +248,7 @@ def test_operations_are_recorded_as_their_monitors_finish() -> None:
 
 
 def test_the_analyzer_is_ensured_after_the_inputs() -> None:
-    ensured = returns(
-        {"ok": True, "analyzerId": "invoices", "definitionHash": "h", "created": True, "references": []}
-    )
+    ensured = returns({"ok": True, "analyzerId": "invoices", "definitionHash": "h", "created": True})
     context = FakeContext(
         input=job(analyzer=ANALYZER, analyzerId="invoices"), answers=answers(ensure_analyzer=ensured)
     )
@@ -265,7 +262,7 @@ def test_the_analyzer_is_ensured_after_the_inputs() -> None:
         ["ensure_analyzer"],
     ]
     assert context.waves[2][0].request(ENSURE_ANALYZER) == EnsureAnalyzerRequest(
-        job_id="job-1", analyzer=ANALYZER, references=[], polling=POLICY
+        job_id="job-1", analyzer=ANALYZER, polling=POLICY
     )
     assert context.statuses[1]["stage"] == "checking analyzer"
 
@@ -331,7 +328,7 @@ def test_continue_goes_on_with_the_inputs_that_made_it() -> None:
 
 def test_fail_stops_at_a_lost_input() -> None:
     context = FakeContext(
-        input=job(mode="combined", partialFailure="fail"),
+        input=job(partialFailure="fail"),
         answers=answers(ingest_input=by_index({0: host_failure("TransientError: storage busy")}, ingested)),
     )
 
@@ -412,20 +409,6 @@ def test_no_usable_input_ends_the_job() -> None:
         "message": "No input could be prepared",
         "transient": False,
     }
-
-
-def test_a_combined_job_analyses_every_input_in_one_operation() -> None:
-    context = FakeContext(input=job(mode="combined", partialFailure="fail"), answers=answers())
-
-    summary = context.run(run_analysis_job)
-
-    assert all(call.input["proMode"] is True for call in context.calls_to("ingest_input"))
-    (analysis,) = context.calls_to("begin_analysis")
-    assert analysis.request(steps.BEGIN_ANALYSIS).key == "combined"
-    assert [item.name for item in analysis.request(steps.BEGIN_ANALYSIS).inputs] == NAMES
-    assert [call.instance_id for call in context.calls_to("monitor_operation")] == ["job-1:op-combined"]
-    assert summary["operations"] == [{"key": "combined", "operationId": "op-combined", "status": "Succeeded"}]
-    assert [line["operationId"] for line in summary["inputs"]] == ["op-combined", "op-combined"]
 
 
 def test_analyses_that_could_not_start_or_were_submitted_again_are_reported() -> None:

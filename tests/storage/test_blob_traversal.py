@@ -27,7 +27,6 @@ from azure.storage.blob.aio import BlobServiceClient
 
 from api.intake import plan_job
 from api.job_request import parse_job_request
-from core.api_versions import DEFAULT_PRO_MODE_API_VERSION
 from core.errors import InputError, PermanentError
 from core.layout import Role
 from core.settings import get_settings
@@ -152,7 +151,7 @@ async def drive(reference: str, job_id: str, index: int) -> list[str]:
     accepted = []
     body = json.dumps({"inputs": [{"blob": reference}]}).encode()
     try:
-        parse_job_request(body, "application/json", settings, pro_api_version=DEFAULT_PRO_MODE_API_VERSION)
+        parse_job_request(body, "application/json", settings)
         accepted.append("request parsing")
     except InputError:
         pass
@@ -194,9 +193,7 @@ async def test_a_plain_reference_is_read_and_ingested_inside_the_allowed_contain
     intake = get_settings().storage.intake_container
     reference = f"{intake}/{job_id}/doc.pdf"
     body = json.dumps({"inputs": [{"blob": reference}]}).encode()
-    request = parse_job_request(
-        body, "application/json", get_settings(), pro_api_version=DEFAULT_PRO_MODE_API_VERSION
-    )
+    request = parse_job_request(body, "application/json", get_settings())
     await sources.check_available(request.inputs)
 
     ingested = await ingest_input(job_id, 0, sources.named(request.inputs[0]))
