@@ -60,6 +60,7 @@ async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
             inputs=operation.inputs,
             operationId=operation.operation_id,
             status=operation.status,
+            error=operation.error,
         )
         for operation in request.operations
     ]

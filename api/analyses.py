@@ -1,4 +1,4 @@
-"""The analyses routes: start a job, read its status and result, cancel it.
+"""The analyses routes: start a job, read its status, cancel it (its result: ``api/results.py``).
 
 Plain functions over a ``DurableOrchestrationClient`` (the real one in Azure, devhost's locally);
 ``triggers/http_api.py`` binds them to routes.
@@ -22,7 +22,6 @@ from core.jobs import job_status, monitor_instance_id
 from core.redact import redact_text
 from core.settings import get_settings
 from storage import results
-from storage.result_document import RESULT_KEY
 
 logger = logging.getLogger(__name__)
 
@@ -118,28 +117,6 @@ def status_document(job_id: str, status: Any, polling: dict[str, Any] | None = N
         createdAt=_iso(status.created_time),
         updatedAt=_iso(status.last_updated_time),
     )
-
-
-async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
-    status = await client.get_status(job_id)
-    if not status:
-        return problem_response(404, f"No analysis with id {job_id!r}")
-    runtime = _runtime(status)
-    output = status.output if isinstance(status.output, dict) else None
-    if runtime != "Completed" or output is None or not output.get("resultBlob"):
-        public = job_status(runtime, output)
-        return problem_response(
-            409, f"The analysis is {public}: its result is not available", jobStatus=public
-        )
-    body = bytearray()
-    try:
-        stream = await results.open_result_stream(job_id, RESULT_KEY)
-        # The Python worker needs the whole body; reading it in chunks keeps the peak to one copy.
-        async for chunk in stream.chunks:
-            body += chunk
-    except TransientError as error:
-        return dependency_unavailable(error)
-    return func.HttpResponse(bytes(body), status_code=200, mimetype="application/json", charset="utf-8")
 
 
 async def cancel(job_id: str, client: Any) -> func.HttpResponse:

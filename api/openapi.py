@@ -16,6 +16,7 @@ from pydantic_core import core_schema
 
 from api import models
 from api.models import ANALYZER_ID_PATTERN
+from api.results import RESULT_PAGE, TABLE_PAGE, PageSize
 from core.version import APP_VERSION
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
@@ -26,6 +27,30 @@ _ANALYZER_ID = {
     "in": "path",
     "required": True,
     "schema": {"type": "string", "pattern": ANALYZER_ID_PATTERN},
+}
+_INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+_START = {
+    "name": "start",
+    "in": "query",
+    "description": "the index of the page's first entry (0, or a nextLink's value)",
+    "schema": {"type": "integer", "minimum": 0, "default": 0},
+}
+
+
+def _page_size(size: PageSize) -> dict[str, Any]:
+    return {
+        "name": "pageSize",
+        "in": "query",
+        "description": "entries per page, at most; a page also ends once its body reaches 8 MiB",
+        "schema": {"type": "integer", "minimum": 1, "maximum": size.maximum, "default": size.default},
+    }
+
+
+_NEXT = {
+    "Link": {
+        "description": 'the next page, as `<url>; rel="next"` (RFC 8288); absent on the last page',
+        "schema": {"type": "string"},
+    }
 }
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -148,12 +173,65 @@ def openapi_document() -> dict[str, Any]:
             },
             "/analyses/{id}/result": {
                 "get": {
-                    "summary": "The full result of a completed job",
-                    "parameters": [_ID],
+                    "summary": "A page of a completed job's result entries, each with its full CU result",
+                    "parameters": [_ID, _START, _page_size(RESULT_PAGE)],
                     "responses": {
-                        "200": {"description": "Result", "content": _json(models.ResultDocument)},
+                        "200": {
+                            "description": "A page of the result",
+                            "headers": _NEXT,
+                            "content": _json(models.ResultDocument),
+                        },
+                        "400": _PROBLEM,
                         "404": _PROBLEM,
                         "409": _PROBLEM,
+                        "410": _PROBLEM,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/analyses/{id}/results/{index}": {
+                "get": {
+                    "summary": "One entry of a completed job's result (per-document: the input's index)",
+                    "parameters": [_ID, _INDEX],
+                    "responses": {
+                        "200": {"description": "The entry", "content": _json(models.OperationResult)},
+                        "400": _PROBLEM,
+                        "404": _PROBLEM,
+                        "409": _PROBLEM,
+                        "410": _PROBLEM,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/analyses/{id}/fields": {
+                "get": {
+                    "summary": "A page of the extracted fields as a table: one row per entry, one column "
+                    "per field",
+                    "parameters": [
+                        _ID,
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["csv", "jsonl"], "default": "csv"},
+                        },
+                        _START,
+                        _page_size(TABLE_PAGE),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A page of the table. CSV: the first page starts with the "
+                            "header row, later pages hold rows only (joined in order they are one file). "
+                            "JSON Lines: one FieldRow object per line.",
+                            "headers": _NEXT,
+                            "content": {
+                                "text/csv": {"schema": {"type": "string"}},
+                                "application/jsonl": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "400": _PROBLEM,
+                        "404": _PROBLEM,
+                        "409": _PROBLEM,
+                        "410": _PROBLEM,
                         "503": _UNAVAILABLE,
                     },
                 }
