@@ -28,7 +28,7 @@ from core.result_table import ResultEntry, public_status
 from storage.results import ResultNotFound, read_blob_json, write_blob_json
 
 RESULT_INDEX_FORMAT = 1
-RESULT_INDEX_PART_SIZE = 500  # entries per part blob (about 100 KB); a page spans a few parts at most
+RESULT_INDEX_PART_SIZE = 100  # entries per part blob (about 20 KB); parts are read one at a time
 READ_AHEAD = 4  # results read ahead of the one being consumed
 WRITE_CONCURRENCY = 8
 
