@@ -59,7 +59,7 @@ PER_DOCUMENT_KILL_POINTS: list[KillPoint] = [
     ),
     When("while CU analyses", _all_analyses_running),
     AtRequest("saving a finished analysis", "PUT", r"/operation-\d+\.json$", forward=False),
-    AtRequest("writing the result document", "PUT", r"/result\.json$", forward=True),
+    AtRequest("writing the result index", "PUT", r"/result-index-\d+\.json$", forward=True),
     AtRequest("deleting the grants", "DELETE", r"/grants/job-", forward=False),
 ]
 
@@ -122,7 +122,7 @@ COMBINED_KILL_POINTS: list[KillPoint] = [
     AtRequest("writing sources.jsonl", "PUT", r"/sources\.jsonl$", forward=False),
     When("while CU creates the analyzer", _analyzer_creating),
     When("while CU analyses the combined input", _combined_analysis_running),
-    AtRequest("writing the result document", "PUT", r"/result\.json$", forward=False),
+    AtRequest("writing the result index's header", "PUT", r"/result-index\.json$", forward=False),
 ]
 
 
