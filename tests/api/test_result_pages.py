@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from api import models
-from api.results import _next_link, _with_array
+from api.results import RESULT_PAGE, _next_link, _number, _only, _page_size, _with_array
+from core.errors import InputError
 from storage.result_document import ResultHeader
 from tests.api.test_contract import validator
 
@@ -57,3 +60,42 @@ def test_the_next_link_carries_the_next_start_until_the_end() -> None:
         == "/api/analyses/job-1/fields?format=csv&start=40&pageSize=20"
     )
     assert _next_link("job-1", "result", {}, 45, 20, HEADER) is None
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({}, (0, 20)),
+        ({"start": "40", "pageSize": "100"}, (40, 100)),
+        ({"start": "0", "pageSize": "1", "code": "function-key"}, (0, 1)),
+    ],
+)
+def test_a_cursor_is_read_from_the_query(params: dict[str, str], expected: tuple[int, int]) -> None:
+    _only(params, {"start", "pageSize"})
+    assert (_number(params, "start", 0), _page_size(params, RESULT_PAGE)) == expected
+
+
+@pytest.mark.parametrize(
+    ("params", "code"),
+    [
+        ({"start": "-1"}, "InvalidStart"),
+        ({"start": "+1"}, "InvalidStart"),
+        ({"start": " 1"}, "InvalidStart"),
+        ({"start": "1.0"}, "InvalidStart"),
+        ({"start": "9" * 10}, "InvalidStart"),
+        ({"start": "\u0661"}, "InvalidStart"),  # ARABIC-INDIC DIGIT ONE: a digit to int(), not here
+        ({"pageSize": "0"}, "InvalidPageSize"),
+        ({"pageSize": "101"}, "InvalidPageSize"),
+        ({"pageSize": ""}, "InvalidPageSize"),
+        ({"continuationToken": "abc"}, "UnknownParameter"),
+    ],
+)
+def test_a_tampered_cursor_is_refused(params: dict[str, str], code: str) -> None:
+    def read() -> None:
+        _only(params, {"start", "pageSize"})
+        _number(params, "start", 0)
+        _page_size(params, RESULT_PAGE)
+
+    with pytest.raises(InputError) as refused:
+        read()
+    assert refused.value.code == code
