@@ -1,4 +1,4 @@
-"""The analyses routes: start a job, read its status and result, cancel it.
+"""The analyses routes: start a job, read its status, cancel it (its result: ``api/results.py``).
 
 Plain functions over a ``DurableOrchestrationClient`` (the real one in Azure, devhost's locally);
 ``triggers/http_api.py`` binds them to routes.
@@ -22,15 +22,13 @@ from core.naming import is_job_instance_id
 from core.redact import redact_text, shorten
 from core.settings import get_settings
 from storage import results
-from storage.result_document import RESULT_KEY
 
 logger = logging.getLogger(__name__)
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
+
+
 # The job statuses that have a result: every other one answers 409 (the decision shared by wave 2).
-RESULT_STATUSES = ("succeeded", "partially_succeeded")
-
-
 async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     settings = get_settings()
     try:
@@ -136,31 +134,6 @@ def status_document(job_id: str, status: Any, polling: dict[str, Any] | None = N
         createdAt=_iso(status.created_time),
         updatedAt=_iso(status.last_updated_time),
     )
-
-
-async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
-    """200 with the result document for a job that ended ``succeeded`` or ``partially_succeeded``;
-    409 (with ``jobStatus``) for every other status, failed and canceled included: their result
-    is not a result (docs/api.md)."""
-    status = await _job(job_id, client)
-    if not status:
-        return _unknown(job_id)
-    runtime = _runtime(status)
-    output = status.output if isinstance(status.output, dict) else None
-    public = job_status(runtime, output)
-    if public not in RESULT_STATUSES or output is None or not output.get("resultBlob"):
-        return problem_response(
-            409, f"The analysis is {public}: its result is not available", jobStatus=public
-        )
-    body = bytearray()
-    try:
-        stream = await results.open_result_stream(job_id, RESULT_KEY)
-        # The Python worker needs the whole body; reading it in chunks keeps the peak to one copy.
-        async for chunk in stream.chunks:
-            body += chunk
-    except TransientError as error:
-        return dependency_unavailable(error)
-    return func.HttpResponse(bytes(body), status_code=200, mimetype="application/json", charset="utf-8")
 
 
 async def cancel(job_id: str, client: Any) -> func.HttpResponse:

@@ -162,28 +162,56 @@ class Canceled(_Response):
     status: Literal["canceled"]
 
 
-class OperationResult(_Response):
-    """One Content Understanding operation of a job and what it returned."""
+EntryStatus = Literal["succeeded", "failed", "canceled", "timed_out", "skipped"]
 
+
+class OperationResult(_Response):
+    """One entry of a job's result: a CU operation (per-document: one document) and what it returned.
+
+    Also the body of ``GET /api/analyses/{id}/results/{index}``.
+    """
+
+    index: int = Field(description="its position in the job's result (per-document: the input's index)")
     inputs: list[str] = Field(
         description="the names of the inputs it analysed (agentic: every packaged document, in order)"
     )
-    operationId: str | None
-    status: str
+    operationId: str | None = Field(description="null: no analysis was started for it")
+    status: EntryStatus
     result: dict[str, Any] | None = Field(description="the CU result as the service returned it")
-    error: dict[str, Any] | None = _optional(
-        "why it did not succeed: CU's error as returned (its innererror holds the detail), "
+    error: dict[str, Any] | None = Field(
+        description="why it did not succeed: CU's error as returned (its innererror holds the detail), "
         "or the app's account (a deadline)"
     )
 
 
 class ResultDocument(_Response):
-    """``GET /api/analyses/{id}/result``: every operation's full result."""
+    """``GET /api/analyses/{id}/result``: one page of a job's result entries, each with its full result."""
 
     id: str
     analyzerId: str
     mode: Mode
-    results: list[OperationResult]
+    total: int = Field(description="how many entries the whole result has")
+    results: list[OperationResult] = Field(description="entries start, start + 1, ... of this page")
+    nextLink: str | SkipJsonSchema[None] = _optional(
+        "the next page's URL (path and query); absent on the last page"
+    )
+
+
+class FieldRow(BaseModel):
+    """One row of ``GET /api/analyses/{id}/fields`` (a JSON Lines line; the CSV has the same columns).
+
+    After these six columns, one per field: ``fields.<Name>``, an object's properties as
+    ``fields.<Name>.<Property>``, an array as one column holding the list of its values.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    index: int
+    input: str = Field(description="the entry's input name(s), joined by '; '")
+    operationId: str | None
+    status: EntryStatus
+    errorCode: str | None
+    errorMessage: str | None
 
 
 class AnalyzerRegistration(_Response):
@@ -237,6 +265,7 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     StatusDocument,
     Canceled,
     ResultDocument,
+    FieldRow,
     AnalyzerRegistration,
     AnalyzerState,
     Problem,

@@ -15,6 +15,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json
 from pydantic_core import core_schema
 
 from api import models
+from api.results import RESULT_PAGE, TABLE_PAGE, PageSize
 from core.naming import ANALYZER_ID_MAX_LENGTH, ANALYZER_ID_PATTERN, JOB_INSTANCE_ID_PATTERN
 from core.version import APP_VERSION
 
@@ -34,6 +35,30 @@ _ANALYZER_ID = {
     "in": "path",
     "required": True,
     "schema": {"type": "string", "maxLength": ANALYZER_ID_MAX_LENGTH, "pattern": ANALYZER_ID_PATTERN},
+}
+_INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+_START = {
+    "name": "start",
+    "in": "query",
+    "description": "the index of the page's first entry (0, or a nextLink's value)",
+    "schema": {"type": "integer", "minimum": 0, "default": 0},
+}
+
+
+def _page_size(size: PageSize) -> dict[str, Any]:
+    return {
+        "name": "pageSize",
+        "in": "query",
+        "description": "entries per page, at most; a page also ends once its body reaches 8 MiB",
+        "schema": {"type": "integer", "minimum": 1, "maximum": size.maximum, "default": size.default},
+    }
+
+
+_NEXT = {
+    "Link": {
+        "description": 'the next page, as `<url>; rel="next"` (RFC 8288); absent on the last page',
+        "schema": {"type": "string"},
+    }
 }
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -76,6 +101,11 @@ def _json(model: type[BaseModel]) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": _schema(models.Problem)}}
+    no_result = {
+        "description": "The job has no result: it is pending or running, or it failed or was "
+        "canceled; `jobStatus` says which",
+        "content": problem,
+    }
     accepted = {
         "description": "Accepted: the job runs in the background",
         "headers": {"Location": {"schema": {"type": "string"}}},
@@ -169,16 +199,68 @@ def openapi_document() -> dict[str, Any]:
             },
             "/analyses/{id}/result": {
                 "get": {
-                    "summary": "The full result of a job that succeeded or partially succeeded",
-                    "parameters": [_ID],
+                    "summary": "A page of the result entries of a job that succeeded or partially "
+                    "succeeded, each with its full CU result",
+                    "parameters": [_ID, _START, _page_size(RESULT_PAGE)],
                     "responses": {
-                        "200": {"description": "Result", "content": _json(models.ResultDocument)},
-                        "404": _PROBLEM,
-                        "409": {
-                            "description": "The job has no result: it is pending or running, or it "
-                            "failed or was canceled; `jobStatus` says which",
-                            "content": problem,
+                        "200": {
+                            "description": "A page of the result",
+                            "headers": _NEXT,
+                            "content": _json(models.ResultDocument),
                         },
+                        "400": _PROBLEM,
+                        "404": _PROBLEM,
+                        "409": no_result,
+                        "410": _PROBLEM,
+                        "500": _INTERNAL,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/analyses/{id}/results/{index}": {
+                "get": {
+                    "summary": "One entry of a completed job's result (per-document: the input's index)",
+                    "parameters": [_ID, _INDEX],
+                    "responses": {
+                        "200": {"description": "The entry", "content": _json(models.OperationResult)},
+                        "400": _PROBLEM,
+                        "404": _PROBLEM,
+                        "409": no_result,
+                        "410": _PROBLEM,
+                        "500": _INTERNAL,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/analyses/{id}/fields": {
+                "get": {
+                    "summary": "A page of the extracted fields as a table: one row per entry, one column "
+                    "per field",
+                    "parameters": [
+                        _ID,
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["csv", "jsonl"], "default": "csv"},
+                        },
+                        _START,
+                        _page_size(TABLE_PAGE),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A page of the table. CSV: the first page starts with the "
+                            "header row, later pages hold rows only (joined in order they are one file). "
+                            "JSON Lines: one FieldRow object per line.",
+                            "headers": _NEXT,
+                            "content": {
+                                "text/csv": {"schema": {"type": "string"}},
+                                "application/jsonl": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "400": _PROBLEM,
+                        "404": _PROBLEM,
+                        "409": no_result,
+                        "410": _PROBLEM,
                         "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },

@@ -11,8 +11,11 @@ that writes it does. ::
     staging/     {job}/{unique}-{name}             HTTP uploads waiting for their ingest
     inputs/      {job}/{index}-{name}              every job's ingested inputs (and references)
                  {job}/package.pdf                 an agentic job's documents, packaged as one file
-    results/     {job}/{key}.json                  result documents and operation responses
+    results/     {job}/operation-{key}.json        each CU operation's full response
                  {job}/operation-{key}.started.json  the record of a started analysis
+                 {job}/result-index.json           the result index's header (one per job)
+                 {job}/result-index-{part}.json    its entries, a part of RESULT_INDEX_PART_SIZE each
+                 {job}/field-columns.json          the columns of the fields table (made on demand)
     grants/      {job}/{kind}-{digest}.json        signed URLs, kept out of history (claim checks)
     analyzers/   {analyzerId}.json                 registered analyzer definitions
 """
@@ -102,6 +105,23 @@ def result_blob(job_id: str, key: str) -> BlobPath:
 def operation_result_key(key: str) -> str:
     """The result key under which operation ``key``'s full response is kept."""
     return f"operation-{key}"
+
+
+def result_index_blob(job_id: str) -> BlobPath:
+    """The header of a job's result index: its entry count and part size (``storage/result_document.py``)."""
+    return result_blob(job_id, "result-index")
+
+
+def result_index_part_blob(job_id: str, part: int) -> BlobPath:
+    """Part ``part`` (0, 1, ...) of a job's result index: entries ``part * size`` onwards."""
+    if not isinstance(part, int) or isinstance(part, bool) or part < 0:
+        raise ValueError(f"Result index part {part!r} is not a non-negative integer")
+    return result_blob(job_id, f"result-index-{part}")
+
+
+def field_columns_blob(job_id: str) -> BlobPath:
+    """The columns of a job's fields table, found once from every result (``storage/field_table.py``)."""
+    return result_blob(job_id, "field-columns")
 
 
 def operation_record_blob(job_id: str, key: str) -> BlobPath:

@@ -324,16 +324,7 @@ def _finish(
                 job_id=job["jobId"],
                 analyzer_id=job["analyzerId"],
                 mode=job["mode"],
-                operations=[
-                    OperationRecord(
-                        key=op.key,
-                        inputs=[fates[i]["name"] for i in op.inputs],
-                        operation_id=op.operation_id,
-                        status=op.status,
-                        result_blob=op.result_blob,
-                    )
-                    for op in operations
-                ],
+                operations=_result_records(fates, operations),
             ),
         ),
     )
@@ -361,6 +352,42 @@ def _finish(
         summary["error"] = stop_reason
     progress.update("completed" if status != "failed" else "failed")
     return summary
+
+
+def _result_records(fates: list[InputFate], operations: list[_Operation]) -> list[OperationRecord]:
+    """The result's entries, in input order: each operation with its error, and each input that
+    never reached an analysis (lost before it, or skipped), so that every document has its line."""
+    analysed = {index for op in operations for index in op.inputs}
+    lines: list[tuple[int, OperationRecord]] = [
+        (
+            min(op.inputs),
+            OperationRecord(
+                key=op.key,
+                inputs=[fates[i]["name"] for i in op.inputs],
+                operation_id=op.operation_id,
+                status=op.status,
+                result_blob=op.result_blob,
+                error=None if op.status == "Succeeded" else fates[op.inputs[0]].get("error"),
+            ),
+        )
+        for op in operations
+        if op.inputs
+    ]
+    lines += [
+        (
+            fate["index"],
+            OperationRecord(
+                key=str(fate["index"]),
+                inputs=[fate["name"]],
+                operation_id=None,
+                status="Skipped" if fate["status"] == "skipped" else "Failed",
+                error=fate.get("error"),
+            ),
+        )
+        for fate in fates
+        if fate["index"] not in analysed
+    ]
+    return [record for _, record in sorted(lines, key=lambda line: line[0])]
 
 
 def _fail(fate: InputFate, error: ErrorInfo) -> None:

@@ -6,7 +6,9 @@ response is a ``500`` problem with a correlation id (logged), never an empty 500
 Routes (all errors are ``application/problem+json``):
   POST   /api/analyses                 start a job (multipart files or JSON references)  -> 202
   GET    /api/analyses/{id}            status, stage, progress, error, summary
-  GET    /api/analyses/{id}/result     the full result document (409 until the job completed)
+  GET    /api/analyses/{id}/result     a page of the result's entries (409 unless the job succeeded)
+  GET    /api/analyses/{id}/results/{index}  one entry of the result and its full CU result
+  GET    /api/analyses/{id}/fields     the extracted fields as a table (CSV or JSON Lines), a page
   DELETE /api/analyses/{id}            cancel a running job                              -> 202
   PUT    /api/analyzers/{id}           register a definition and ensure the analyzer     -> 202
   GET    /api/analyzers/{id}           the registered definition and the service's state
@@ -21,7 +23,7 @@ import os
 import azure.durable_functions as df
 import azure.functions as func
 
-from api import analyses, analyzers
+from api import analyses, analyzers, results
 from api.boundary import answered, answered_now
 from api.health import health_report
 from api.openapi import openapi_document
@@ -77,7 +79,30 @@ async def get_analysis_result(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     return await answered(
-        "GET /api/analyses/{id}/result", analyses.analysis_result(req.route_params["id"], client)
+        "GET /api/analyses/{id}/result", results.result_page(req.route_params["id"], req.params, client)
+    )
+
+
+@bp.function_name("get_analysis_result_entry")
+@bp.route(route="analyses/{id}/results/{index}", methods=[func.HttpMethod.GET])
+@bp.durable_client_input(client_name="client")
+async def get_analysis_result_entry(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    return await answered(
+        "GET /api/analyses/{id}/results/{index}",
+        results.result_entry(req.route_params["id"], req.route_params["index"], client),
+    )
+
+
+@bp.function_name("get_analysis_fields")
+@bp.route(route="analyses/{id}/fields", methods=[func.HttpMethod.GET])
+@bp.durable_client_input(client_name="client")
+async def get_analysis_fields(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    return await answered(
+        "GET /api/analyses/{id}/fields", results.fields_table(req.route_params["id"], req.params, client)
     )
 
 

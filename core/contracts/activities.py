@@ -84,7 +84,7 @@ class OperationRecord:
     key: NonEmptyStr
     inputs: list[str]  # the names of the inputs it analysed
     operation_id: str | None  # None: it never started
-    status: str  # Succeeded | Failed | Canceled | TimedOut
+    status: str  # Succeeded | Failed | Canceled | TimedOut | Skipped (never analysed)
     result_blob: str | None = None
     error: ErrorInfo | None = None  # why it did not succeed (with CU's inner error, if it gave one)
 

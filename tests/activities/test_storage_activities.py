@@ -24,7 +24,8 @@ from core.errors import TransientError
 from inputs.ingest import stage_upload
 from samples.pdf import make_pdf
 from storage.grants import resolve_grant
-from storage.results import read_result, save_result
+from storage.result_document import read_header, read_results
+from storage.results import save_result
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob
 from tests.support.loopback import FileServer
@@ -109,16 +110,22 @@ async def test_save_results_and_cleanup(storage: BlobServiceClient, job_id: str)
         }
     )
 
-    assert saved == {"ok": True, "resultBlob": f"{job_id}/result.json"}
-    assert await read_result(job_id, "result") == {
-        "id": job_id,
-        "analyzerId": "a1",
-        "mode": "per-document",
-        "results": [
-            {"inputs": ["a.pdf"], "operationId": "op-0", "status": "succeeded", "result": {"x": "ü"}},
-            {"inputs": ["b.pdf"], "operationId": None, "status": "timed_out", "result": None, "error": None},
-        ],
-    }
+    assert saved == {"ok": True, "resultBlob": f"{job_id}/result-index.json"}
+    header = await read_header(job_id)
+    assert (header.analyzer_id, header.mode, header.total) == ("a1", "per-document", 2)
+    read = [(entry, result) async for entry, result in read_results(header, 0, 2)]
+    assert read == [
+        (
+            {"index": 0, "key": "0", "inputs": ["a.pdf"], "operationId": "op-0", "status": "succeeded",
+             "error": None},
+            {"x": "ü"},
+        ),
+        (
+            {"index": 1, "key": "1", "inputs": ["b.pdf"], "operationId": None, "status": "timed_out",
+             "error": None},
+            None,
+        ),
+    ]  # fmt: skip
     assert await run_cleanup_job({"jobId": job_id}) == {"ok": True, "deleted": 1}
     assert await blob_names(storage, "staging", staged.staged) == []
 

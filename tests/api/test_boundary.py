@@ -91,14 +91,16 @@ async def test_every_http_route_answers_through_the_catch_all(monkeypatch: pytes
 
     from triggers import http_api
 
-    for name in ("analyses", "analyzers"):
+    for name in ("analyses", "analyzers", "results"):
         monkeypatch.setattr(http_api, name, Exploding())
     monkeypatch.setattr(http_api, "health_report", explode)
     monkeypatch.setattr(http_api, "openapi_document", explode)
     app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)  # function_app's own may index only once
     app.register_functions(http_api.bp)
     routes = [f for f in app.get_functions() if f.is_http_function()]
-    request = func.HttpRequest("GET", "/api/x", body=b"", route_params={"id": "i", "analyzerId": "a"})
+    request = func.HttpRequest(
+        "GET", "/api/x", body=b"", route_params={"id": "i", "analyzerId": "a", "index": "0"}
+    )
 
     answers = {}
     for route in routes:
@@ -109,7 +111,7 @@ async def test_every_http_route_answers_through_the_catch_all(monkeypatch: pytes
         result = user_function(**{name: arguments[name] for name in parameters})
         answers[route.get_function_name()] = await result if inspect.isawaitable(result) else result
 
-    assert len(answers) == 8
+    assert len(answers) == 10
     for name, response in answers.items():
         assert response.status_code == 500, name
         assert json.loads(response.get_body())["code"] == "InternalError", name

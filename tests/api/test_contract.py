@@ -29,7 +29,9 @@ DOCUMENTED = {
     ("/analyses", "post"): {"202", "400", "413", "415", "503"},
     ("/analyses/{id}", "get"): {"200", "404"},
     ("/analyses/{id}", "delete"): {"202", "404", "409"},
-    ("/analyses/{id}/result", "get"): {"200", "404", "409", "503"},
+    ("/analyses/{id}/result", "get"): {"200", "400", "404", "409", "410", "503"},
+    ("/analyses/{id}/results/{index}", "get"): {"200", "400", "404", "409", "410", "503"},
+    ("/analyses/{id}/fields", "get"): {"200", "400", "404", "409", "410", "503"},
     ("/analyzers/{analyzerId}", "put"): {"202", "400", "503"},
     ("/analyzers/{analyzerId}", "get"): {"200", "404", "503"},
     ("/health", "get"): {"200", "503"},
@@ -227,27 +229,39 @@ def test_problems_match_their_schema() -> None:
 
 
 def test_a_result_document_matches_its_schema() -> None:
-    # The shape storage/result_document.py writes and GET /result serves as is.
+    # The shape GET /result serves (api/results.py): a page of entries, each one an OperationResult.
     document = {
         "id": "job-1",
         "analyzerId": "prebuilt-document",
         "mode": "per-document",
+        "total": 3,
         "results": [
-            {"inputs": ["a.pdf"], "operationId": "op-1", "status": "succeeded", "result": {"contents": []}},
             {
+                "index": 0,
+                "inputs": ["a.pdf"],
+                "operationId": "op-1",
+                "status": "succeeded",
+                "error": None,
+                "result": {"contents": []},
+            },
+            {
+                "index": 1,
                 "inputs": ["b.pdf"],
                 "operationId": "op-2",
                 "status": "failed",
-                "result": None,
                 "error": {
                     "code": "InvalidRequest",
                     "message": "Invalid Request.",
                     "innererror": {"code": "ContentSourceNotAccessible", "message": "no"},
                 },
+                "result": None,
             },
-            {"inputs": ["c.pdf"], "operationId": None, "status": "timed_out", "result": None, "error": None},
         ],
+        "nextLink": "/api/analyses/job-1/result?start=2&pageSize=2",
     }
     validator(models.ResultDocument).validate(document)
-    dumped = models.ResultDocument.model_validate(document).model_dump(mode="json", exclude_unset=True)
-    assert dumped == document
+    assert models.ResultDocument.model_validate(document).model_dump(mode="json") == document
+    last_page = {**document, "results": [], "nextLink": None}
+    assert not validator(models.ResultDocument).is_valid(last_page)  # absent, never null
+    del last_page["nextLink"]
+    validator(models.ResultDocument).validate(last_page)

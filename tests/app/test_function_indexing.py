@@ -47,6 +47,8 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
     "start_analysis": http("analyses", "POST"),
     "get_analysis": http("analyses/{id}", "GET"),
     "get_analysis_result": http("analyses/{id}/result", "GET"),
+    "get_analysis_result_entry": http("analyses/{id}/results/{index}", "GET"),
+    "get_analysis_fields": http("analyses/{id}/fields", "GET"),
     "cancel_analysis": http("analyses/{id}", "DELETE"),
     "put_analyzer": http("analyzers/{analyzerId}", "PUT"),
     "get_analyzer": http("analyzers/{analyzerId}", "GET", client=False),

@@ -31,6 +31,12 @@ def test_per_job_paths() -> None:
         Role.RESULTS, "job-1/operation-0.started.json"
     )
     assert layout.analyzer_definition_blob("invoices") == BlobPath(Role.ANALYZERS, "invoices.json")
+    assert layout.result_index_blob("job-1") == BlobPath(Role.RESULTS, "job-1/result-index.json")
+    assert layout.result_index_part_blob("job-1", 12).name == "job-1/result-index-12.json"
+    assert layout.field_columns_blob("job-1").name == "job-1/field-columns.json"
+    for part in (-1, True, "0"):
+        with pytest.raises(ValueError, match="part"):
+            layout.result_index_part_blob("job-1", part)  # type: ignore[arg-type]
 
 
 def test_a_grant_blob_is_a_function_of_its_scope() -> None:

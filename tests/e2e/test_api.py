@@ -213,7 +213,14 @@ async def _wait_for_service(stack: AppStack, analyzer_id: str, *, present: bool)
 async def test_openapi_document_describes_every_route(stack: AppStack) -> None:
     document = (await stack.http.get("/api/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
-    routes = {"/analyses", "/analyses/{id}", "/analyses/{id}/result", "/analyzers/{analyzerId}"}
+    routes = {
+        "/analyses",
+        "/analyses/{id}",
+        "/analyses/{id}/result",
+        "/analyses/{id}/results/{index}",
+        "/analyses/{id}/fields",
+        "/analyzers/{analyzerId}",
+    }
     assert set(document["paths"]) == routes | {"/health", "/openapi.json"}
     status_schema = document["paths"]["/analyses/{id}"]["get"]["responses"]["200"]["content"][
         "application/json"

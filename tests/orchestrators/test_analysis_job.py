@@ -298,7 +298,11 @@ def test_an_analyzer_that_is_not_ready_stops_the_job(reply: Reply, error: dict[s
     assert [line["status"] for line in summary["inputs"]] == ["skipped", "skipped"]
     assert summary["operations"] == []
     assert "begin_analysis" not in context.names()
-    assert context.calls_to("save_results")[0].input["operations"] == []
+    # Every input still has its line in the result index, as never analysed.
+    assert context.calls_to("save_results")[0].input["operations"] == [
+        {"key": "0", "inputs": ["a.pdf"], "operationId": None, "status": "Skipped"},
+        {"key": "1", "inputs": ["b.pdf"], "operationId": None, "status": "Skipped"},
+    ]
     assert context.statuses[-1]["stage"] == "failed"
 
 
@@ -437,6 +441,7 @@ def test_analyses_that_could_not_start_or_were_submitted_again_are_reported() ->
         "inputs": ["b.pdf"],
         "operationId": None,
         "status": "Failed",
+        "error": {"code": "AnalysisNotRecorded", "message": "attempted 3 times", "transient": False},
     }
 
 

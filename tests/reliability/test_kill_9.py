@@ -59,7 +59,7 @@ PER_DOCUMENT_KILL_POINTS: list[KillPoint] = [
     ),
     When("while CU analyses", _all_analyses_running),
     AtRequest("saving a finished analysis", "PUT", r"/operation-\d+\.json$", forward=False),
-    AtRequest("writing the result document", "PUT", r"/result\.json$", forward=True),
+    AtRequest("writing the result index", "PUT", r"/result-index-\d+\.json$", forward=True),
     AtRequest("deleting the grants", "DELETE", r"/grants/job-", forward=False),
 ]
 
@@ -123,7 +123,7 @@ AGENTIC_KILL_POINTS: list[KillPoint] = [
         body=OPERATION_RECORD,
     ),
     When("while CU analyses the package", _agentic_analysis_running),
-    AtRequest("writing the result document", "PUT", r"/result\.json$", forward=False),
+    AtRequest("writing the result index's header", "PUT", r"/result-index\.json$", forward=False),
 ]
 
 

@@ -10,7 +10,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from core.errors import ErrorInfo, InputError
 from inputs.ingest import ingest_input, stage_upload
 from storage.grants import create_input_grant
-from storage.result_document import OperationOutcome, write_result_document
+from storage.result_document import OperationOutcome, read_header, read_results, write_result_document
 from storage.results import ResultNotFound, cleanup_job, open_result_stream, read_result, save_result
 from tests.support import documents
 from tests.support.blobs import blob_names
@@ -83,16 +83,11 @@ async def test_the_result_document_shows_cu_s_error_as_returned_and_the_app_s_ow
 
     name = await write_result_document(job_id, "invoices", "per-document", operations)
 
-    document = await read_result(job_id, "result")
-    assert name == f"{job_id}/result.json"
-    assert document["results"] == [
-        {"inputs": ["a.pdf"], "operationId": "op-0", "status": "succeeded", "result": {"contents": []}},
-        {"inputs": ["b.pdf"], "operationId": "op-1", "status": "failed", "result": None, "error": cu_error},
-        {
-            "inputs": ["c.pdf"],
-            "operationId": "op-2",
-            "status": "timed_out",
-            "result": None,
-            "error": {"code": "DeadlineExceeded", "message": "still Running"},
-        },
+    assert name == f"{job_id}/result-index.json"
+    header = await read_header(job_id)
+    read = [(entry, result) async for entry, result in read_results(header, 0, 3)]
+    assert [(entry["status"], entry["error"], result) for entry, result in read] == [
+        ("succeeded", None, {"contents": []}),
+        ("failed", cu_error, None),
+        ("timed_out", {"code": "DeadlineExceeded", "message": "still Running"}, None),
     ]
