@@ -172,7 +172,7 @@ async def forget_columns(job_id: str) -> None:
 
 
 async def run_count(count: int, size_kb: int) -> list[Row]:
-    job_id = f"bench-{uuid.uuid4().hex[:8]}"
+    job_id = f"job-{uuid.uuid4().hex}"  # the shape of a real job id (the API serves no other)
     await store_job(job_id, count, size_kb)
     client = CompletedJob()
     page = {"pageSize": str(PAGE_SIZE)}
