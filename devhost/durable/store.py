@@ -421,7 +421,10 @@ def _delete_ids(db: sqlite3.Connection, table: str, ids: Sequence[int]) -> None:
 
 
 def _delete_instance(db: sqlite3.Connection, instance_id: str) -> int:
-    """Remove an instance with its history, messages and work; returns 1 if it existed."""
-    for table in ("history", "messages", "work_items"):
+    """Remove an instance with its history and messages; returns 1 if it existed.
+
+    Its queued activities stay: in Azure they sit in the work-item queue, which neither purge nor
+    a new execution touches, and run anyway (their results are dropped)."""
+    for table in ("history", "messages"):
         db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))  # noqa: S608 - fixed names
     return db.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,)).rowcount

@@ -1,15 +1,16 @@
 """Blob triggers: a container poller with receipts, and the Event Grid `BlobCreated` webhook.
 
-Polling (the `LogsAndContainerScan` source): every interval, list each trigger's container in the
-storage account named by its `connection` setting; a blob version (ETag) without a receipt fires
-the function, and a receipt in the state keeps it from firing again. A failing blob is retried
-on later scans, five attempts in all, then given up ("poison"), as the Functions host does.
-Azurite sends no Event Grid events, so devhost polls every blob trigger, whatever its `source`.
+Each trigger fires the way its `source` says, and only that way, as in Azure:
 
-Event Grid: `POST /runtime/webhooks/blobs?functionName=Host.Functions.<name>` with header
-`aeg-event-type: Notification` and `Microsoft.Storage.BlobCreated` events (or the
-`SubscriptionValidation` handshake). Delivery is at-least-once, as in Azure: every post fires;
-it also writes the receipt so the poller leaves that version alone.
+- `LogsAndContainerScan` (the default): every interval, list the trigger's container in the
+  storage account named by its `connection` setting; a blob version (ETag) without a receipt
+  fires the function, and a receipt in the state keeps it from firing again. A failing blob is
+  retried on later scans, five attempts in all, then given up ("poison"), as the host does.
+- `EventGrid`: only `POST /runtime/webhooks/blobs?functionName=Host.Functions.<name>` with header
+  `aeg-event-type: Notification` and `Microsoft.Storage.BlobCreated` events (or the
+  `SubscriptionValidation` handshake) fires it; nothing scans its container. Delivery is
+  at-least-once, as in Azure: every post fires. Azurite emits no events: `devhost.eventgrid`
+  stands in for the storage account's Event Grid subscription (`make serve` runs it).
 
 The trigger argument is a `func.InputStream` with `name` ("container/path"), `uri` (without any
 SAS), `length`, `blob_properties` (ETag, ContentLength, ContentType, ...) and `metadata`.
@@ -78,6 +79,11 @@ class BlobTriggers:
     def functions(self) -> list[str]:
         return sorted(self._functions)
 
+    @property
+    def polled_functions(self) -> list[str]:
+        """The triggers devhost scans for (those not sourced from Event Grid)."""
+        return sorted(name for name, function in self._functions.items() if not _event_grid(function))
+
     async def close(self) -> None:
         for task in self._deliveries:
             task.cancel()
@@ -105,6 +111,8 @@ class BlobTriggers:
         """Scan every blob trigger's container once; returns how many blobs fired successfully."""
         fired = 0
         for function in self._functions.values():
+            if _event_grid(function):
+                continue  # fired only through the webhook, as in Azure
             container = self._container(function)
             if container is None:
                 continue
@@ -209,8 +217,10 @@ class BlobTriggers:
         if kind != "Notification":
             return web.json_response({"error": f"unexpected aeg-event-type {kind!r}"}, status=400)
         function = self._functions.get(name)
-        if function is None:
-            return web.json_response({"error": f"no blob-triggered function named {name!r}"}, status=404)
+        if function is None or not _event_grid(function):
+            return web.json_response(
+                {"error": f"no Event Grid-sourced blob trigger named {name!r}"}, status=404
+            )
         path = _path(function)
         for event in events:
             if event.get("eventType") != "Microsoft.Storage.BlobCreated":
@@ -240,9 +250,13 @@ class BlobTriggers:
                 )
                 await asyncio.sleep(0.5 * attempt)
                 continue
-            self._store.put_receipt(function.name, key, _version(etag), "done", attempt)
+            log.debug("blob trigger '%s' fired for %s (ETag %s)", function.name, key, etag)
             return
         log.error("blob trigger '%s' gave up on %s after %d attempts", function.name, key, MAX_ATTEMPTS)
+
+
+def _event_grid(function: FunctionInfo) -> bool:
+    return str(function.trigger.get("source") or "").lower() == "eventgrid"
 
 
 def _version(etag: str) -> str:

@@ -432,6 +432,17 @@ def slow_step(step: int) -> int:
 )
 @app.durable_client_input(client_name="client")
 async def intake(blob: func.blob.InputStream, client: df.DurableOrchestrationClient) -> None:
+    await _start_from_blob(blob, client)
+
+
+@app.blob_trigger(arg_name="blob", path="devhost-scan/{name}", connection="DevhostTestStorage")
+@app.durable_client_input(client_name="client")
+async def scanned_intake(blob: func.blob.InputStream, client: df.DurableOrchestrationClient) -> None:
+    """The same, with the default (polling) source: found by container scans, not by events."""
+    await _start_from_blob(blob, client)
+
+
+async def _start_from_blob(blob: func.blob.InputStream, client: df.DurableOrchestrationClient) -> None:
     properties = blob.blob_properties or {}
     etag = str(properties.get("ETag"))
     instance_id = hashlib.sha256(f"{blob.name}|{etag}".encode()).hexdigest()[:32]
