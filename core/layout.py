@@ -12,6 +12,7 @@ that writes it does. ::
     inputs/      {job}/{index}-{name}              every job's ingested inputs
     results/     {job}/{key}.json                  result documents and operation responses
                  {job}/operation-{key}.started.json  the record of a started analysis
+                 {job}/cancel-requested.json     the cancel marker (DELETE /api/analyses/{id})
     grants/      {job}/{kind}-{digest}.json        signed URLs, kept out of history (claim checks)
     analyzers/   {analyzerId}.json                 registered analyzer definitions
 """
@@ -103,6 +104,14 @@ def operation_result_key(key: str) -> str:
 def operation_record_blob(job_id: str, key: str) -> BlobPath:
     """The record of an analysis started for operation ``key`` (activities/cu_steps.py)."""
     return BlobPath(Role.RESULTS, f"{job_prefix(job_id)}operation-{key}.started.json")
+
+
+def cancel_marker_blob(job_id: str) -> BlobPath:
+    """Written when a job's cancel is requested; activities that would start work check it.
+
+    In the results container, which the job's clean-up leaves alone, so that an activity still
+    queued behind the clean-up sees it too."""
+    return BlobPath(Role.RESULTS, f"{job_prefix(job_id)}cancel-requested.json")
 
 
 def knowledge_base_prefix(analyzer_id: str, job_id: str) -> str:
