@@ -45,6 +45,7 @@ def load_host_config(app_dir: Path, environ: Mapping[str, str]) -> HostConfig:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise AppLoadError(f"{path} is not valid JSON: {exc}") from exc
+    _apply_overrides(data, environ)
     extensions = data.get("extensions") or {}
     durable = extensions.get("durableTask") or {}
     http = extensions.get("http") or {}
@@ -66,6 +67,25 @@ def load_host_config(app_dir: Path, environ: Mapping[str, str]) -> HostConfig:
         route_prefix=str(http.get("routePrefix", "api")).strip("/"),
         function_timeout=_function_timeout(data.get("functionTimeout")),
     )
+
+
+# App settings override host.json values: AzureFunctionsJobHost__extensions__durableTask__hubName
+# sets extensions.durableTask.hubName (the host's configuration provider, "__" as the separator).
+_OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
+
+
+def _apply_overrides(data: dict[str, Any], environ: Mapping[str, str]) -> None:
+    for name, value in environ.items():
+        if not name.startswith(_OVERRIDE_PREFIX):
+            continue
+        *parents, leaf = name[len(_OVERRIDE_PREFIX) :].split("__")
+        section = data
+        for key in parents:
+            child = section.get(key)
+            if not isinstance(child, dict):
+                child = section[key] = {}
+            section = child
+        section[leaf] = int(value) if value.strip().lstrip("-").isdigit() else value
 
 
 def _function_timeout(value: Any) -> float | None:
