@@ -174,6 +174,7 @@ class DevHost:
             base_url, f"{rpc_url}/durabletask/", config.hub_name, keys.durable_system
         )
         await engine.start()
+        blobs.resume_queued()
         if self._blob_poll_interval is not None and blobs.polled_functions:
             self._poller = asyncio.create_task(
                 blobs.poll_forever(self._blob_poll_interval), name="devhost-blob-poller"

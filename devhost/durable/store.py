@@ -358,6 +358,13 @@ class Store:
                 (function_name, blob_name, etag, state, attempts),
             )
 
+    def receipts_in_state(self, state: str) -> list[tuple[str, str, str, int]]:
+        """(function, blob, version, attempts) of every receipt in ``state``."""
+        rows = self._db.execute(
+            "SELECT function_name, blob_name, etag, attempts FROM blob_receipts WHERE state = ?", (state,)
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+
     def keys(self) -> dict[str, str]:
         return {name: value for name, value in self._db.execute("SELECT name, value FROM host_keys")}
 

@@ -40,6 +40,7 @@ from devhost.functions.keys import BLOBS_SYSTEM, HostKeys
 log = logging.getLogger("devhost")
 
 MAX_ATTEMPTS = 5
+QUEUED = "queued"  # an Event Grid delivery accepted by the webhook, not yet done
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _PARAMETER = re.compile(r"\{[^}]+\}")
 _APP_SETTING = re.compile(r"%([A-Za-z0-9_]+)%")
@@ -227,17 +228,35 @@ class BlobTriggers:
                 continue
             match = _SUBJECT.match(str(event.get("subject", "")))
             if match and match["container"] == path.container and path.matches(match["blob"]):
-                task = asyncio.create_task(self._deliver(function, match["blob"]))
-                self._deliveries.add(task)
-                task.add_done_callback(self._deliveries.discard)
+                # Queued durably before the 202 (the host puts Event Grid deliveries on its blob
+                # trigger queue): a restart resumes it, five attempts in all, then "poison".
+                key = f"{path.container}/{match['blob']}"
+                delivery = f"{(event.get('data') or {}).get('eTag', '')}|{event.get('id', uuid.uuid4())}"
+                self._store.put_receipt(function.name, key, delivery, QUEUED, 0)
+                self._spawn(function, match["blob"], delivery, 0)
         return web.Response(status=202)
 
-    async def _deliver(self, function: FunctionInfo, blob_name: str) -> None:
+    def resume_queued(self) -> int:
+        """After a restart: deliver again what was queued from the webhook and not done."""
+        resumed = 0
+        for name, key, delivery, attempts in self._store.receipts_in_state(QUEUED):
+            function = self._functions.get(name)
+            if function is not None and _event_grid(function):
+                self._spawn(function, key.partition("/")[2], delivery, attempts)
+                resumed += 1
+        return resumed
+
+    def _spawn(self, function: FunctionInfo, blob_name: str, delivery: str, attempts: int) -> None:
+        task = asyncio.create_task(self._deliver(function, blob_name, delivery, attempts))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, function: FunctionInfo, blob_name: str, delivery: str, attempts: int) -> None:
         container = self._container(function)
         if container is None:
             return
         key = f"{container.container_name}/{blob_name}"
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for attempt in range(attempts + 1, MAX_ATTEMPTS + 1):
             try:
                 etag = await self._fire(function, container, blob_name, "EventGrid")
             except Exception:
@@ -248,10 +267,13 @@ class BlobTriggers:
                     attempt,
                     MAX_ATTEMPTS,
                 )
+                self._store.put_receipt(function.name, key, delivery, QUEUED, attempt)
                 await asyncio.sleep(0.5 * attempt)
                 continue
+            self._store.put_receipt(function.name, key, delivery, "done", attempt)
             log.debug("blob trigger '%s' fired for %s (ETag %s)", function.name, key, etag)
             return
+        self._store.put_receipt(function.name, key, delivery, "poison", MAX_ATTEMPTS)
         log.error("blob trigger '%s' gave up on %s after %d attempts", function.name, key, MAX_ATTEMPTS)
 
 

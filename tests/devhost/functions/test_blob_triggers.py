@@ -113,9 +113,7 @@ async def test_a_failing_blob_is_retried_five_times_then_given_up(
         assert host.app_module.CALLS[f"intake:{SCANNED}/bad.txt"] == 5
 
 
-async def test_the_poller_runs_on_its_own(
-    tmp_path: Path, azurite: Azurite, scanned: ContainerClient
-) -> None:
+async def test_the_poller_runs_on_its_own(tmp_path: Path, azurite: Azurite, scanned: ContainerClient) -> None:
     async with blob_host(tmp_path, azurite, poll=0.05) as host:
         etag = await upload(scanned, "later.txt", "dropped in while running")
         await eventually(lambda: host.status(job_id("later.txt", etag, SCANNED)) is not None)
