@@ -53,8 +53,7 @@ async def _run(args: argparse.Namespace) -> int:
         try:
             await publisher.start()
             break
-        except httpx.TransportError:  # the host is not listening yet
-            await publisher.stop()
+        except httpx.TransportError:  # the host is not listening yet (start() closed its clients)
             if loop.time() > deadline or stop.is_set():
                 waited = f"{args.startup_timeout:g} s"
                 raise EventGridError(f"no answer from the endpoint within {waited}") from None

@@ -97,10 +97,14 @@ class BlobCreatedPublisher:
         False: then `publish_once()` does one round)."""
         self._service = BlobServiceClient.from_connection_string(self._connection_string)
         self._http = httpx.AsyncClient(timeout=30)
-        for subscription in self._subscriptions:
-            await self._validate(subscription)
-            async for name, etag in self._blobs(subscription.container):
-                self._seen[(subscription.container, name)] = etag
+        try:
+            for subscription in self._subscriptions:
+                await self._validate(subscription)
+                async for name, etag in self._blobs(subscription.container):
+                    self._seen[(subscription.container, name)] = etag
+        except BaseException:
+            await self.stop()
+            raise
         if run:
             self._loop_task = asyncio.create_task(self._watch(), name="eventgrid-publisher")
 

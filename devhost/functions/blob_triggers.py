@@ -209,6 +209,11 @@ class BlobTriggers:
         except ValueError:
             return web.json_response({"error": "the body is not JSON"}, status=400)
         events: list[dict[str, Any]] = body if isinstance(body, list) else [body]
+        function = self._functions.get(name)
+        if function is None or not _event_grid(function):
+            return web.json_response(
+                {"error": f"no Event Grid-sourced blob trigger named {name!r}"}, status=404
+            )
         kind = request.headers.get("aeg-event-type", "")
         if kind == "SubscriptionValidation":
             code = (events[0].get("data") or {}).get("validationCode") if events else None
@@ -217,11 +222,6 @@ class BlobTriggers:
             return web.json_response({"validationResponse": code})
         if kind != "Notification":
             return web.json_response({"error": f"unexpected aeg-event-type {kind!r}"}, status=400)
-        function = self._functions.get(name)
-        if function is None or not _event_grid(function):
-            return web.json_response(
-                {"error": f"no Event Grid-sourced blob trigger named {name!r}"}, status=404
-            )
         path = _path(function)
         for event in events:
             if event.get("eventType") != "Microsoft.Storage.BlobCreated":
