@@ -64,3 +64,4 @@ demo: setup
 bench: setup
 	$(PY) -m bench.storage_ingest
 	$(PY) -m bench.pipeline_bench
+	$(PY) -m bench.upload_memory
