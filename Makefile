@@ -73,3 +73,4 @@ bench: setup
 	$(PY) -m bench.storage_ingest
 	$(PY) -m bench.pipeline_bench
 	$(PY) -m bench.results_bench
+	$(PY) -m bench.upload_memory

@@ -5,6 +5,12 @@ into what the decorated activity runs: parse the payload into ``contract.request
 payload is a permanent ``InvalidActivityInput`` error), call ``work``, turn the result back into
 JSON, and apply the error policy of ``activities.envelope`` (transient failures raise so that the
 host retries, permanent ones return as data).
+
+``refuses_after_cancel=True`` marks a step that starts billed or lasting work (a CU operation, a
+grant blob, an ingested copy): it first checks its job's cancel marker and, once a cancel was
+requested, refuses with ``JobCanceled`` without doing anything. In Azure a terminated or
+canceled job's queued activities still run, so this check is what stops them
+(``core/cancellation.py``).
 """
 
 from __future__ import annotations
@@ -13,9 +19,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from activities.envelope import Envelope, envelope
+from core.cancellation import JobCanceledError
 from core.contracts.named import ActivityContract
 from core.contracts.wire import ContractError, from_wire, to_wire
 from core.errors import InputError
+from storage.cancellation import cancel_requested
 
 RequestT = TypeVar("RequestT")
 ResultT = TypeVar("ResultT")
@@ -31,7 +39,10 @@ class InvalidActivityInput(InputError):
 
 
 def activity_boundary(
-    contract: ActivityContract[RequestT, ResultT], work: Callable[[RequestT], Awaitable[ResultT]]
+    contract: ActivityContract[RequestT, ResultT],
+    work: Callable[[RequestT], Awaitable[ResultT]],
+    *,
+    refuses_after_cancel: bool = False,
 ) -> Callable[[Any], Awaitable[Envelope]]:
     """``work`` as an activity body: JSON payload in, result envelope out."""
 
@@ -41,6 +52,9 @@ def activity_boundary(
                 request = from_wire(contract.request, payload)
             except ContractError as problem:
                 raise InvalidActivityInput(str(problem)) from None
+            job_id = getattr(request, "job_id", None)
+            if refuses_after_cancel and isinstance(job_id, str) and await cancel_requested(job_id):
+                raise JobCanceledError(f"Job {job_id} was canceled: {contract.name} did not start")
             return to_wire(await work(request))
 
         answer = await envelope(typed())

@@ -28,10 +28,14 @@ from core.contracts import activities as contracts
 
 bp = df.Blueprint()
 
-run_ingest_input = activity_boundary(contracts.INGEST_INPUT, steps.ingest_input)
-run_create_sas = activity_boundary(contracts.CREATE_SAS, steps.create_sas)
+# Refused once the job's cancel was requested: ingesting (a lasting copy), granting (a grant blob
+# the clean-up may already have passed), adding a reference file.
+run_ingest_input = activity_boundary(contracts.INGEST_INPUT, steps.ingest_input, refuses_after_cancel=True)
+run_create_sas = activity_boundary(contracts.CREATE_SAS, steps.create_sas, refuses_after_cancel=True)
 run_save_results = activity_boundary(contracts.SAVE_RESULTS, steps.save_results)
-run_package_inputs = activity_boundary(contracts.PACKAGE_INPUTS, steps.package_inputs)
+run_package_inputs = activity_boundary(
+    contracts.PACKAGE_INPUTS, steps.package_inputs, refuses_after_cancel=True
+)
 run_cleanup_job = activity_boundary(contracts.CLEANUP_JOB, steps.cleanup_job)
 
 

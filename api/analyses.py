@@ -13,6 +13,7 @@ from typing import Any
 import azure.functions as func
 
 from api import submission as job_submission
+from api.cancellation import cancel_job
 from api.job_request import parse_job_request
 from api.models import Accepted, Canceled, Progress, StatusDocument
 from api.problems import dependency_unavailable, input_error_response, json_response, problem_response
@@ -21,7 +22,6 @@ from core.jobs import job_status, monitor_instance_id
 from core.naming import is_job_instance_id
 from core.redact import redact_text, shorten
 from core.settings import get_settings
-from storage import results
 
 logger = logging.getLogger(__name__)
 
@@ -143,12 +143,11 @@ async def cancel(job_id: str, client: Any) -> func.HttpResponse:
     runtime = _runtime(status)
     if runtime in TERMINAL:
         return problem_response(409, f"The analysis already ended ({job_status(runtime, status.output)})")
-    await client.terminate(job_id, "Canceled by the user")
     try:
-        await results.cleanup_job(job_id)
+        # Cooperative: the job stops starting work, drains, cleans up, ends "canceled".
+        await cancel_job(job_id, client)
     except TransientError as error:
-        # The job is canceled all the same; its grants are short-lived SAS and expire on their own.
-        logger.warning("Job %s canceled; its clean-up failed and is left to expiry: %s", job_id, error)
+        return dependency_unavailable(error)
     return json_response(
         Canceled(id=job_id, status="canceled"), status=202, headers={"Location": _status_path(job_id)}
     )

@@ -160,7 +160,7 @@ def job_status(runtime_status: str | None, output: Any) -> JobStatus:
         return "canceled"
     if runtime_status == "Completed" and isinstance(output, dict):
         status = output.get("status")
-        if status in ("succeeded", "partially_succeeded", "failed"):
+        if status in ("succeeded", "partially_succeeded", "failed", "canceled"):
             return status  # type: ignore[no-any-return]
     return "failed"
 

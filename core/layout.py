@@ -16,6 +16,7 @@ that writes it does. ::
                  {job}/result-index.json           the result index's header (one per job)
                  {job}/result-index-{part}.json    its entries, a part of RESULT_INDEX_PART_SIZE each
                  {job}/field-columns.json          the columns of the fields table (made on demand)
+                 {job}/cancel-requested.json       the cancel marker (DELETE /api/analyses/{id})
     grants/      {job}/{kind}-{digest}.json        signed URLs, kept out of history (claim checks)
     analyzers/   {analyzerId}.json                 registered analyzer definitions
 """
@@ -127,6 +128,14 @@ def field_columns_blob(job_id: str) -> BlobPath:
 def operation_record_blob(job_id: str, key: str) -> BlobPath:
     """The record of an analysis started for operation ``key`` (activities/cu_steps.py)."""
     return BlobPath(Role.RESULTS, f"{job_prefix(job_id)}operation-{key}.started.json")
+
+
+def cancel_marker_blob(job_id: str) -> BlobPath:
+    """Written when a job's cancel is requested; activities that would start work check it.
+
+    In the results container, which the job's clean-up leaves alone, so that an activity still
+    queued behind the clean-up sees it too."""
+    return BlobPath(Role.RESULTS, f"{job_prefix(job_id)}cancel-requested.json")
 
 
 def analyzer_definition_blob(analyzer_id: str) -> BlobPath:

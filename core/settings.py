@@ -35,6 +35,11 @@ from core.layout import Role
 # in Azure `DocumentStorage__blobServiceUri` (+ `DocumentStorage__clientId`) with managed identity.
 DOCUMENT_STORAGE = "DocumentStorage"
 
+# The Functions host refuses request bodies over this (ScriptConstants.DefaultMaxRequestBodySize,
+# 100 MiB) unless the app setting below says otherwise (docs/settings.md, "Upload size").
+HOST_MAX_REQUEST_BODY_BYTES = 104_857_600
+REQUEST_BODY_SIZE_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+
 _T = TypeVar("_T")
 
 # Read no more: naming it is a mistake worth a clear message (see _content_understanding).
@@ -127,7 +132,7 @@ class Settings:
             limits=JobLimits(
                 max_files_per_job=reader.integer("MAX_FILES_PER_JOB", 20, minimum=1),
                 max_file_bytes=reader.integer("MAX_FILE_BYTES", 100 * 1024 * 1024, minimum=1),
-                max_job_bytes=reader.integer("MAX_JOB_BYTES", 200 * 1024 * 1024, minimum=1),
+                max_job_bytes=reader.integer("MAX_JOB_BYTES", HOST_MAX_REQUEST_BODY_BYTES, minimum=1),
                 upload_concurrency=reader.integer("UPLOAD_CONCURRENCY", 4, minimum=1),
             ),
             polling=PollingSettings(
@@ -141,6 +146,15 @@ class Settings:
         )
         if settings.limits.max_job_bytes < settings.limits.max_file_bytes:
             raise SettingsError("MAX_JOB_BYTES", "must be at least MAX_FILE_BYTES")
+        # Uploads arrive in one request, which the Functions host refuses (an empty 413, before the
+        # app runs) over its body limit: a larger MAX_JOB_BYTES would promise what it cannot deliver.
+        body_limit = reader.integer(REQUEST_BODY_SIZE_SETTING, HOST_MAX_REQUEST_BODY_BYTES, minimum=1)
+        if settings.limits.max_job_bytes > body_limit:
+            raise SettingsError(
+                "MAX_JOB_BYTES",
+                f"must not exceed the host's request body limit ({body_limit} bytes, "
+                f"{REQUEST_BODY_SIZE_SETTING}); send larger jobs as blob or URL inputs",
+            )
         if settings.polling.max_interval_seconds < settings.polling.initial_interval_seconds:
             raise SettingsError("POLL_MAX_INTERVAL_SECONDS", "must be at least POLL_INITIAL_INTERVAL_SECONDS")
         # The SAS must outlive the whole analysis, or CU fails to read inputs late in a long job.

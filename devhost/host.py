@@ -34,8 +34,13 @@ from devhost.durable_http.client_binding import DurableEndpoints
 from devhost.durable_http.status import status_payload
 from devhost.functions.app_loader import LoadedApp, load_app
 from devhost.functions.blob_triggers import BlobTriggers
-from devhost.functions.config import HostConfig, load_host_config
-from devhost.functions.http_functions import HttpFunctions
+from devhost.functions.config import (
+    HTTP_RESPONSE_LIMIT_SECONDS,
+    HostConfig,
+    load_host_config,
+    request_body_limit,
+)
+from devhost.functions.http_functions import MAX_BODY_KEY, HttpFunctions, body_limit_middleware
 from devhost.functions.invoke import Invoker
 from devhost.functions.keys import HostKeys
 from devhost.monitoring import status_page
@@ -63,7 +68,11 @@ class DevHost:
         clock: Clock | None = None,
         enforce_keys: bool = False,
         blob_poll_interval: float | None = 2.0,
+        http_response_timeout: float = HTTP_RESPONSE_LIMIT_SECONDS,
     ) -> None:
+        if not 0 < http_response_timeout <= HTTP_RESPONSE_LIMIT_SECONDS:
+            # Tests may shorten Azure's 230 s to see it happen; never lengthen it.
+            raise ValueError(f"http_response_timeout must be in (0, {HTTP_RESPONSE_LIMIT_SECONDS:g}] seconds")
         self.app_dir = Path(app_dir).resolve()
         self.state_dir = Path(state_dir)
         self.clock: Clock = clock or RealClock()
@@ -72,6 +81,8 @@ class DevHost:
         self._rpc_port = rpc_port
         self._enforce_keys = enforce_keys
         self._blob_poll_interval = blob_poll_interval
+        self._http_response_timeout = http_response_timeout
+        self._http_functions: HttpFunctions | None = None
         self._saved_environ: dict[str, str | None] = {}
         self._added_sys_path = False
         self._runners: list[web.AppRunner] = []
@@ -121,6 +132,7 @@ class DevHost:
             activity_pool=activity_pool,
             function_pool=self._pool(8, "devhost-function"),
             client_binding=lambda binding: self.endpoints.binding_json(binding),
+            function_timeout=config.function_timeout,
         )
         self._engine = engine = Engine(
             store=store,
@@ -132,9 +144,19 @@ class DevHost:
         )
         self._blobs = blobs = BlobTriggers(app, invoker, store, enforced)
         durable_api = DurableApi(engine, lambda: self.endpoints, enforced)
-        http_functions = HttpFunctions(app, invoker, config.route_prefix, enforced)
+        max_body = request_body_limit(os.environ)
+        self._http_functions = http_functions = HttpFunctions(
+            app,
+            invoker,
+            config.route_prefix,
+            enforced,
+            max_body_bytes=max_body,
+            response_timeout=self._http_response_timeout,
+        )
 
-        public = web.Application()
+        # aiohttp refuses bodies of client_max_size bytes or more: one above the host's limit.
+        public = web.Application(client_max_size=max_body + 1, middlewares=[body_limit_middleware])
+        public[MAX_BODY_KEY] = max_body
         public.add_routes(
             [
                 web.get("/", self._status_page),
@@ -152,7 +174,8 @@ class DevHost:
             base_url, f"{rpc_url}/durabletask/", config.hub_name, keys.durable_system
         )
         await engine.start()
-        if self._blob_poll_interval is not None and blobs.functions:
+        blobs.resume_queued()
+        if self._blob_poll_interval is not None and blobs.polled_functions:
             self._poller = asyncio.create_task(
                 blobs.poll_forever(self._blob_poll_interval), name="devhost-blob-poller"
             )
@@ -167,6 +190,9 @@ class DevHost:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        if self._http_functions is not None:
+            await self._http_functions.close()
+            self._http_functions = None
         if self._engine is not None:
             await self._engine.stop()
             self._engine = None

@@ -351,7 +351,7 @@ var appSettings = {
   // Job limits and polling (the same values as locally).
   MAX_FILES_PER_JOB: '20'
   MAX_FILE_BYTES: '104857600'
-  MAX_JOB_BYTES: '209715200'
+  MAX_JOB_BYTES: '104857600'
   UPLOAD_CONCURRENCY: '4'
   POLL_INITIAL_INTERVAL_SECONDS: '1'
   POLL_MAX_INTERVAL_SECONDS: '15'

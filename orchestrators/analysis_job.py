@@ -12,6 +12,11 @@ Stages (each ends with a custom-status update, visible in the portal and the sta
    ``orchestrators/agentic_job.py``.)
 4. **saving**: ``save_results`` writes the result document; the output is a small summary.
 
+A cancel (``orchestrators/cancellation.py``) can arrive at any stage: the job then starts nothing
+new (no further stage, no monitor), drains what is in flight (its steps refuse at once), lets its
+monitors end (they are told too), skips the result document, cleans up (grants and staged
+uploads) and reports ``canceled`` with every input that had already succeeded.
+
 Every call goes through ``orchestrators.tasks`` and comes back as an ``Outcome`` (``Succeeded`` or
 ``Failed``). Only a result document or clean-up the host could not do after its retries fails the
 whole orchestration (``HostGaveUp``); every other failure is an input's or the job's reported fate.
@@ -26,6 +31,7 @@ from typing import Any, TypedDict
 import azure.durable_functions as df
 
 from core import function_names as names
+from core.cancellation import CANCELED_CODE, canceled_error
 from core.contracts import activities as steps
 from core.contracts.activities import (
     AnalysisInput,
@@ -48,6 +54,7 @@ from core.errors import ErrorInfo, InputError
 from core.jobs import InputFate, InputSource, JobSpec, job_outcome, monitor_instance_id, to_iso
 from core.layout import input_blob
 from core.naming import display_name
+from orchestrators.cancellation import CancelSignal
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
     Failed,
@@ -57,7 +64,6 @@ from orchestrators.tasks import (
     call_activity,
     call_sub_orchestrator,
     raise_if_host_gave_up,
-    settle,
     wait,
 )
 
@@ -102,21 +108,39 @@ def run_analysis_job(context: OrchestrationContext) -> Generator[Any, Any, dict[
     ]
     progress = _Progress(context, job, fates)
     progress.update("ingesting")
+    cancel = CancelSignal(context)
 
-    grants, analyzer_error = yield from _prepare(context, job, fates, progress)
-    stop_reason = _stop_reason(job, fates, grants, analyzer_error)
+    grants, analyzer_error = yield from _prepare(context, job, fates, progress, cancel)
+    stop_reason = _canceled(fates, cancel) or _stop_reason(job, fates, grants, analyzer_error)
     if stop_reason is not None:
         for fate in fates:
             if fate["status"] != "failed":
                 fate["status"] = "skipped"
         return (yield from _finish(context, job, fates, [], progress, started_at, stop_reason))
 
-    operations = yield from _analyse(context, job, fates, grants, progress)
-    return (yield from _finish(context, job, fates, operations, progress, started_at, None))
+    operations = yield from _analyse(context, job, fates, grants, progress, cancel)
+    return (
+        yield from _finish(context, job, fates, operations, progress, started_at, _canceled(fates, cancel))
+    )
+
+
+def _canceled(fates: list[InputFate], cancel: CancelSignal) -> dict[str, Any] | None:
+    """When the job was canceled: every input that had not succeeded is skipped (with why)."""
+    if not cancel.requested:
+        return None
+    for fate in fates:
+        if fate["status"] != "succeeded":
+            fate["status"] = "skipped"
+            fate["error"] = canceled_error("The job")
+    return dict(canceled_error("The job"))
 
 
 def _prepare(
-    context: OrchestrationContext, job: JobSpec, fates: list[InputFate], progress: _Progress
+    context: OrchestrationContext,
+    job: JobSpec,
+    fates: list[InputFate],
+    progress: _Progress,
+    cancel: CancelSignal,
 ) -> Generator[Any, Any, tuple[dict[int, str], ErrorInfo | None]]:
     """Stage 1: ingest each input, grant CU read access to where it will be stored (the blob name
     is known in advance, and a SAS can be signed before its blob exists), and ensure the analyzer.
@@ -140,8 +164,8 @@ def _prepare(
             ENSURE_ANALYZER,
             EnsureAnalyzerRequest(job_id=job["jobId"], analyzer=job["analyzer"], polling=job["polling"]),
         )
-    ingested = yield from settle(context, ingests)
-    granted = yield from settle(context, list(grant_calls.values()))
+    ingested = yield from cancel.settle(ingests)
+    granted = yield from cancel.settle(list(grant_calls.values()))
     grant_outcomes = dict(zip(grant_calls, granted, strict=True))
     grants: dict[int, str] = {}
     for fate, ingest in zip(fates, ingested, strict=True):
@@ -159,7 +183,7 @@ def _prepare(
 
     analyzer_error = None
     if ensure is not None:
-        ensured = yield from wait(context, ensure)
+        (ensured,) = yield from cancel.settle([ensure])
         if isinstance(ensured, Failed):
             analyzer_error = ensured.error
     return grants, analyzer_error
@@ -190,15 +214,17 @@ def _analyse(
     fates: list[InputFate],
     grants: dict[int, str],
     progress: _Progress,
+    cancel: CancelSignal,
 ) -> Generator[Any, Any, list[_Operation]]:
-    """Stage 3: start every operation, monitor each in a sub-orchestration, record how each ended."""
+    """Stage 3: start every operation, monitor each in a sub-orchestration, record how each ended.
+    After a cancel no monitor starts: an operation already running at CU is left to end there
+    (CU has no call to stop one) and reported Canceled."""
     plans = _plan_operations(job, sorted(grants))
     for plan in plans:
         for index in plan["inputs"]:
             fates[index]["status"] = "analyzing"
     progress.update("analyzing")
-    begun = yield from settle(
-        context,
+    begun = yield from cancel.settle(
         [
             call_activity(
                 context,
@@ -229,6 +255,9 @@ def _analyse(
             fates[index]["operationId"] = started.operation_id
             if started.attempts > 1:
                 fates[index]["analysisAttempts"] = started.attempts
+        if cancel.requested:
+            operation.status = "Canceled"
+            continue
         monitors[plan["key"]] = call_sub_orchestrator(
             context,
             MONITOR_OPERATION,
@@ -313,27 +342,19 @@ def _finish(
     started_at: str,
     stop_reason: dict[str, Any] | None,
 ) -> Generator[Any, Any, dict[str, Any]]:
+    canceled = stop_reason is not None and stop_reason.get("code") == CANCELED_CODE
     progress.polling = []
-    progress.update("saving")
-    saved = yield from wait(
-        context,
-        call_activity(
-            context,
-            steps.SAVE_RESULTS,
-            SaveResultsRequest(
-                job_id=job["jobId"],
-                analyzer_id=job["analyzerId"],
-                mode=job["mode"],
-                operations=_result_records(fates, operations),
-            ),
-        ),
-    )
-    raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
+    progress.update("canceling" if canceled else "saving")
+    saved: Outcome[Any] | None = None
+    if not canceled:  # a canceled job has no result document (GET .../result answers 409)
+        saved = yield from _save(context, job, fates, operations)
     cleaned = yield from wait(
         context, call_activity(context, steps.CLEANUP_JOB, CleanupJobRequest(job["jobId"]))
     )
     raise_if_host_gave_up(cleaned)
     status = "failed" if stop_reason is not None else job_outcome(fates)
+    if canceled:
+        status = "canceled"
     if status == "partially_succeeded" and job["partialFailure"] == "fail":
         status = "failed"  # "fail": the job only succeeds if every input does
     summary: dict[str, Any] = {
@@ -350,8 +371,28 @@ def _finish(
     }
     if stop_reason is not None:
         summary["error"] = stop_reason
-    progress.update("completed" if status != "failed" else "failed")
+    progress.update(status if status in ("failed", "canceled") else "completed")
     return summary
+
+
+def _save(
+    context: OrchestrationContext, job: JobSpec, fates: list[InputFate], operations: list[_Operation]
+) -> Generator[Any, Any, Outcome[Any]]:
+    saved = yield from wait(
+        context,
+        call_activity(
+            context,
+            steps.SAVE_RESULTS,
+            SaveResultsRequest(
+                job_id=job["jobId"],
+                analyzer_id=job["analyzerId"],
+                mode=job["mode"],
+                operations=_result_records(fates, operations),
+            ),
+        ),
+    )
+    raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
+    return saved
 
 
 def _result_records(fates: list[InputFate], operations: list[_Operation]) -> list[OperationRecord]:

@@ -362,22 +362,16 @@ class Engine:
         return started
 
     def _refill_ready(self) -> None:
+        """Take the next queued activities. Like the Azure Storage provider, which dequeues work
+        items without looking at their instance (`AzureStorageOrchestrationService.
+        LockNextTaskActivityWorkItem`), every queued activity runs, even when its instance has
+        been terminated, replaced or purged meanwhile; only its result is then dropped (by the
+        episode, which discards messages for an execution that is over)."""
         items = self._store.work_items_after(self._work_cursor, READY_BATCH)
         self._more_work = len(items) == READY_BATCH
-        instances: dict[str, Instance | None] = {}
         for item in items:
             self._work_cursor = item.id
-            if item.instance_id not in instances:
-                instances[item.instance_id] = self._store.instance(item.instance_id)
-            instance = instances[item.instance_id]
-            if (
-                instance is None
-                or instance.execution_id != item.execution_id
-                or instance.runtime_status.is_terminal
-            ):
-                self._to_outbox(item.id, None)  # its orchestration is over: nobody waits for it
-            else:
-                self._ready.append(item)
+            self._ready.append(item)
 
     def _flush_outbox(self, *, force: bool) -> None:
         """Queue finished activities' results: at once, unless they would only wait in the queue.

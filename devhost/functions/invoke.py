@@ -5,6 +5,13 @@
   or raises with `$OutOfProcData$` state appended to the message.
 - Activities: input through `ActivityTriggerConverter.decode` (df_loads), result through its
   `encode` (df_dumps), as the worker's converters do.
+- Failures as the host reports them: an activity's exception becomes `Activity function 'name'
+  failed:  Type: message` (the worker sends "Type: message" in an `RpcException`, whose
+  "\nException: " label leaves the second space; extension `TaskActivityShim.RunAsync`,
+  `OutOfProcExceptionHelpers`); a function running past host.json's `functionTimeout` fails with
+  the WebJobs SDK's "Timeout value of 00:10:00 was exceeded by function: Functions.name"
+  (`FunctionExecutor`). A timed-out async function is cancelled; a sync one cannot be stopped
+  in-process (Azure restarts the worker), so its thread runs on and its result is dropped.
 - Every function: arguments by binding name; a durable client binding gets the binding JSON
   string (the SDK's middleware turns it into a `DurableOrchestrationClient`); a `context`
   parameter gets a `func.Context`. Sync functions run in a thread pool, async ones on the loop.
@@ -30,6 +37,7 @@ from azure.functions._abc import RetryContext, TraceContext
 from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
 
 from devhost.functions.app_loader import FunctionInfo
+from devhost.functions.config import format_timespan
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
@@ -52,6 +60,10 @@ class ActivityOutcome:
         return self.reason is not None
 
 
+class FunctionTimeoutError(Exception):
+    """A function ran past host.json's functionTimeout (the WebJobs SDK's FunctionTimeoutException)."""
+
+
 class Invoker:
     def __init__(
         self,
@@ -60,11 +72,13 @@ class Invoker:
         activity_pool: ThreadPoolExecutor,
         function_pool: ThreadPoolExecutor,
         client_binding: Callable[[dict[str, Any]], str],
+        function_timeout: float | None = None,
     ) -> None:
         self._app_dir = app_dir
         self._activity_pool = activity_pool
         self._function_pool = function_pool
         self._client_binding = client_binding
+        self._function_timeout = function_timeout
 
     def call_orchestrator(self, function: FunctionInfo, context_json: str) -> OrchestratorOutcome:
         """Run one episode (blocking: call it from a worker thread)."""
@@ -94,9 +108,14 @@ class Invoker:
             )
             returned = await self._call(function, argument, self._activity_pool)
             encoded = ActivityTriggerConverter.encode(returned, expected_type=None)
+        except FunctionTimeoutError as timeout:
+            return ActivityOutcome(
+                reason=f"Activity function '{function.name}' failed: {timeout}",
+                details="".join(traceback.format_exception(timeout)),
+            )
         except Exception as exc:
             return ActivityOutcome(
-                reason=f"Activity function '{function.name}' failed: {exc}",
+                reason=f"Activity function '{function.name}' failed:  {type(exc).__name__}: {exc}",
                 details="".join(traceback.format_exception(exc)),
             )
         return ActivityOutcome(result=encoded.value)
@@ -106,6 +125,22 @@ class Invoker:
         return await self._call(function, trigger_value, self._function_pool)
 
     async def _call(self, function: FunctionInfo, trigger_value: Any, pool: ThreadPoolExecutor) -> Any:
+        """Call the function, failing it with FunctionTimeoutError past the function timeout."""
+        if self._function_timeout is None:
+            return await self._call_now(function, trigger_value, pool)
+        deadline = asyncio.timeout(self._function_timeout)
+        try:
+            async with deadline:
+                return await self._call_now(function, trigger_value, pool)
+        except TimeoutError:
+            if not deadline.expired():
+                raise  # the function's own TimeoutError
+            raise FunctionTimeoutError(
+                f"Timeout value of {format_timespan(self._function_timeout)} was exceeded by function: "
+                f"Functions.{function.name}"
+            ) from None
+
+    async def _call_now(self, function: FunctionInfo, trigger_value: Any, pool: ThreadPoolExecutor) -> Any:
         kwargs = {function.trigger["name"]: trigger_value}
         for binding in function.client_bindings:
             kwargs[binding["name"]] = self._client_binding(binding)

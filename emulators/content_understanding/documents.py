@@ -69,8 +69,14 @@ async def fetch(
                 raise OperationFailure(
                     inner_code, f"Could not read {what} from {_without_query(url)}: HTTP {response.status}."
                 )
-            data = await response.content.read(FILE_LIMIT_BYTES + 1)
-            return data, response.headers.get("Content-Type")
+            # StreamReader.read(n) returns what is buffered (at most n), not n bytes: read to the end,
+            # stopping one byte past the limit (the caller refuses what is over it).
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(1 << 20):
+                data += chunk
+                if len(data) > FILE_LIMIT_BYTES:
+                    break
+            return bytes(data), response.headers.get("Content-Type")
     except (aiohttp.ClientError, TimeoutError) as error:
         raise OperationFailure(
             inner_code, f"Could not read {what} from {_without_query(url)}: {type(error).__name__}."

@@ -46,6 +46,10 @@ NOT_IN_AZURE = {
         "pro mode's 2025-05-01-preview is retired in Azure: the app refuses this setting with a message"
         " saying so (agentic jobs replaced combined ones), so Azure must never set it"
     ),
+    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": (
+        "the Functions host's own setting, left unset so that the host keeps its 100 MiB body limit,"
+        " which MAX_JOB_BYTES is checked against (docs/settings.md, Upload size)"
+    ),
 }
 # Azure settings with no local counterpart, and why.
 AZURE_ONLY = {

@@ -34,6 +34,7 @@ from core.contracts.named import ActivityContract, OrchestratorContract
 from core.contracts.wire import from_wire
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # an event nobody raises
 
 
 def _json(value: Any) -> Any:
@@ -119,6 +120,14 @@ class TimerTask(FakeTask):
         self.fire_at = fire_at
 
 
+class EventTask(FakeTask):
+    """An external event: it arrives when ``FakeContext.events`` says, else never."""
+
+    def __init__(self, context: FakeContext, name: str) -> None:
+        super().__init__(context)
+        self.name = name
+
+
 class GroupTask(FakeTask):
     def __init__(self, context: FakeContext, mode: Literal["all", "any"], children: list[FakeTask]) -> None:
         super().__init__(context)
@@ -138,6 +147,7 @@ class FakeContext:
     timers: list[datetime] = field(default_factory=list)
     statuses: list[Any] = field(default_factory=list)
     continued_as_new: Any = None
+    events: dict[str, tuple[datetime, Any]] = field(default_factory=dict)  # name -> (raised at, value)
 
     # ---- the context the orchestrators see ----
 
@@ -175,6 +185,9 @@ class FakeContext:
 
     def continue_as_new(self, input_: Any) -> None:
         self.continued_as_new = _json(input_)
+
+    def wait_for_external_event(self, name: str) -> FakeTask:
+        return EventTask(self, name)
 
     # ---- driving ----
 
@@ -223,9 +236,14 @@ class FakeContext:
         if isinstance(task, GroupTask):
             for child in task.children:
                 self._schedule(child, wave)
+            at, value, error = self._resolve(task)  # a group inside a group needs its own end
+            task._complete(at, value, error)
         elif isinstance(task, TimerTask):
             self.timers.append(task.fire_at)
             task._complete(task.fire_at)
+        elif isinstance(task, EventTask):
+            raised_at, value = self.events.get(task.name, (NEVER, None))
+            task._complete(max(raised_at, self.now), value)
         elif isinstance(task, CallTask):
             call = dataclasses.replace(task.call, at=self.now)
             task.call = call

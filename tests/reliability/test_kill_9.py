@@ -272,9 +272,9 @@ async def test_a_blob_intake_delivery_interrupted_by_kill_9_starts_one_job(stack
         return [job_id]
 
     points: list[KillPoint] = [
-        # devhost's poller downloads the blob to call the trigger: no receipt, no job yet.
+        # devhost downloads the blob to call the trigger (the Event Grid delivery is queued): no job yet.
         AtRequest("delivering the blob to the trigger", "GET", rf"/{intake}/scan\.pdf$", forward=True),
-        # The job started (its receipt may or may not be written): the next scan delivers it again.
+        # The job started (the delivery may or may not be marked done): it is delivered again.
         AtRequest("ingesting the dropped document", "PUT", r"/inputs/intake-[^/]+/0-", forward=False),
     ]
     (job_id,), _ = await run_with_kills(stack, drop_a_document, points)
