@@ -4,7 +4,8 @@
 into what the decorated activity runs: parse the payload into ``contract.request`` (a malformed
 payload is a permanent ``InvalidActivityInput`` error), call ``work``, turn the result back into
 JSON, and apply the error policy of ``activities.envelope`` (transient failures raise so that the
-host retries, permanent ones return as data).
+host retries, permanent ones return as data). Each run is one telemetry span carrying the job's ids
+(``telemetry.activity``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from activities.envelope import Envelope, envelope
 from core.contracts.named import ActivityContract
 from core.contracts.wire import ContractError, from_wire, to_wire
 from core.errors import InputError
+from telemetry.activity import activity_span
 
 RequestT = TypeVar("RequestT")
 ResultT = TypeVar("ResultT")
@@ -43,7 +45,9 @@ def activity_boundary(
                 raise InvalidActivityInput(str(problem)) from None
             return to_wire(await work(request))
 
-        answer = await envelope(typed())
+        with activity_span(contract.name, payload) as span:  # telemetry: span + job context
+            answer = await envelope(typed())
+            span.finished(answer)
         if not answer["ok"] and isinstance(payload, Mapping):
             answer.update({key: payload[key] for key in contract.echoed_on_failure if key in payload})
         return answer

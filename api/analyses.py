@@ -21,6 +21,7 @@ from core.errors import InputError, TransientError
 from core.jobs import job_status, monitor_instance_id
 from core.redact import redact_text
 from core.settings import get_settings
+from core.telemetry_fields import job_started_record
 from storage import results
 from storage.result_document import RESULT_KEY
 
@@ -64,7 +65,10 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
             return _accepted(job_id, replayed=True)  # a concurrent retry of the same request won
         logger.exception("Could not start job %s", job_id)
         return problem_response(503, "The job could not be started; try again", title="Start failed")
-    logger.info("Started job %s: %d input(s), mode %s", job_id, len(spec["inputs"]), spec["mode"])
+    logger.info(
+        "Started job %s: %d input(s), mode %s", job_id, len(spec["inputs"]), spec["mode"],
+        extra=job_started_record(job_id, trigger="http", mode=spec["mode"], inputs=len(spec["inputs"])),
+    )  # fmt: skip
     return _accepted(job_id, replayed=False)
 
 

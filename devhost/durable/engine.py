@@ -413,7 +413,7 @@ class Engine:
                 outcome = ActivityOutcome(reason=missing_function_message(item.name, "activity"))
             else:
                 log.debug("%s: Function '%s (Activity)' started.", item.instance_id, item.name)
-                outcome = await self._invoker.call_activity(function, item.input)
+                outcome = await self._invoker.call_activity(function, item.input, item.instance_id)
             now = self._clock.now()
             if outcome.failed:
                 log.debug(

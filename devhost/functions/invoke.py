@@ -7,12 +7,15 @@
   `encode` (df_dumps), as the worker's converters do.
 - Every function: arguments by binding name; a durable client binding gets the binding JSON
   string (the SDK's middleware turns it into a `DurableOrchestrationClient`); a `context`
-  parameter gets a `func.Context`. Sync functions run in a thread pool, async ones on the loop.
+  parameter gets a `func.Context`. Sync functions run in a thread pool, async ones on the loop;
+  both see the invocation's OpenTelemetry context, as the worker makes it current in either case
+  (`devhost.monitoring.tracing`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import json
 import threading
@@ -29,7 +32,8 @@ from azure.functions import meta
 from azure.functions._abc import RetryContext, TraceContext
 from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
 
-from devhost.functions.app_loader import FunctionInfo
+from devhost.functions.app_loader import BLOB_TRIGGER, HTTP_TRIGGER, TIMER_TRIGGER, FunctionInfo
+from devhost.monitoring.tracing import HostTracing
 
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
 
@@ -60,11 +64,13 @@ class Invoker:
         activity_pool: ThreadPoolExecutor,
         function_pool: ThreadPoolExecutor,
         client_binding: Callable[[dict[str, Any]], str],
+        tracing: HostTracing | None = None,
     ) -> None:
         self._app_dir = app_dir
         self._activity_pool = activity_pool
         self._function_pool = function_pool
         self._client_binding = client_binding
+        self.tracing = tracing or HostTracing()
 
     def call_orchestrator(self, function: FunctionInfo, context_json: str) -> OrchestratorOutcome:
         """Run one episode (blocking: call it from a worker thread)."""
@@ -86,13 +92,16 @@ class Invoker:
         value = encoded.value
         return OrchestratorOutcome(state=json.loads(value) if isinstance(value, str | bytes) else value)
 
-    async def call_activity(self, function: FunctionInfo, input_text: str | None) -> ActivityOutcome:
+    async def call_activity(
+        self, function: FunctionInfo, input_text: str | None, instance_id: str | None = None
+    ) -> ActivityOutcome:
         try:
             argument = ActivityTriggerConverter.decode(
                 meta.Datum(type="json", value="null" if input_text is None else input_text),
                 trigger_metadata=None,
             )
-            returned = await self._call(function, argument, self._activity_pool)
+            with self.tracing.activity(instance_id, function.name):
+                returned = await self._call(function, argument, self._activity_pool)
             encoded = ActivityTriggerConverter.encode(returned, expected_type=None)
         except Exception as exc:
             return ActivityOutcome(
@@ -102,8 +111,14 @@ class Invoker:
         return ActivityOutcome(result=encoded.value)
 
     async def call(self, function: FunctionInfo, trigger_value: Any) -> Any:
-        """Call an HTTP- or blob-triggered function with its trigger value; exceptions propagate."""
-        return await self._call(function, trigger_value, self._function_pool)
+        """Call an HTTP-, blob- or timer-triggered function with its trigger value; exceptions propagate."""
+        trigger = _TRACED_TRIGGERS.get(function.trigger_type, "other")
+        with self.tracing.invocation(function.name, trigger, trigger_value) as span:
+            returned = await self._call(function, trigger_value, self._function_pool)
+            status = getattr(returned, "status_code", None)
+            if trigger == "http" and isinstance(status, int):
+                span.set_attribute("http.response.status_code", status)
+            return returned
 
     async def _call(self, function: FunctionInfo, trigger_value: Any, pool: ThreadPoolExecutor) -> Any:
         kwargs = {function.trigger["name"]: trigger_value}
@@ -114,7 +129,13 @@ class Invoker:
         if function.is_async:
             return await function.user_function(**kwargs)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(pool, functools.partial(function.user_function, **kwargs))
+        in_context = contextvars.copy_context().run  # the worker's thread sees the trace context too
+        return await loop.run_in_executor(
+            pool, functools.partial(in_context, function.user_function, **kwargs)
+        )
+
+
+_TRACED_TRIGGERS = {HTTP_TRIGGER: "http", BLOB_TRIGGER: "datasource", TIMER_TRIGGER: "timer"}
 
 
 class _TraceContext(TraceContext):
