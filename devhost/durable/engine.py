@@ -466,7 +466,11 @@ class Engine:
     def _orchestrate(self, plan: EpisodePlan) -> Settlement:
         """Runs in a worker thread: build the payload, call the orchestrator, settle."""
         function = self._app.find(ORCHESTRATION_TRIGGER, plan.instance.name)
-        outcome = None if function is None else self._invoker.call_orchestrator(function, context_json(plan))
+        outcome = (
+            None
+            if function is None
+            else self._invoker.call_orchestrator(function, context_json(plan), plan.instance.instance_id)
+        )
         return settle_episode(
             plan,
             outcome,

@@ -72,13 +72,16 @@ class Invoker:
         self._client_binding = client_binding
         self.tracing = tracing or HostTracing()
 
-    def call_orchestrator(self, function: FunctionInfo, context_json: str) -> OrchestratorOutcome:
+    def call_orchestrator(
+        self, function: FunctionInfo, context_json: str, instance_id: str | None = None
+    ) -> OrchestratorOutcome:
         """Run one episode (blocking: call it from a worker thread)."""
         context = OrchestrationTriggerConverter.decode(
             meta.Datum(type="json", value=context_json), trigger_metadata=None
         )
         try:
-            returned = function.user_function(context)
+            with self.tracing.orchestration(instance_id):
+                returned = function.user_function(context)
         except Exception as exc:
             message = str(exc)
             cause = exc.__cause__ or exc  # the SDK raises the user's exception `from` its own

@@ -13,7 +13,8 @@ devhost does the same with the OpenTelemetry API, so the app's own spans land in
 - ``start_new`` over HTTP: an ``orchestration:<name>`` span in the caller's trace, ended when the
   instance finishes;
 - an activity: an ``activity:<name>`` span, child of its orchestration's span (sub-orchestrations
-  are looked up through their parents), current while the activity runs.
+  are looked up through their parents), current while the activity runs; an orchestrator episode
+  runs with its orchestration's span current, so that what the orchestrator logs joins the trace.
 
 Without an OpenTelemetry SDK installed as the tracer provider all of this is the API's no-op.
 Span contexts are kept in memory: after a restart, resumed instances' activities start new traces.
@@ -28,7 +29,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from opentelemetry import trace
+from opentelemetry import context as otel_context, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -88,6 +89,19 @@ class HostTracing:
             waiter = asyncio.create_task(self._end_when_finished(instance_id, span))
             self._waiters.add(waiter)
             waiter.add_done_callback(self._waiters.discard)
+
+    @contextlib.contextmanager
+    def orchestration(self, instance_id: str | None) -> Iterator[None]:
+        """An orchestrator episode runs in its orchestration's context (its log records join the trace)."""
+        span = self._orchestration_span(instance_id)
+        if span is None:
+            yield
+            return
+        token = otel_context.attach(trace.set_span_in_context(span))
+        try:
+            yield
+        finally:
+            otel_context.detach(token)
 
     @contextlib.contextmanager
     def activity(self, instance_id: str | None, name: str) -> Iterator[None]:
