@@ -7,6 +7,7 @@ log records are captured in memory with the app's own processors; nothing is exp
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -15,8 +16,9 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.trace import SpanKind
 
 from core import telemetry_fields as fields
-from tests.e2e.conftest import AppStack, sample
 from scripts.azurite import ACCOUNT_KEY
+from tests.e2e.conftest import AppStack, sample
+from tests.support import kql
 from tests.support.azurite import Azurite
 from tests.support.telemetry import TelemetryCapture, attributes, everything_recorded
 
@@ -131,15 +133,32 @@ async def test_a_jobs_whole_path_is_one_trace_with_its_ids_and_no_secret(
     assert line.strip() not in recorded
 
 
-async def test_an_input_past_the_deadline_is_recorded_with_its_error_code(
+def served_429s(stack: AppStack) -> int:
+    return int(stack.emulator.stats()["faultsServed"].get("429", 0))
+
+
+async def test_throttling_and_an_input_past_the_deadline_are_recorded(
     start_stack: Callable[..., Any], telemetry: TelemetryCapture
 ) -> None:
     async with start_stack(ANALYSIS_DEADLINE_SECONDS="1.5") as stack:
         stack.emulator.set_faults(hang_input_names={"invoice-litware.md"})
         files = [("files", name, sample(name)) for name in ("invoice-contoso.txt", "invoice-litware.md")]
         job_id = await stack.submit(files)
+        # Content Understanding throttles every call for a moment, then recovers.
+        stack.emulator.set_faults(rate_429=1.0, retry_after=0.01)
+        for _ in range(1000):  # at most 10 s
+            if served_429s(stack) >= 2:
+                break
+            await asyncio.sleep(0.01)
+        stack.emulator.set_faults(rate_429=0.0)
         status = await stack.wait(job_id)
     assert status["status"] == "partially_succeeded", status
+
+    cu_calls = [attributes(s) for s in telemetry.spans() if s.name.startswith("ContentUnderstanding ")]
+    throttled = [call for call in cu_calls if call.get(fields.CU_THROTTLED)]
+    assert throttled
+    assert all(call[fields.CU_ATTEMPTS] >= call[fields.CU_THROTTLED] for call in throttled)
+    assert sum(call[fields.CU_THROTTLED] for call in throttled) == served_429s(stack)
 
     records = [attributes(r) for r in of_job(telemetry.logs(), job_id)]
     failed = [r for r in records if r.get(fields.EVENT) == fields.INPUT_FAILED]
@@ -151,4 +170,10 @@ async def test_an_input_past_the_deadline_is_recorded_with_its_error_code(
     polls = [attributes(s) for s in named(telemetry.spans(), "activity get_operation")]
     stuck = {p[fields.CU_OPERATION_ID] for p in polls if p.get(fields.CU_OPERATION_STATUS) == "Running"}
     done = {p[fields.CU_OPERATION_ID] for p in polls if p.get(fields.CU_OPERATION_STATUS) == "Succeeded"}
-    assert len(stuck - done) == 1 and len(done) == 1
+    assert len(stuck - done) == 1
+    assert len(done) == 1
+
+    # Every attribute a monitoring query (infra/monitoring/*.kql) reads was written by this job.
+    written = {key for item in [*telemetry.spans(), *telemetry.logs()] for key in attributes(item)}
+    read = set().union(*(query.dimensions for query in kql.all_queries()))
+    assert read <= written, read - written

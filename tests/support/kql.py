@@ -29,17 +29,34 @@ QUERIES = REPO_ROOT / "infra" / "monitoring"
 _COMMON = {"timestamp", "name", "customDimensions", "operation_Id", "operation_Name", "cloud_RoleName"}
 SCHEMA: dict[str, frozenset[str]] = {
     "requests": frozenset(_COMMON | {"resultCode", "success", "duration", "url", "id"}),
-    "dependencies": frozenset(_COMMON | {"type", "target", "data", "resultCode", "success", "duration", "id"}),
+    "dependencies": frozenset(
+        _COMMON | {"type", "target", "data", "resultCode", "success", "duration", "id"}
+    ),
     "traces": frozenset(_COMMON | {"message", "severityLevel"}),
 }
 
 KEYWORDS = frozenset(
-    """
-    let where extend project summarize by order sort desc asc render timechart columnchart barchart piechart
-    table join kind inner leftanti leftouter on union and or not in between top take limit distinct
-    bin count countif sum sumif percentile percentiles avg max min dcount ago now iff tostring toint todouble
-    tolong isnotempty isempty true false has contains startswith endswith
-    """.split()
+    {
+        *("let", "where", "extend", "project", "summarize", "by", "order", "sort", "desc", "asc", "render"),
+        *("timechart", "columnchart", "barchart", "piechart", "table", "join", "kind", "inner", "leftanti"),
+        *(
+            "leftouter",
+            "on",
+            "union",
+            "and",
+            "or",
+            "not",
+            "in",
+            "between",
+            "top",
+            "take",
+            "limit",
+            "distinct",
+        ),
+        *("bin", "count", "countif", "sum", "sumif", "percentile", "percentiles", "avg", "max", "min"),
+        *("dcount", "ago", "now", "iff", "tostring", "toint", "todouble", "tolong", "isnotempty", "isempty"),
+        *("true", "false", "has", "contains", "startswith", "endswith"),
+    }
 )
 
 _COMMENT = re.compile(r"//[^\n]*")

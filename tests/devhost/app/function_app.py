@@ -457,3 +457,13 @@ async def intake(blob: func.blob.InputStream, client: df.DurableOrchestrationCli
 def echo_input(context: df.DurableOrchestrationContext) -> Orchestration:
     yield context.call_activity("add_one", 0)
     return context.get_input()
+
+
+# -- timer triggers -------------------------------------------------------------------------------
+
+TIMER_RUNS: list[dict[str, Any]] = []  # what each run of `every_five_minutes` was told
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
+def every_five_minutes(timer: func.TimerRequest) -> None:
+    TIMER_RUNS.append({"past_due": timer.past_due, **timer.schedule_status})
