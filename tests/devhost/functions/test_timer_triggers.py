@@ -131,7 +131,7 @@ async def test_a_schedule_the_host_would_refuse_stops_the_start(tmp_path: Path) 
             pass
     with pytest.raises(AppLoadError, match="six fields"):
         async with DevHost(
-            app, settings={"PURGE_SCHEDULE": "0 * * * *"}, state_dir=tmp_path / "s2", clock=VirtualClock(START),
-            blob_poll_interval=None,
+            app, settings={"PURGE_SCHEDULE": "0 * * * *"}, state_dir=tmp_path / "s2",
+            clock=VirtualClock(START), blob_poll_interval=None,
         ):  # fmt: skip
             pass
