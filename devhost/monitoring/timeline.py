@@ -45,6 +45,8 @@ class Bar:
     outcome: str = RUNNING
     child_instance_id: str | None = None
     fire_at: datetime | None = None
+    start_seq: int = 0  # positions of its start and end events in history, which order ties
+    end_seq: int | None = None
 
     def seconds(self, now: datetime) -> float:
         return ((self.end or now) - self.start).total_seconds()
@@ -66,12 +68,13 @@ class Timeline:
 
     def peak_parallelism(self) -> int:
         """The most bars running at the same moment (timers excluded)."""
-        edges: list[tuple[datetime, int]] = []
+        edges: list[tuple[datetime, int, int]] = []  # (moment, history position, +1 start / -1 end)
         for bar in self.bars:
             if bar.kind != TIMER:
-                edges += [(bar.start, 1), (bar.end or self.end, -1)]
+                end_seq = bar.end_seq if bar.end_seq is not None else 1 << 30
+                edges += [(bar.start, bar.start_seq, 1), (bar.end or self.end, end_seq, -1)]
         running = peak = 0
-        for _, step in sorted(edges, key=lambda edge: (edge[0], edge[1])):
+        for _, _, step in sorted(edges):  # history order breaks ties of equal timestamps
             running += step
             peak = max(peak, running)
         return peak
@@ -84,11 +87,12 @@ def build_timeline(history: list[Event], now: datetime) -> Timeline | None:
     started = parse_timestamp(history[0]["Timestamp"])
     ended: datetime | None = None
     bars: dict[int, Bar] = {}
-    for event in history:
+    for position, event in enumerate(history):
         kind = EventType(event["EventType"])
         moment = parse_timestamp(event["Timestamp"])
         if kind in _STARTS:
             bar = Bar(event["EventId"], _STARTS[kind], str(event.get("Name") or "timer"), moment)
+            bar.start_seq = position
             if kind == EventType.TIMER_CREATED:
                 bar.fire_at = parse_timestamp(event["FireAt"])
                 bar.name = "timer"
@@ -97,10 +101,10 @@ def build_timeline(history: list[Event], now: datetime) -> Timeline | None:
             bars[bar.task_id] = bar
         elif kind in _ENDS and event.get("TaskScheduledId") in bars:
             bar = bars[event["TaskScheduledId"]]
-            bar.end, bar.outcome = moment, _ENDS[kind]
+            bar.end, bar.outcome, bar.end_seq = moment, _ENDS[kind], position
         elif kind == EventType.TIMER_FIRED and event.get("TimerId") in bars:
             bar = bars[event["TimerId"]]
-            bar.end, bar.outcome = moment, SUCCEEDED
+            bar.end, bar.outcome, bar.end_seq = moment, SUCCEEDED, position
         elif kind in (EventType.EXECUTION_COMPLETED, EventType.EXECUTION_TERMINATED):
             ended = moment
     end = ended or max(now, started)
