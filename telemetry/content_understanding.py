@@ -50,6 +50,7 @@ class ContentUnderstandingCall:
         self._span = span
         self.attempts = 0
         self.throttled = 0
+        self.error_type: str | None = None  # of the last attempt
 
     def answered(self, status_code: int, headers: Mapping[str, str]) -> None:
         """One attempt got an answer (any status)."""
@@ -65,17 +66,18 @@ class ContentUnderstandingCall:
         operation_id = operation_id_from_location(headers.get("Operation-Location"))
         if operation_id:
             self._operation(operation_id)
-        if status_code >= 400:
-            self._span.set_status(Status(StatusCode.ERROR))
-            self._span.set_attribute("error.type", str(status_code))
-        else:
-            self._span.set_status(Status(StatusCode.UNSET))
+        self.error_type = str(status_code) if status_code >= 400 else None
 
     def failed_to_send(self, error: BaseException) -> None:
         """One attempt failed without an answer (connection refused, timeout...)."""
         self._attempted()
-        self._span.set_attribute("error.type", type(error).__name__)
-        self._span.set_status(Status(StatusCode.ERROR))
+        self.error_type = type(error).__name__
+
+    def ended(self) -> None:
+        """The call is over: its last attempt decides whether it failed."""
+        if self.error_type is not None:
+            self._span.set_attribute("error.type", self.error_type)
+            self._span.set_status(Status(StatusCode.ERROR))
 
     def _attempted(self) -> None:
         self.attempts += 1
@@ -143,6 +145,7 @@ def cu_call(method: str, url: str) -> Iterator[ContentUnderstandingCall]:
             yield call
         finally:
             _open_call.reset(token)
+            call.ended()
 
 
 def note_operation(status: str, result: Mapping[str, Any] | None) -> None:

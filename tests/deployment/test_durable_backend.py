@@ -18,6 +18,7 @@ import pytest
 
 from tests.deployment.test_deployment import azure_settings
 from tests.support import bicep
+from tests.support.azurite import REPO_ROOT
 
 APP = bicep.INFRA / "app"
 DTS = APP / "durable-task-scheduler.bicep"
@@ -79,7 +80,7 @@ def test_with_azure_storage_nothing_of_the_scheduler_is_set() -> None:
 @pytest.mark.parametrize("backend", ["DurableTaskScheduler", "AzureStorage"])
 def test_both_backends_share_the_task_hub_name(backend: str) -> None:
     settings = azure_settings(backend)
-    host = json.loads((bicep.REPO_ROOT / "host.json").read_text(encoding="utf-8"))
+    host = json.loads((REPO_ROOT / "host.json").read_text(encoding="utf-8"))
     assert host["extensions"]["durableTask"]["hubName"] == "%TASKHUB_NAME%"
     assert settings["TASKHUB_NAME"] == "cupipeline"
 

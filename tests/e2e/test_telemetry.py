@@ -174,6 +174,7 @@ async def test_throttling_and_an_input_past_the_deadline_are_recorded(
     assert len(done) == 1
 
     # Every attribute a monitoring query (infra/monitoring/*.kql) reads was written by this job.
-    written = {key for item in [*telemetry.spans(), *telemetry.logs()] for key in attributes(item)}
+    recorded: list[Any] = [*telemetry.spans(), *telemetry.logs()]
+    written = {key for item in recorded for key in attributes(item)}
     read = set().union(*(query.dimensions for query in kql.all_queries()))
     assert read <= written, read - written

@@ -24,7 +24,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, SpanKind, TraceState
 from opentelemetry.util.types import Attributes
 
 from telemetry.setup import install
@@ -42,6 +42,7 @@ class _OnlyWhileCapturing(Sampler):
         kind: SpanKind | None = None,
         attributes: Attributes = None,
         links: Sequence[Link] | None = None,
+        trace_state: TraceState | None = None,
     ) -> SamplingResult:
         return SamplingResult(Decision.RECORD_AND_SAMPLE if self.on else Decision.DROP, attributes)
 
@@ -55,7 +56,7 @@ class TelemetryCapture:
     def __init__(self) -> None:
         self._sampler = _OnlyWhileCapturing()
         self.span_exporter = InMemorySpanExporter()
-        self.log_exporter = InMemoryLogRecordExporter()
+        self.log_exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
         self.tracer_provider = TracerProvider(sampler=self._sampler)
         self.logger_provider = LoggerProvider()
         install(self.tracer_provider, self.logger_provider)  # the app's processors come first
@@ -109,9 +110,9 @@ def everything_recorded(capture: TelemetryCapture) -> str:
         parts += [f"{key}={value}" for key, value in attributes(span).items()]
         for event in span.events:
             parts.append(event.name)
-            parts += [f"{key}={value}" for key, value in (event.attributes or {}).items()]
+            parts += [f"{key}={value!s}" for key, value in (event.attributes or {}).items()]
         parts.append(str(span.status.description or ""))
-        parts += [f"{key}={value}" for key, value in (span.resource.attributes or {}).items()]
+        parts += [f"{key}={value!s}" for key, value in (span.resource.attributes or {}).items()]
     for record in capture.logs():
         parts.append(str(record.log_record.body))
         parts += [f"{key}={value}" for key, value in attributes(record).items()]

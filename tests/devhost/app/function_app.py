@@ -466,4 +466,5 @@ TIMER_RUNS: list[dict[str, Any]] = []  # what each run of `every_five_minutes` w
 
 @app.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
 def every_five_minutes(timer: func.TimerRequest) -> None:
-    TIMER_RUNS.append({"past_due": timer.past_due, **timer.schedule_status})
+    status: dict[str, Any] = getattr(timer, "schedule_status", {})  # azure.functions' TimerRequest
+    TIMER_RUNS.append({"past_due": timer.past_due, **status})
