@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from devhost import DevHost
-from tests.devhost.conftest import start
+from tests.devhost.conftest import eventually, start
 
 
 def rows(page: str, css: str) -> list[str]:
@@ -81,8 +81,10 @@ async def test_filters_by_status_orchestrator_and_time(host: DevHost, http: http
 
 async def test_progress_comes_from_the_custom_status(host: DevHost, http: httpx.AsyncClient) -> None:
     waiting = await start(http, "approval", instance_id="job-with-progress")
-    engine = host.engine
-    instance = engine.instance(waiting)
+    # Once it waits for its event nothing else writes its row: give it a job's custom status (the
+    # real app's, in a browser, is in tests/e2e/test_monitoring_page.py).
+    await eventually(lambda: (host.status(waiting) or {}).get("runtimeStatus") == "Running")
+    instance = host.engine.instance(waiting)
     assert instance is not None
     instance.custom_status = json.dumps({"stage": "analyzing", "total": 4, "done": 1, "failed": 1})
     host.engine._store.update_status(instance)  # as an orchestrator's set_custom_status would
