@@ -16,14 +16,26 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo       run the sample documents through the app on a local stack, then stop it"
 	@echo "make serve      Azurite + CU emulator + devhost on fixed ports until Ctrl-C"
-	@echo "make setup      create .venv, install Python requirements and Azurite (idempotent)"
+	@echo "make setup      create .venv, install Python requirements, Azurite and Chromium (idempotent)"
 	@echo "make test       setup + lint + type-check + the whole test suite (with the offline infra checks)"
 	@echo "make lint       ruff lint and format check, import contracts (lint-imports)"
 	@echo "make format     apply ruff's formatting and safe fixes"
 	@echo "make typecheck  mypy (strict on the app code)"
 	@echo "make bench      every benchmark under bench/ (about a minute; see docs/performance.md)"
 
-setup: $(VENV)/.installed node_modules/.installed
+setup: $(VENV)/.installed node_modules/.installed browser
+
+# The monitoring page's browser tests drive the system's Chromium and its driver (Debian packages;
+# nothing is downloaded by the tests). Installed only when missing, and only as root (CI); anyone
+# else is told what to run.
+BROWSER_PACKAGES := chromium chromium-driver
+.PHONY: browser
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+	else echo "chromium and chromedriver are missing: sudo apt-get install -y $(BROWSER_PACKAGES)" >&2; exit 1; fi
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)

@@ -11,6 +11,8 @@ grant blob, an ingested copy): it first checks its job's cancel marker and, once
 requested, refuses with ``JobCanceled`` without doing anything. In Azure a terminated or
 canceled job's queued activities still run, so this check is what stops them
 (``core/cancellation.py``).
+
+Each run is one telemetry span carrying the job's ids (``telemetry.activity``).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from core.contracts.named import ActivityContract
 from core.contracts.wire import ContractError, from_wire, to_wire
 from core.errors import InputError
 from storage.cancellation import cancel_requested
+from telemetry.activity import activity_span
 
 RequestT = TypeVar("RequestT")
 ResultT = TypeVar("ResultT")
@@ -57,7 +60,9 @@ def activity_boundary(
                 raise JobCanceledError(f"Job {job_id} was canceled: {contract.name} did not start")
             return to_wire(await work(request))
 
-        answer = await envelope(typed())
+        with activity_span(contract.name, payload) as span:  # telemetry: span + job context
+            answer = await envelope(typed())
+            span.finished(answer)
         if not answer["ok"] and isinstance(payload, Mapping):
             answer.update({key: payload[key] for key in contract.echoed_on_failure if key in payload})
         return answer

@@ -22,6 +22,7 @@ from core.jobs import job_status, monitor_instance_id
 from core.naming import is_job_instance_id
 from core.redact import redact_text, shorten
 from core.settings import get_settings
+from core.telemetry_fields import job_started_record
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +66,10 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
                 return _replayed(job_id, request.idempotency_key, digest, existing)
         logger.exception("Could not start job %s", job_id)
         return problem_response(503, "The job could not be started; try again", title="Start failed")
-    logger.info("Started job %s: %d input(s), mode %s", job_id, len(spec["inputs"]), spec["mode"])
+    logger.info(
+        "Started job %s: %d input(s), mode %s", job_id, len(spec["inputs"]), spec["mode"],
+        extra=job_started_record(job_id, trigger="http", mode=spec["mode"], inputs=len(spec["inputs"])),
+    )  # fmt: skip
     return _accepted(job_id, replayed=False)
 
 

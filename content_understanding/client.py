@@ -52,6 +52,7 @@ from content_understanding.errors import (
 from core.api_versions import DEFAULT_API_VERSION
 from core.settings import get_settings
 from core.version import APP_VERSION
+from telemetry.content_understanding import cu_answered, cu_call, cu_failed_to_send, note_operation
 
 logger = logging.getLogger(__name__)
 
@@ -265,6 +266,7 @@ class ContentUnderstandingClient:
             logger.warning("Unknown operation status %r at %s", raw_status, redact_url(url))
             status = RUNNING
         result, error = body.get("result"), body.get("error")
+        note_operation(status, result if isinstance(result, dict) else None)  # telemetry
         return OperationStatus(
             status=status,
             result=result if isinstance(result, dict) else None,
@@ -335,6 +337,21 @@ class ContentUnderstandingClient:
         body: Any = None,
         conflict: type[ContentUnderstandingPermanentError] = ContentUnderstandingPermanentError,
     ) -> httpx.Response:
+        """``_send`` in one telemetry span, however many attempts it takes (``telemetry``)."""
+        with cu_call(method, url):
+            return await self._send(method, url, query, ok=ok, rule=rule, body=body, conflict=conflict)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        query: Mapping[str, str] | None,
+        *,
+        ok: tuple[int, ...],
+        rule: _RetryRule,
+        body: Any = None,
+        conflict: type[ContentUnderstandingPermanentError] = ContentUnderstandingPermanentError,
+    ) -> httpx.Response:
         """Send one request, retrying what ``rule`` allows; a status outside ``ok`` raises."""
         client_request_id = str(uuid.uuid4())  # the same id on every attempt of one call
         safe_url = redact_url(url)
@@ -344,7 +361,9 @@ class ContentUnderstandingClient:
                 response = await self._http.request(
                     method, url, params=query, json=body, headers=await self._headers(client_request_id)
                 )
+                cu_answered(response.status_code, response.headers)
             except httpx.TransportError as exc:
+                cu_failed_to_send(exc)
                 error = ContentUnderstandingTransientError(
                     f"{method} {safe_url} failed: {type(exc).__name__} (request id {client_request_id})",
                     request_id=client_request_id,

@@ -122,6 +122,8 @@ class Settings:
     sas_ttl_minutes: int
     allow_local_urls: bool
     task_hub_name: str
+    # Finished orchestration instances older than this are purged (triggers/retention.py).
+    history_retention_days: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -143,6 +145,7 @@ class Settings:
             sas_ttl_minutes=reader.integer("SAS_TTL_MINUTES", 120, minimum=5),
             allow_local_urls=reader.boolean("ALLOW_LOCAL_URLS", False),
             task_hub_name=reader.text("TASKHUB_NAME", "cupipeline"),
+            history_retention_days=reader.integer("INSTANCE_HISTORY_RETENTION_DAYS", 30, minimum=1),
         )
         if settings.limits.max_job_bytes < settings.limits.max_file_bytes:
             raise SettingsError("MAX_JOB_BYTES", "must be at least MAX_FILE_BYTES")

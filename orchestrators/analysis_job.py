@@ -24,6 +24,7 @@ whole orchestration (``HostGaveUp``); every other failure is an input's or the j
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any, TypedDict
@@ -54,6 +55,7 @@ from core.errors import ErrorInfo, InputError
 from core.jobs import InputFate, InputSource, JobSpec, job_outcome, monitor_instance_id, to_iso
 from core.layout import input_blob
 from core.naming import display_name
+from core.telemetry_fields import log_job_finished
 from orchestrators.cancellation import CancelSignal
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
@@ -68,6 +70,7 @@ from orchestrators.tasks import (
 )
 
 bp = df.Blueprint()
+logger = logging.getLogger(__name__)
 
 
 class OperationPlan(TypedDict):
@@ -372,6 +375,7 @@ def _finish(
     if stop_reason is not None:
         summary["error"] = stop_reason
     progress.update(status if status in ("failed", "canceled") else "completed")
+    log_job_finished(logger, summary)  # telemetry: after the last yield, so once per job
     return summary
 
 

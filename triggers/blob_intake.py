@@ -20,6 +20,7 @@ import azure.functions as func
 
 from api import intake
 from core.settings import DOCUMENT_STORAGE
+from core.telemetry_fields import job_started_record
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
@@ -53,5 +54,10 @@ async def start_from_blob(blob: func.InputStream, client: Any) -> str | None:
         if await client.get_status(plan.job_id):
             return plan.job_id  # a concurrent duplicate delivery started it first
         raise
-    logger.info("Blob %s started job %s", name, plan.job_id)
+    logger.info(
+        "Blob %s started job %s", name, plan.job_id,
+        extra=job_started_record(
+            plan.job_id, trigger="blob", mode=plan.spec["mode"], inputs=len(plan.spec["inputs"])
+        ),
+    )  # fmt: skip
     return plan.job_id

@@ -407,7 +407,7 @@ class Engine:
                 outcome = ActivityOutcome(reason=missing_function_message(item.name, "activity"))
             else:
                 log.debug("%s: Function '%s (Activity)' started.", item.instance_id, item.name)
-                outcome = await self._invoker.call_activity(function, item.input)
+                outcome = await self._invoker.call_activity(function, item.input, item.instance_id)
             now = self._clock.now()
             if outcome.failed:
                 log.debug(
@@ -460,7 +460,11 @@ class Engine:
     def _orchestrate(self, plan: EpisodePlan) -> Settlement:
         """Runs in a worker thread: build the payload, call the orchestrator, settle."""
         function = self._app.find(ORCHESTRATION_TRIGGER, plan.instance.name)
-        outcome = None if function is None else self._invoker.call_orchestrator(function, context_json(plan))
+        outcome = (
+            None
+            if function is None
+            else self._invoker.call_orchestrator(function, context_json(plan), plan.instance.instance_id)
+        )
         return settle_episode(
             plan,
             outcome,

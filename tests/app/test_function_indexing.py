@@ -63,6 +63,18 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
             "source": "EventGrid",
         },
     ],
+    # The retention timer (triggers/retention.py): hourly, NCRONTAB with seconds, UTC.
+    "purge_history": [
+        CLIENT,
+        {
+            "direction": "IN",
+            "type": "timerTrigger",
+            "name": "timer",
+            "schedule": "0 17 * * * *",
+            "runOnStartup": False,
+            "useMonitor": True,
+        },
+    ],
     names.ANALYSIS_JOB: orchestrator(),
     names.AGENTIC_JOB: orchestrator(),
     names.ENSURE_ANALYZER: orchestrator(),

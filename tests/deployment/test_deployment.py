@@ -66,8 +66,16 @@ AZURE_ONLY = {
     "AzureFunctionsJobHost__extensions__durableTask__storageProvider__maxQueuePollingInterval": (
         "Flex Consumption guidance for the Azure Storage provider; host.json keeps the default locally"
     ),
-    "APPLICATIONINSIGHTS_CONNECTION_STRING": "telemetry (none locally)",
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__type": (
+        "the Durable Task Scheduler backend (durableBackend); locally devhost, or Core Tools on Azurite"
+    ),
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName": (
+        "the Durable Task Scheduler backend: which setting holds its connection string"
+    ),
+    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "the scheduler's endpoint and the identity to use",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING": "telemetry (none locally: nothing is exported)",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "telemetry as the managed identity",
+    "PYTHON_ENABLE_OPENTELEMETRY": "the Python worker passes each invocation's trace context to the app",
 }
 # Settings whose Azure value is meant to differ from the local one.
 AZURE_VALUES = {"ALLOW_LOCAL_URLS": "false"}
@@ -85,6 +93,7 @@ RUNTIME_ENTRIES = {
     "inputs",
     "orchestrators",
     "storage",
+    "telemetry",
     "triggers",
 }
 # Development-only folders and files that must never be deployed (DESIGN.md, Layout).
@@ -104,8 +113,16 @@ NOT_DEPLOYED = [
 ]
 
 
-def azure_settings() -> dict[str, Any]:
-    settings: dict[str, Any] = bicep.variable(bicep.MAIN, "appSettings")
+# The variables of main.bicep holding each Durable backend's own settings (durableBackend).
+BACKEND_SETTINGS = {"DurableTaskScheduler": "schedulerSettings", "AzureStorage": "azureStorageSettings"}
+
+
+def azure_settings(backend: str | None = None) -> dict[str, Any]:
+    """The app settings in Azure with ``backend``'s settings; with None, every backend's (all names)."""
+    settings: dict[str, Any] = dict(bicep.variable(bicep.MAIN, "appSettings"))
+    for name, variable in BACKEND_SETTINGS.items():
+        if backend in (None, name):
+            settings.update(bicep.variable(bicep.MAIN, variable))
     return settings
 
 
@@ -276,11 +293,14 @@ def test_the_postdeploy_hook_scripts_exist_and_are_executable(platform: str) -> 
 def test_host_json_follows_the_reference() -> None:
     host = json.loads((REPO_ROOT / "host.json").read_text(encoding="utf-8"))
     assert host["version"] == "2.0"
-    # Flex Consumption needs bundle 4.x or later for non-C# apps.
+    # Flex Consumption needs bundle 4.x or later for non-C# apps; the Durable Task Scheduler
+    # (storageProvider type azureManaged) needs 4.32.0 or later.
     assert host["extensionBundle"] == {
         "id": "Microsoft.Azure.Functions.ExtensionBundle",
-        "version": "[4.*, 5.0.0)",
+        "version": "[4.32.0, 5.0.0)",
     }
+    # The host's own telemetry through OpenTelemetry (supported on Flex Consumption).
+    assert host["telemetryMode"] == "OpenTelemetry"
     durable = host["extensions"]["durableTask"]
     assert durable["hubName"] == "%TASKHUB_NAME%"
     assert durable["maxConcurrentActivityFunctions"] >= 1

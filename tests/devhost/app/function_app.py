@@ -538,3 +538,14 @@ def fan_out_gated(context: df.DurableOrchestrationContext) -> Orchestration:
     return (
         yield context.task_all([context.call_activity("upload", {"name": n}) for n in context.get_input()])
     )
+
+
+# -- timer triggers -------------------------------------------------------------------------------
+
+TIMER_RUNS: list[dict[str, Any]] = []  # what each run of `every_five_minutes` was told
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
+def every_five_minutes(timer: func.TimerRequest) -> None:
+    status: dict[str, Any] = getattr(timer, "schedule_status", {})  # azure.functions' TimerRequest
+    TIMER_RUNS.append({"past_due": timer.past_due, **status})
