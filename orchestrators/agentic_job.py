@@ -19,17 +19,22 @@ Stages (each ends with a custom-status update):
    document in order; ``cleanup_job``; the output is a small summary.
 
 As in ``analysis_job``, every call comes back as an ``Outcome``; only a result document or
-clean-up the host could not do fails the orchestration (``HostGaveUp``).
+clean-up the host could not do fails the orchestration (``HostGaveUp``). A cancel
+(``orchestrators/cancellation.py``) can arrive at any stage: the job then starts nothing new,
+waits for what is in flight (whose activities refuse once the cancel marker exists), writes no
+result document, cleans up and reports ``canceled``.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
-from typing import Any
+from typing import Any, TypeVar
 
 import azure.durable_functions as df
 
 from core import function_names as names
+from core.cancellation import CANCELED_CODE, canceled_error
 from core.contracts import activities as steps
 from core.contracts.activities import (
     AnalysisInput,
@@ -54,19 +59,23 @@ from core.contracts.orchestrations import (
 from core.errors import ErrorInfo, InputError
 from core.jobs import InputFate, InputSource, JobSpec, monitor_instance_id, to_iso
 from core.naming import display_name
+from core.telemetry_fields import log_job_finished
+from orchestrators.cancellation import CancelSignal
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
     Failed,
+    Outcome,
     Pending,
     Succeeded,
     call_activity,
     call_sub_orchestrator,
     raise_if_host_gave_up,
-    settle,
     wait,
 )
 
 bp = df.Blueprint()
+logger = logging.getLogger(__name__)
+ResultT = TypeVar("ResultT")
 
 OPERATION_KEY = "agentic"
 """The job's one operation (its monitor is ``{jobId}:op-agentic``)."""
@@ -84,6 +93,7 @@ class _Job:
     def __init__(self, context: OrchestrationContext, spec: JobSpec) -> None:
         self.context = context
         self.spec = spec
+        self.cancel = CancelSignal(context)  # before the first yield: a cancel is seen at any stage
         sources: list[tuple[PartRole, InputSource]] = [
             *(("input", source) for source in spec["inputs"]),
             *(("reference", source) for source in spec["references"]),
@@ -135,18 +145,34 @@ def run_agentic_job(context: OrchestrationContext) -> Generator[Any, Any, dict[s
     started_at = to_iso(context.current_utc_datetime)
     job.set_status("ingesting")
 
-    stop = yield from _ingest_and_ensure(job)
-    if stop is None:
-        stop = yield from _package(job)
-    if stop is None:
-        stop = yield from _begin(job)
-    if stop is None:
-        stop = yield from _analyse(job)
+    stop = None
+    for stage in (_ingest_and_ensure, _package, _begin, _analyse):
+        stop = _canceled(job) or (yield from stage(job))
+        if stop is not None:
+            break
+    stop = _canceled(job) or stop
     if stop is not None:
         for fate in job.fates:
             if fate["status"] != "failed":
                 fate["status"] = "skipped"
     return (yield from _finish(job, started_at, stop))
+
+
+def _canceled(job: _Job) -> ErrorInfo | None:
+    """When the job was canceled: every document that had not succeeded is skipped (with why)."""
+    if not job.cancel.requested:
+        return None
+    for fate in job.fates:
+        if fate["status"] != "succeeded":
+            fate["status"] = "skipped"
+            fate["error"] = canceled_error("The job")
+    return canceled_error("The job")
+
+
+def _one(job: _Job, pending: Pending[ResultT]) -> Generator[Any, Any, Outcome[ResultT]]:
+    """One call's outcome, or ``JobCanceled`` if a cancel came first (the call is still drained)."""
+    (outcome,) = yield from job.cancel.settle([pending])
+    return outcome
 
 
 def _ingest_and_ensure(job: _Job) -> Generator[Any, Any, ErrorInfo | None]:
@@ -174,7 +200,7 @@ def _ingest_and_ensure(job: _Job) -> Generator[Any, Any, ErrorInfo | None]:
             EnsureAnalyzerRequest(job_id=spec["jobId"], analyzer=spec["analyzer"], polling=spec["polling"]),
         )
     wave: list[Pending[Any]] = [*ingests, *([ensure] if ensure is not None else [])]
-    yield from settle(context, wave)  # one task_all: ingests and the analyzer check run together
+    yield from job.cancel.settle(wave)  # one task_all: ingests and the analyzer check run together
     for fate, ingest in zip(job.fates, ingests, strict=True):
         outcome = ingest.outcome()
         if isinstance(outcome, Failed):
@@ -214,8 +240,8 @@ def _package(job: _Job) -> Generator[Any, Any, ErrorInfo | None]:
         )
         for index in job.packaged_indexes()
     ]
-    packaged = yield from wait(
-        context,
+    packaged = yield from _one(
+        job,
         call_activity(
             context,
             steps.PACKAGE_INPUTS,
@@ -225,8 +251,8 @@ def _package(job: _Job) -> Generator[Any, Any, ErrorInfo | None]:
     if isinstance(packaged, Failed):
         return packaged.error
     job.package = packaged.value.package
-    granted = yield from wait(
-        context,
+    granted = yield from _one(
+        job,
         call_activity(
             context, steps.CREATE_SAS, CreateSasRequest(job_id=spec["jobId"], blob=job.package.blob)
         ),
@@ -245,8 +271,8 @@ def _begin(job: _Job) -> Generator[Any, Any, ErrorInfo | None]:
     for index in job.packaged_indexes():
         job.fates[index]["status"] = "analyzing"
     job.set_status("analyzing")
-    begun = yield from wait(
-        context,
+    begun = yield from _one(
+        job,
         call_activity(
             context,
             steps.BEGIN_ANALYSIS,
@@ -280,8 +306,8 @@ def _analyse(job: _Job) -> Generator[Any, Any, ErrorInfo | None]:
     assert job.operation_location is not None
     job.polling = True
     job.set_status("analyzing")
-    monitored = yield from wait(
-        context,
+    monitored = yield from _one(
+        job,
         call_sub_orchestrator(
             context,
             MONITOR_OPERATION,
@@ -316,7 +342,9 @@ def _analyse(job: _Job) -> Generator[Any, Any, ErrorInfo | None]:
 
 def _finish(job: _Job, started_at: str, stop: ErrorInfo | None) -> Generator[Any, Any, dict[str, Any]]:
     context, spec = job.context, job.spec
-    job.set_status("saving")
+    canceled = stop is not None and stop.get("code") == CANCELED_CODE
+    job.polling = False
+    job.set_status("canceling" if canceled else "saving")
     operations = []
     if job.package is not None:
         operations.append(
@@ -328,22 +356,27 @@ def _finish(job: _Job, started_at: str, stop: ErrorInfo | None) -> Generator[Any
                 error=job.operation_error,
             )
         )
-    saved = yield from wait(
-        context,
-        call_activity(
+    saved: Any = None
+    if not canceled:  # a canceled job has no result document (GET .../result answers 409)
+        saved = yield from wait(
             context,
-            steps.SAVE_RESULTS,
-            SaveResultsRequest(
-                job_id=spec["jobId"], analyzer_id=spec["analyzerId"], mode=spec["mode"], operations=operations
+            call_activity(
+                context,
+                steps.SAVE_RESULTS,
+                SaveResultsRequest(
+                    job_id=spec["jobId"],
+                    analyzer_id=spec["analyzerId"],
+                    mode=spec["mode"],
+                    operations=operations,
+                ),
             ),
-        ),
-    )
-    raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
+        )
+        raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
     cleaned = yield from wait(
         context, call_activity(context, steps.CLEANUP_JOB, CleanupJobRequest(spec["jobId"]))
     )
     raise_if_host_gave_up(cleaned)
-    status = "failed" if stop is not None else "succeeded"
+    status = "canceled" if canceled else "failed" if stop is not None else "succeeded"
     summary: dict[str, Any] = {
         "jobId": spec["jobId"],
         "status": status,
@@ -371,7 +404,8 @@ def _finish(job: _Job, started_at: str, stop: ErrorInfo | None) -> Generator[Any
         }
     if stop is not None:
         summary["error"] = stop
-    job.set_status("completed" if status != "failed" else "failed")
+    job.set_status(status if status in ("failed", "canceled") else "completed")
+    log_job_finished(logger, summary)  # telemetry: after the last yield, so once per job
     return summary
 
 

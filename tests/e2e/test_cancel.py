@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import AppStack, sample
+from tests.e2e.test_jobs import AGENTIC_FILES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
@@ -134,4 +135,34 @@ async def test_cancel_during_ingest_starts_no_analysis(start_stack: Callable[...
         ]
         assert not [
             n for n in await stack.blob_names(stack.settings["STAGING_CONTAINER"]) if n.startswith(job_id)
+        ]
+
+
+async def test_cancel_of_an_agentic_job_while_cu_analyses_its_package(
+    start_stack: Callable[..., Any],
+) -> None:
+    """The agentic job takes the same cancel: its one monitor stops, no result, no grant left."""
+    async with start_stack(POLL_INITIAL_INTERVAL_SECONDS="5", POLL_MAX_INTERVAL_SECONDS="5") as stack:
+        await stack.register("invoice-contract-check")
+        stack.emulator.set_faults(hang_input_names={"package.pdf"}, retry_after=0)
+        job_id = await stack.submit(
+            AGENTIC_FILES, {"analyzerId": "invoice-contract-check", "mode": "agentic"}
+        )
+        async with asyncio.timeout(30):  # the package is being analysed and its monitor has polled
+            while not [m for m in await children(stack, job_id) if m["customStatus"]]:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+        canceled = await stack.http.delete(f"/api/analyses/{job_id}")
+        status = await stack.wait(job_id, within=4)  # well before the monitor's 5 s timer
+
+        assert canceled.status_code == 202, canceled.text
+        assert status["status"] == "canceled", status
+        assert started(stack) == 1
+        (monitor,) = await children(stack, job_id)
+        assert monitor["output"]["status"] == "Canceled"
+        assert status["summary"]["resultBlob"] is None
+        result = await stack.http.get(f"/api/analyses/{job_id}/result")
+        assert (result.status_code, result.json()["jobStatus"]) == (409, "canceled")
+        assert not [
+            n for n in await stack.blob_names(stack.settings["GRANTS_CONTAINER"]) if n.startswith(job_id)
         ]

@@ -4,10 +4,12 @@ inner error, an analyzer that is not ready."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from core.cancellation import CANCEL_EVENT, CANCELED_CODE, canceled_error
 from core.contracts import activities as steps
 from core.contracts.activities import (
     AnalysisInput,
@@ -29,6 +31,7 @@ from core.contracts.orchestrations import (
 from core.jobs import AnalyzerSpec, InputSource, JobSpec, PollingPolicy
 from orchestrators.agentic_job import run_agentic_job
 from tests.orchestrators.fake_context import (
+    START,
     Call,
     FakeContext,
     Reply,
@@ -37,6 +40,7 @@ from tests.orchestrators.fake_context import (
     ok,
     permanent,
     returns,
+    statuses_of,
 )
 
 PREVIEW = "2026-06-01-preview"
@@ -330,3 +334,44 @@ def test_an_analyzer_that_is_not_ready_stops_the_job(reply: Reply, code: str, me
     assert (summary["error"]["code"], summary["error"]["message"]) == (code, message)
     assert "package_inputs" not in context.names()
     assert summary["status"] == "failed"
+
+
+def test_a_cancel_while_packaging_starts_no_analysis_and_writes_no_result() -> None:
+    """The cancel arrives while ``package_inputs`` runs: it is drained, nothing new starts (no grant,
+    no analysis), no result document is written, the job cleans up and ends ``canceled``."""
+    cancel_at = START + timedelta(seconds=5)
+    context = FakeContext(
+        input=job(),
+        answers=answers(package_inputs=ok(package=PACKAGE, after=10)),
+        events={CANCEL_EVENT: (cancel_at, None)},
+    )
+
+    summary = context.run(run_agentic_job)
+
+    assert context.names() == ["ingest_input"] * 3 + ["ensure_analyzer", "package_inputs", "cleanup_job"]
+    assert summary["status"] == "canceled"
+    assert summary["error"]["code"] == CANCELED_CODE
+    assert summary["resultBlob"] is None
+    assert {fate["status"] for fate in [*summary["inputs"], *summary["references"]]} == {"skipped"}
+    assert statuses_of(context, "stage")[-2:] == ["canceling", "canceled"]
+
+
+def test_a_cancel_during_the_analysis_reports_the_monitor_s_end_and_saves_nothing() -> None:
+    """The monitor (told through the same event) ends ``Canceled``; the job reports ``canceled``."""
+    context = FakeContext(
+        input=job(),
+        answers=answers(
+            monitor_operation=returns(
+                {"key": "agentic", "status": "Canceled", "polls": 1, "error": canceled_error("The job")},
+                after=30,
+            )
+        ),
+        events={CANCEL_EVENT: (START + timedelta(seconds=10), None)},
+    )
+
+    summary = context.run(run_agentic_job)
+
+    assert "save_results" not in context.names()
+    assert context.names()[-1] == "cleanup_job"
+    assert summary["status"] == "canceled"
+    assert summary["operations"] == [{"key": "agentic", "operationId": "op-a", "status": "Canceled"}]
