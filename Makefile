@@ -16,14 +16,14 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo       run the sample documents through the app on a local stack, then stop it"
 	@echo "make serve      Azurite + CU emulator + devhost on fixed ports until Ctrl-C"
-	@echo "make setup      create .venv, install Python requirements, Azurite and Chromium (idempotent)"
+	@echo "make setup      create .venv, install Python requirements and Azurite (idempotent)"
 	@echo "make test       setup + lint + type-check + the whole test suite (with the offline infra checks)"
 	@echo "make lint       ruff lint and format check, import contracts (lint-imports)"
 	@echo "make format     apply ruff's formatting and safe fixes"
 	@echo "make typecheck  mypy (strict on the app code)"
 	@echo "make bench      every benchmark under bench/ (about a minute; see docs/performance.md)"
 
-setup: $(VENV)/.installed node_modules/.installed browser
+setup: $(VENV)/.installed node_modules/.installed
 
 # The monitoring page's browser tests drive the system's Chromium and its driver (Debian packages;
 # nothing is downloaded by the tests). Installed only when missing, and only as root (CI); anyone
@@ -71,7 +71,8 @@ format: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup $(CHECKOV_VENV)/.installed $(CU_SDK_PREVIEW_VENV)/.installed lint typecheck
+# The test-only tools (the browser, checkov, the pre-release CU SDK) are set up by `make test` alone.
+test: setup browser $(CHECKOV_VENV)/.installed $(CU_SDK_PREVIEW_VENV)/.installed lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 serve: setup
