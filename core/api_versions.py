@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from core.errors import PermanentError
@@ -264,20 +264,11 @@ GA_2025_11_01 = ApiVersionProfile(
     model_aliases=MODEL_ALIASES,
 )
 
-PREVIEW_2026_06_01 = ApiVersionProfile(
+PREVIEW_2026_06_01 = replace(
+    # GA's analyzer, plus config.workflow (agentic), config.chunkingStrategy and friends inside config.
+    GA_2025_11_01,
     version="2026-06-01-preview",
     lifecycle=Lifecycle.PREVIEW,
-    # GA's analyzer, plus config.workflow (agentic), config.chunkingStrategy and friends inside config.
-    analyzer_properties=_COMMON_ANALYZER_PROPERTIES | {"dynamicFieldSchema", "models"},
-    property_notes={"models": "model selection"},
-    knowledge_sources={"labeledData": _LABELED_DATA},
-    allow_replace=True,
-    model_deployments=True,
-    analyze_body=_GA_ANALYZE_BODY,
-    limits=_STANDARD_LIMITS,
-    max_inputs_per_request=1,
-    binary_analyze_operation=":analyzeBinary",
-    default_processing_location="global",
     modes=(
         AnalysisMode(
             name=AGENTIC_MODE,
@@ -302,7 +293,6 @@ PREVIEW_2026_06_01 = ApiVersionProfile(
             resolved_standard_values=frozenset({"standard.2026-06-01-preview"}),
         ),
     ),
-    model_aliases=MODEL_ALIASES,
     inline_analysis=frozenset({"prebuilt-read", "prebuilt-layout"}),
 )
 
