@@ -166,8 +166,10 @@ async def get_operation(request: GetOperationRequest) -> OperationState:
             "transient": False,
         }
     result_blob = None
+    pages = None
     if status.status == "Succeeded" and request.kind == "analysis":
         result_blob = await save_result(request.job_id, operation_result_key(request.key), status.raw)
+        pages = pages_of(status.raw)
     if status.status == "Succeeded" and request.kind == "reference":
         # The whole operation JSON is the knowledge base's <file>.result.json (reference §10).
         if request.knowledge_base is None:
@@ -179,7 +181,22 @@ async def get_operation(request: GetOperationRequest) -> OperationState:
         retry_after_seconds=status.retry_after_seconds,
         error=error,
         result_blob=result_blob,
+        pages=pages,
     )
+
+
+def pages_of(response: dict[str, Any]) -> int:
+    """Pages an analysis counted: GA's ``usage.documentPages*``, else its contents' page spans, else 1."""
+    usage = response.get("usage") or (response.get("result") or {}).get("usage") or {}
+    counted = sum(int(v) for k, v in usage.items() if k.startswith("documentPages") and isinstance(v, int))
+    if counted:
+        return counted
+    spans = 0
+    for content in (response.get("result") or {}).get("contents") or []:
+        start, end = content.get("startPageNumber"), content.get("endPageNumber")
+        if isinstance(start, int) and isinstance(end, int) and end >= start:
+            spans += end - start + 1
+    return max(spans, 1)
 
 
 async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None:

@@ -7,6 +7,8 @@ The decorated shells in ``activities/storage.py`` reach them through the activit
 
 from __future__ import annotations
 
+from typing import Any
+
 from activities.boundary import InvalidActivityInput
 from core.contracts.activities import (
     AddReferenceFileRequest,
@@ -19,6 +21,7 @@ from core.contracts.activities import (
     IngestInputResult,
     IssuedGrant,
     KnowledgeBaseInfo,
+    OperationRecord,
     SaveResultsRequest,
     SaveResultsResult,
     StoredInput,
@@ -26,6 +29,7 @@ from core.contracts.activities import (
     WriteKnowledgeBaseResult,
 )
 from core.contracts.wire import from_wire
+from core.layout import SUMMARY_KEY, job_prefix
 from inputs import references
 from inputs.ingest import IngestedInput, ingest_input as ingest_one, parse_source
 from storage import grants, knowledge_base, results
@@ -54,6 +58,13 @@ async def create_sas(request: CreateSasRequest) -> CreateSasResult:
 
 
 async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
+    """The result document; for a batched job also its summary blob (every input and operation)."""
+    records = list(request.operations)
+    fates: list[dict[str, Any]] = []
+    for name in request.batch_records:  # in batch order, so inputs keep their order
+        record = await results.read_result(request.job_id, _result_key(request.job_id, name))
+        fates += record.get("inputs") or []
+        records += [from_wire(OperationRecord, line) for line in record.get("operations") or []]
     operations = [
         OperationOutcome(
             key=operation.key,
@@ -61,10 +72,19 @@ async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
             operationId=operation.operation_id,
             status=operation.status,
         )
-        for operation in request.operations
+        for operation in records
     ]
     blob = await write_result_document(request.job_id, request.analyzer_id, request.mode, operations)
-    return SaveResultsResult(result_blob=blob)
+    summary = None
+    if request.batch_records:
+        document = {
+            "inputs": fates,
+            "operations": [
+                {"key": o["key"], "operationId": o["operationId"], "status": o["status"]} for o in operations
+            ],
+        }
+        summary = await results.save_result(request.job_id, SUMMARY_KEY, document)
+    return SaveResultsResult(result_blob=blob, summary_blob=summary)
 
 
 async def add_reference_file(request: AddReferenceFileRequest) -> AddReferenceFileResult:
@@ -82,6 +102,14 @@ async def write_knowledge_base(request: WriteKnowledgeBaseRequest) -> WriteKnowl
 
 async def cleanup_job(request: CleanupJobRequest) -> CleanupJobResult:
     return CleanupJobResult(deleted=await results.cleanup_job(request.job_id))
+
+
+def _result_key(job_id: str, blob_name: str) -> str:
+    """The result key of one of the job's result blobs (``{job}/{key}.json``)."""
+    prefix = job_prefix(job_id)
+    if not blob_name.startswith(prefix) or not blob_name.endswith(".json"):
+        raise InvalidActivityInput(f"{blob_name!r} is not a result of job {job_id!r}")
+    return blob_name.removeprefix(prefix).removesuffix(".json")
 
 
 def _stored(ingested: IngestedInput) -> StoredInput:

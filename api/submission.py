@@ -126,4 +126,5 @@ def build_job_spec(
         "modelDeployments": {} if combined else dict(cu.model_deployments),
         "polling": polling_policy(settings),
         "origin": origin,
+        "batchSize": settings.limits.batch_size,
     }

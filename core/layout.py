@@ -12,6 +12,9 @@ that writes it does. ::
     inputs/      {job}/{index}-{name}              every job's ingested inputs
     results/     {job}/{key}.json                  result documents and operation responses
                  {job}/operation-{key}.started.json  the record of a started analysis
+                 {job}/batch-{n}.json              a batch's per-input fates and operations
+                 {job}/summary.json                the job's per-input fates and operations
+                 _pacing/{resource}.json           the CU pacer's ledger (job ids never start with _)
     grants/      {job}/{kind}-{digest}.json        signed URLs, kept out of history (claim checks)
     analyzers/   {analyzerId}.json                 registered analyzer definitions
 """
@@ -98,6 +101,19 @@ def result_blob(job_id: str, key: str) -> BlobPath:
 def operation_result_key(key: str) -> str:
     """The result key under which operation ``key``'s full response is kept."""
     return f"operation-{key}"
+
+
+SUMMARY_KEY = "summary"  # a batched job's summary of every input and operation (the API merges it in)
+
+
+def batch_record_key(batch: int) -> str:
+    """The result key of batch ``batch``'s record: its inputs' fates and operations (``save_batch``)."""
+    return f"batch-{int(batch)}"
+
+
+def pacing_ledger_blob(resource_key: str) -> BlobPath:
+    """The CU pacer's ledger for one CU resource (``storage/pacing.py``)."""
+    return BlobPath(Role.RESULTS, f"_pacing/{check_key(resource_key)}.json")
 
 
 def operation_record_blob(job_id: str, key: str) -> BlobPath:

@@ -1,55 +1,62 @@
-"""The analysis job: fan out ingest and SAS grants, fan in, ensure the analyzer, analyse, monitor, save.
+"""The analysis job: batches of per-document pipelines, so that its cost grows linearly with its size.
 
-Stages (each ends with a custom-status update, visible in the portal and the status API):
+A per-document job splits its inputs into batches of at most ``batchSize`` documents
+(``JOB_BATCH_SIZE``, 50 by default) and runs each as an ``analysis_batch`` sub-orchestration
+(``orchestrators/analysis_batch.py``), all started in the job's first episode. Inside a batch each
+document goes ingest+grant -> begin -> polls on its own, without waiting for its neighbours. So
+the job's own history holds one entry per batch, not per document, and every batch's history is
+bounded by the batch size, whatever the job's size (docs/performance.md has the numbers).
 
-1. **ingesting**: one ``ingest_input`` and one ``create_sas`` per input, and the ``ensure_analyzer``
-   sub-orchestration (which needs nothing from the inputs). Each group is awaited in turn (a task
-   is scheduled when it is yielded): ingests, then grants, then the analyzer.
-2. Fan in. The partial-failure policy decides: ``fail`` stops at the first lost input, ``continue``
-   goes on with the inputs that made it. Every input's fate is in the summary.
-3. **analyzing**: ``begin_analysis`` per input (``per-document``) or once for all (``combined``),
-   then a ``monitor_operation`` sub-orchestration per operation; progress counts as each finishes.
-4. **saving**: ``save_results`` writes the result document; the output is a small summary.
+Two things need every input prepared before any analysis starts, and then the job runs in two
+steps (a barrier the request asked for):
 
-Every call goes through ``orchestrators.tasks`` and comes back as an ``Outcome`` (``Succeeded`` or
-``Failed``). Only a result document or clean-up the host could not do after its retries fails the
-whole orchestration (``HostGaveUp``); every other failure is an input's or the job's reported fate.
+- an analyzer to ensure (``ensure_analyzer``, when the job carries a definition): analyses must
+  wait for it. Stage 1 is then **one wave**: the ``ensure_analyzer`` sub-orchestration and every
+  batch's ``prepare_input`` (ingest and grant as one step) are scheduled in the same episode;
+- ``partialFailure: "fail"``: no input is analysed unless every input made it.
+
+The first step runs the batches with ``prepare_only``; the second runs them again on the prepared
+documents (or, if the job stops there, only to record every input's fate).
+
+The job's custom status holds its stage and counts, and ``batches``: the status API adds up the
+batches' own statuses while they run (``api/analyses.py``). The per-input fates and operations go
+to blobs (``save_batch``, then ``save_results`` gathers them into the job's summary blob), so the
+job's output stays small whatever its size; the status API merges the summary back in.
+
+``mode: "combined"`` runs the earlier shape (``orchestrators/combined_job.py``).
+
+Cancel (planned, see docs/performance.md): the job would add an external event to its waits and,
+when it arrives, tell each batch by its known instance id (``batch_instance_id``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 import azure.durable_functions as df
 
 from core import function_names as names
 from core.contracts import activities as steps
-from core.contracts.activities import (
-    AnalysisInput,
-    BeginAnalysisRequest,
-    CleanupJobRequest,
-    CreateSasRequest,
-    IngestInputRequest,
-    OperationRecord,
-    SaveResultsRequest,
-    StoredInput,
-)
+from core.contracts.activities import CleanupJobRequest, SaveResultsRequest
 from core.contracts.orchestrations import (
+    ANALYSIS_BATCH,
     ENSURE_ANALYZER,
-    MONITOR_OPERATION,
+    BatchCounts,
+    BatchDocument,
+    BatchRequest,
+    BatchResult,
     EnsureAnalyzerRequest,
-    MonitorRequest,
-    MonitorResult,
+    EnsureAnalyzerResult,
 )
-from core.errors import ErrorInfo, InputError
-from core.jobs import InputFate, InputSource, JobSpec, job_outcome, monitor_instance_id, to_iso
-from core.layout import input_blob
-from core.naming import display_name
+from core.errors import ErrorInfo
+from core.jobs import DEFAULT_BATCH_SIZE, JobSpec, batch_instance_id, to_iso
+from orchestrators.analysis_batch import placeholder_name
+from orchestrators.combined_job import run_combined_job
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
     Failed,
+    HostGaveUp,
     Outcome,
     Pending,
     Succeeded,
@@ -63,29 +70,6 @@ from orchestrators.tasks import (
 bp = df.Blueprint()
 
 
-class OperationPlan(TypedDict):
-    key: str
-    inputs: list[int]  # indexes of the inputs this operation analyses
-
-
-@dataclass
-class _Operation:
-    """One CU operation of the job, as it goes: started (``operation_id``), then ended (``status``)."""
-
-    key: str
-    inputs: list[int]
-    status: str = "Failed"
-    operation_id: str | None = None
-    result_blob: str | None = None
-
-    def summary(self) -> dict[str, Any]:
-        line: dict[str, Any] = {"key": self.key}
-        if self.operation_id is not None:
-            line["operationId"] = self.operation_id
-        line["status"] = self.status
-        return line
-
-
 @bp.function_name(names.ANALYSIS_JOB)
 @bp.orchestration_trigger(context_name="context")
 def analysis_job(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
@@ -94,323 +78,214 @@ def analysis_job(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
 
 def run_analysis_job(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     job: JobSpec = context.get_input()
-    started_at = to_iso(context.current_utc_datetime)
-    fates: list[InputFate] = [
-        {"index": index, "name": _name_or_placeholder(source, index), "status": "pending"}
-        for index, source in enumerate(job["inputs"])
-    ]
-    progress = _Progress(context, job, fates)
-    progress.update("ingesting")
-
-    grants, analyzer_error = yield from _prepare(context, job, fates, progress)
-    stop_reason = _stop_reason(job, fates, grants, analyzer_error)
-    if stop_reason is not None:
-        for fate in fates:
-            if fate["status"] != "failed":
-                fate["status"] = "skipped"
-        return (yield from _finish(context, job, fates, [], progress, started_at, stop_reason))
-
-    operations = yield from _analyse(context, job, fates, grants, progress)
-    return (yield from _finish(context, job, fates, operations, progress, started_at, None))
+    if job["mode"] == "combined":
+        return (yield from run_combined_job(context, job))
+    return (yield from _PerDocumentJob(context, job).run())
 
 
-def _prepare(
-    context: OrchestrationContext, job: JobSpec, fates: list[InputFate], progress: _Progress
-) -> Generator[Any, Any, tuple[dict[int, str], ErrorInfo | None]]:
-    """Stage 1: ingest each input, grant CU read access to where it will be stored (the blob name
-    is known in advance, and a SAS can be signed before its blob exists), and ensure the analyzer.
-    Returns the grant of each input that made it, and the analyzer's error if any."""
-    ingests = [
-        call_activity(
-            context,
-            steps.INGEST_INPUT,
-            IngestInputRequest(
-                job_id=job["jobId"], index=index, source=source, pro_mode=job["mode"] == "combined"
-            ),
-        )
-        for index, source in enumerate(job["inputs"])
-    ]
-    grant_calls = {
-        index: call_activity(context, steps.CREATE_SAS, CreateSasRequest(job_id=job["jobId"], blob=blob))
-        for index, blob in _target_blobs(job).items()
-    }
-    ensure = None
-    if job["analyzer"] is not None:
-        ensure = call_sub_orchestrator(
-            context,
-            ENSURE_ANALYZER,
-            EnsureAnalyzerRequest(
-                job_id=job["jobId"],
-                analyzer=job["analyzer"],
-                references=job["references"],
-                polling=job["polling"],
-            ),
-        )
-    ingested = yield from settle(context, ingests)
-    granted = yield from settle(context, list(grant_calls.values()))
-    grant_outcomes = dict(zip(grant_calls, granted, strict=True))
-    grants: dict[int, str] = {}
-    for fate, ingest in zip(fates, ingested, strict=True):
-        grant = grant_outcomes.get(fate["index"])
-        if isinstance(ingest, Failed):
-            _fail(fate, ingest.error)
-        elif grant is None:
-            _fail(fate, _unnamed_error())
-        elif isinstance(grant, Failed):
-            _fail(fate, grant.error)
-        else:
-            _record_ingest(fate, ingest.value.input)
-            grants[fate["index"]] = grant.value.grant.name
-    progress.update("checking analyzer" if ensure else "ingested")
+class _PerDocumentJob:
+    def __init__(self, context: OrchestrationContext, job: JobSpec) -> None:
+        self.context = context
+        self.job = job
+        self.started_at = to_iso(context.current_utc_datetime)
+        size = max(1, int(job.get("batchSize") or DEFAULT_BATCH_SIZE))
+        documents = [
+            BatchDocument(index=index, name=placeholder_name(source, index), status="pending", source=source)
+            for index, source in enumerate(job["inputs"])
+        ]
+        self.batches = [documents[start : start + size] for start in range(0, len(documents), size)]
+        self.total = len(documents)
 
-    analyzer_error = None
-    if ensure is not None:
-        ensured = yield from wait(context, ensure)
-        if isinstance(ensured, Failed):
-            analyzer_error = ensured.error
-    return grants, analyzer_error
+    def run(self) -> Generator[Any, Any, dict[str, Any]]:
+        stop_reason: ErrorInfo | None = None
+        batches = self.batches
+        if self.job["analyzer"] is not None or self.job["partialFailure"] == "fail":
+            self._status("ingesting", phase="prepare")
+            batches, stop_reason = yield from self._prepare()
+        self._status("analyzing")
+        results = yield from self._run_batches(batches, prepare_only=False)
+        return (yield from self._finish(results, stop_reason))
 
+    # -- stage 1 when it must come first --------------------------------------------------------
 
-def _stop_reason(
-    job: JobSpec, fates: list[InputFate], grants: dict[int, str], analyzer_error: ErrorInfo | None
-) -> dict[str, Any] | None:
-    """Stage 2, the fan-in: why the job cannot go on to analysis (None: it can)."""
-    lost = [fate for fate in fates if fate["status"] == "failed"]
-    if analyzer_error is not None:
-        return {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error['message']}"}
-    if lost and job["partialFailure"] == "fail":
-        return {
-            "code": "InputFailed",
-            "message": f"{len(lost)} of {len(fates)} inputs could not be prepared "
-            "and partialFailure is 'fail'",
-            "transient": False,
-        }
-    if not grants:
-        return {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}
-    return None
-
-
-def _analyse(
-    context: OrchestrationContext,
-    job: JobSpec,
-    fates: list[InputFate],
-    grants: dict[int, str],
-    progress: _Progress,
-) -> Generator[Any, Any, list[_Operation]]:
-    """Stage 3: start every operation, monitor each in a sub-orchestration, record how each ended."""
-    plans = _plan_operations(job, sorted(grants))
-    for plan in plans:
-        for index in plan["inputs"]:
-            fates[index]["status"] = "analyzing"
-    progress.update("analyzing")
-    begun = yield from settle(
-        context,
-        [
-            call_activity(
-                context,
-                steps.BEGIN_ANALYSIS,
-                BeginAnalysisRequest(
-                    job_id=job["jobId"],
-                    key=plan["key"],
-                    analyzer_id=job["analyzerId"],
-                    api_version=job["apiVersion"],
-                    inputs=[AnalysisInput(grant=grants[i], name=fates[i]["name"]) for i in plan["inputs"]],
-                    model_deployments=job["modelDeployments"],
+    def _prepare(self) -> Generator[Any, Any, tuple[list[list[BatchDocument]], ErrorInfo | None]]:
+        """One wave: the analyzer and every input's ingest+grant; then why the job cannot go on."""
+        ensure: Pending[EnsureAnalyzerResult] | None = None
+        if self.job["analyzer"] is not None:
+            ensure = call_sub_orchestrator(
+                self.context,
+                ENSURE_ANALYZER,
+                EnsureAnalyzerRequest(
+                    job_id=self.job["jobId"],
+                    analyzer=self.job["analyzer"],
+                    references=self.job["references"],
+                    polling=self.job["polling"],
                 ),
             )
-            for plan in plans
-        ],
-    )
-    monitors: dict[str, Pending[MonitorResult]] = {}
-    operations: dict[str, _Operation] = {}
-    for plan, outcome in zip(plans, begun, strict=True):
-        operation = operations[plan["key"]] = _Operation(plan["key"], plan["inputs"])
+        calls: list[Pending[Any]] = [
+            *([ensure] if ensure else []),
+            *self._batch_calls(self.batches, prepare_only=True),
+        ]
+        # Scheduled together: settle yields one task_all over the analyzer and every batch.
+        outcomes: list[Outcome[Any]] = yield from settle(self.context, calls)
+        analyzer = outcomes.pop(0) if ensure else None
+        prepared = [_documents_of(self._batch_result(outcome)) for outcome in outcomes]
+
+        documents = [document for batch in prepared for document in batch]
+        lost = sum(1 for document in documents if document.status == "failed")
+        stop: ErrorInfo | None = None
+        if isinstance(analyzer, Failed):
+            error = analyzer.error
+            stop = {**error, "message": f"Analyzer not ready: {error['message']}"}
+        elif lost and self.job["partialFailure"] == "fail":
+            stop = {
+                "code": "InputFailed",
+                "message": f"{lost} of {len(documents)} inputs could not be prepared "
+                "and partialFailure is 'fail'",
+                "transient": False,
+            }
+        elif lost == len(documents):
+            stop = _no_usable_inputs()
+        if stop is not None:
+            prepared = [[_skip(document) for document in batch] for batch in prepared]
+        return prepared, stop
+
+    # -- the batches ------------------------------------------------------------------------------
+
+    def _batch_calls(
+        self, batches: list[list[BatchDocument]], *, prepare_only: bool
+    ) -> list[Pending[BatchResult]]:
+        job = self.job
+        return [
+            call_sub_orchestrator(
+                self.context,
+                ANALYSIS_BATCH,
+                BatchRequest(
+                    job_id=job["jobId"],
+                    batch=number,
+                    analyzer_id=job["analyzerId"],
+                    api_version=job["apiVersion"],
+                    model_deployments=job["modelDeployments"],
+                    polling=job["polling"],
+                    documents=documents,
+                    prepare_only=prepare_only,
+                ),
+                instance_id=batch_instance_id(job["jobId"], number, prepare=prepare_only),
+            )
+            for number, documents in enumerate(batches)
+        ]
+
+    def _run_batches(
+        self, batches: list[list[BatchDocument]], *, prepare_only: bool
+    ) -> Generator[Any, Any, list[BatchResult]]:
+        outcomes = yield from settle(self.context, self._batch_calls(batches, prepare_only=prepare_only))
+        return [self._batch_result(outcome) for outcome in outcomes]
+
+    def _batch_result(self, outcome: Outcome[BatchResult]) -> BatchResult:
+        """A batch that failed lost its documents' fates: the job cannot report them, so it fails."""
         if isinstance(outcome, Failed):
-            for index in plan["inputs"]:
-                _fail(fates[index], outcome.error)
-            continue
-        started = outcome.value
-        operation.operation_id = started.operation_id
-        for index in plan["inputs"]:
-            fates[index]["operationId"] = started.operation_id
-            if started.attempts > 1:
-                fates[index]["analysisAttempts"] = started.attempts
-        monitors[plan["key"]] = call_sub_orchestrator(
-            context,
-            MONITOR_OPERATION,
-            MonitorRequest(
-                job_id=job["jobId"],
-                key=plan["key"],
-                kind="analysis",
-                operation_location=started.operation_location,
-                polling=job["polling"],
+            raise_if_host_gave_up(outcome)
+            raise HostGaveUp(f"A batch of the job failed: {outcome.error['message']}")
+        return outcome.value
+
+    # -- the end ----------------------------------------------------------------------------------
+
+    def _finish(
+        self, results: list[BatchResult], stop_reason: ErrorInfo | None
+    ) -> Generator[Any, Any, dict[str, Any]]:
+        job = self.job
+        counts = _add_up([result.counts for result in results])
+        if stop_reason is None and counts.started == 0 and counts.failed == self.total:
+            stop_reason = _no_usable_inputs()
+        self._status("saving", counts=counts)
+        saved = yield from wait(
+            self.context,
+            call_activity(
+                self.context,
+                steps.SAVE_RESULTS,
+                SaveResultsRequest(
+                    job_id=job["jobId"],
+                    analyzer_id=job["analyzerId"],
+                    mode=job["mode"],
+                    operations=[],
+                    batch_records=[result.record_blob for result in results if result.record_blob],
+                ),
             ),
-            instance_id=monitor_instance_id(job["jobId"], plan["key"]),
         )
-
-    # Wait for each operation, updating progress as each one ends.
-    pending = dict(monitors)
-    while pending:
-        progress.polling = list(pending)
-        progress.update("analyzing")
-        finished = yield context.task_any([monitor.task for monitor in pending.values()])
-        key = next(k for k, monitor in pending.items() if monitor.task is finished)
-        _record_monitored(operations[key], fates, pending.pop(key).outcome())
-    return list(operations.values())
-
-
-def _record_monitored(
-    operation: _Operation, fates: list[InputFate], monitored: Outcome[MonitorResult]
-) -> None:
-    """How an operation ended; a monitor that crashed counts as a failed operation."""
-    if isinstance(monitored, Succeeded):
-        result = monitored.value
-        operation.status, operation.result_blob, error = result.status, result.result_blob, result.error
-    else:
-        operation.status, error = "Failed", monitored.error
-    for index in operation.inputs:
-        if operation.status == "Succeeded":
-            fates[index]["status"] = "succeeded"
-        else:
-            _fail(fates[index], error or _operation_error(operation.status))
-
-
-def _record_ingest(fate: InputFate, ingested: StoredInput) -> None:
-    fate["status"] = "ingested"
-    fate["name"] = ingested.name
-    fate["blob"] = ingested.blob
-    fate["size"] = ingested.size
-    fate["contentType"] = ingested.content_type
-    fate["sha256"] = ingested.sha256
-
-
-def _target_blobs(job: JobSpec) -> dict[int, str]:
-    """Where each input will be ingested (inputs whose name is unusable get no grant: ingest says why)."""
-    targets = {}
-    for index, source in enumerate(job["inputs"]):
-        try:
-            targets[index] = input_blob(job["jobId"], index, display_name(source)).name
-        except InputError:
-            continue
-    return targets
-
-
-def _name_or_placeholder(source: InputSource, index: int) -> str:
-    try:
-        return display_name(source)
-    except InputError:
-        return f"input-{index}"
-
-
-def _unnamed_error() -> ErrorInfo:
-    return {"code": "InvalidName", "message": "The input has no usable name", "transient": False}
-
-
-def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:
-    if job["mode"] == "combined":
-        return [{"key": "combined", "inputs": ready}]
-    return [{"key": str(index), "inputs": [index]} for index in ready]
-
-
-def _finish(
-    context: OrchestrationContext,
-    job: JobSpec,
-    fates: list[InputFate],
-    operations: list[_Operation],
-    progress: _Progress,
-    started_at: str,
-    stop_reason: dict[str, Any] | None,
-) -> Generator[Any, Any, dict[str, Any]]:
-    progress.polling = []
-    progress.update("saving")
-    saved = yield from wait(
-        context,
-        call_activity(
-            context,
-            steps.SAVE_RESULTS,
-            SaveResultsRequest(
-                job_id=job["jobId"],
-                analyzer_id=job["analyzerId"],
-                mode=job["mode"],
-                operations=[
-                    OperationRecord(
-                        key=op.key,
-                        inputs=[fates[i]["name"] for i in op.inputs],
-                        operation_id=op.operation_id,
-                        status=op.status,
-                        result_blob=op.result_blob,
-                    )
-                    for op in operations
-                ],
-            ),
-        ),
-    )
-    raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
-    cleaned = yield from wait(
-        context, call_activity(context, steps.CLEANUP_JOB, CleanupJobRequest(job["jobId"]))
-    )
-    raise_if_host_gave_up(cleaned)
-    status = "failed" if stop_reason is not None else job_outcome(fates)
-    if status == "partially_succeeded" and job["partialFailure"] == "fail":
-        status = "failed"  # "fail": the job only succeeds if every input does
-    summary: dict[str, Any] = {
-        "jobId": job["jobId"],
-        "status": status,
-        "analyzerId": job["analyzerId"],
-        "mode": job["mode"],
-        "apiVersion": job["apiVersion"],
-        "inputs": fates,
-        "operations": [op.summary() for op in operations],
-        "resultBlob": saved.value.result_blob if isinstance(saved, Succeeded) else None,
-        "startedAt": started_at,
-        "finishedAt": to_iso(context.current_utc_datetime),
-    }
-    if stop_reason is not None:
-        summary["error"] = stop_reason
-    progress.update("completed" if status != "failed" else "failed")
-    return summary
-
-
-def _fail(fate: InputFate, error: ErrorInfo) -> None:
-    fate["status"] = "failed"
-    fate["error"] = error
-
-
-def _operation_error(status: str) -> ErrorInfo:
-    return {
-        "code": f"Operation{status}",
-        "message": f"The analysis operation ended {status}",
-        "transient": False,
-    }
-
-
-class _Progress:
-    """Writes the job's custom status: stage and per-input counts."""
-
-    def __init__(self, context: OrchestrationContext, job: JobSpec, fates: list[InputFate]) -> None:
-        self._context = context
-        self._job = job
-        self._fates = fates
-        self.polling: list[str] = []  # keys of the operations being monitored
-
-    def update(self, stage: str) -> None:
-        counts = {"total": len(self._fates), "ingested": 0, "failed": 0, "analyzing": 0, "done": 0}
-        for fate in self._fates:
-            status = fate["status"]
-            if status in ("ingested", "analyzing", "succeeded"):
-                counts["ingested"] += 1
-            if status == "failed":
-                counts["failed"] += 1
-            if status == "analyzing":
-                counts["analyzing"] += 1
-            if status == "succeeded":
-                counts["done"] += 1
-        custom: dict[str, Any] = {
-            "stage": stage,
-            "mode": self._job["mode"],
-            "analyzerId": self._job["analyzerId"],
-            **counts,
+        raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
+        cleaned = yield from wait(
+            self.context, call_activity(self.context, steps.CLEANUP_JOB, CleanupJobRequest(job["jobId"]))
+        )
+        raise_if_host_gave_up(cleaned)
+        status = "failed" if stop_reason is not None else _outcome(counts, self.total)
+        if status == "partially_succeeded" and job["partialFailure"] == "fail":
+            status = "failed"  # "fail": the job only succeeds if every input does
+        summary: dict[str, Any] = {
+            "jobId": job["jobId"],
+            "status": status,
+            "analyzerId": job["analyzerId"],
+            "mode": job["mode"],
+            "apiVersion": job["apiVersion"],
+            "counts": {"total": self.total, "succeeded": counts.done, "failed": self.total - counts.done},
+            "batches": len(results),
+            "resultBlob": saved.value.result_blob if isinstance(saved, Succeeded) else None,
+            # The per-input fates and operations (``inputs``, ``operations``): merged in by the API.
+            "summaryBlob": saved.value.summary_blob if isinstance(saved, Succeeded) else None,
+            "startedAt": self.started_at,
+            "finishedAt": to_iso(self.context.current_utc_datetime),
         }
-        if self.polling:
-            custom["polling"] = self.polling
-        self._context.set_custom_status(custom)
+        if stop_reason is not None:
+            summary["error"] = stop_reason
+        self._status("completed" if status != "failed" else "failed", counts=counts)
+        return summary
+
+    def _status(self, stage: str, *, phase: str = "batch", counts: BatchCounts | None = None) -> None:
+        """The job's custom status: bounded whatever its size (counts, not lists)."""
+        status: dict[str, Any] = {
+            "stage": stage,
+            "mode": self.job["mode"],
+            "analyzerId": self.job["analyzerId"],
+            "total": self.total,
+        }
+        if counts is None:
+            status["batches"] = len(self.batches)
+            status["batchPhase"] = phase
+        else:
+            status.update(ingested=counts.ingested, failed=counts.failed, analyzing=0, done=counts.done)
+        self.context.set_custom_status(status)
+
+
+def _documents_of(result: BatchResult) -> list[BatchDocument]:
+    return result.documents
+
+
+def _skip(document: BatchDocument) -> BatchDocument:
+    if document.status == "failed":
+        return document
+    return BatchDocument(
+        index=document.index,
+        name=document.name,
+        status="skipped",
+        stored=document.stored,
+    )
+
+
+def _add_up(all_counts: list[BatchCounts]) -> BatchCounts:
+    return BatchCounts(
+        total=sum(c.total for c in all_counts),
+        ingested=sum(c.ingested for c in all_counts),
+        failed=sum(c.failed for c in all_counts),
+        done=sum(c.done for c in all_counts),
+        polls=sum(c.polls for c in all_counts),
+        started=sum(c.started for c in all_counts),
+    )
+
+
+def _outcome(counts: BatchCounts, total: int) -> str:
+    if total and counts.done == total:
+        return "succeeded"
+    return "partially_succeeded" if counts.done else "failed"
+
+
+def _no_usable_inputs() -> ErrorInfo:
+    return {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}

@@ -1,0 +1,500 @@
+"""One batch of a per-document job: each document through its own pipeline, one poll per round.
+
+The job (``orchestrators/analysis_job.py``) splits its inputs into batches of at most
+``batchSize`` documents and runs each batch as this sub-orchestration, so that no history grows
+with the job's size. Inside a batch there is no stage barrier:
+
+- **prepare**: one ``prepare_input`` per document (ingest and SAS grant as one step), all scheduled
+  in the batch's first episode;
+- **begin**: as soon as documents are prepared (in the same episode that learns it), one
+  ``begin_analyses`` starts their analyses; a document never waits for its neighbours;
+- **poll**: one ``poll_operations`` per round polls every operation that is due, each at its own
+  time (CU's ``Retry-After``, else the backoff of ``core.jobs.next_poll_interval``); a durable
+  timer wakes the batch at the next due time. A poll that cannot reach CU or storage is repeated
+  after the backoff until the operation's deadline: the operation runs on at CU regardless.
+
+Each episode does work proportional to the batch (at most ``batchSize`` documents), never to the
+job. After ``ROUNDS_PER_EXECUTION`` poll rounds the batch continues as new with its documents'
+states, so that a long wait keeps a short history. The CU pacer (``storage/pacing.py``) may defer
+begins and polls: the activity says until when, and the batch waits on a timer.
+
+At the end ``save_batch`` stores the batch's per-input fates and operation records as a blob; the
+job's history only receives counts and that blob's name. With ``prepare_only`` the batch stops
+once every document is prepared and returns them (the job's ``fail`` policy and its analyzer
+check need every input before any analysis).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+import azure.durable_functions as df
+
+from core import function_names as names
+from core.contracts import activities as steps
+from core.contracts.activities import (
+    AnalysisItem,
+    BeginAnalysesRequest,
+    BeginAnalysesResult,
+    OperationRecord,
+    PolledOperation,
+    PollItem,
+    PollOperationsRequest,
+    PollOperationsResult,
+    PrepareInputRequest,
+    PrepareInputResult,
+    SaveBatchRequest,
+)
+from core.contracts.orchestrations import (
+    BatchCounts,
+    BatchDocument,
+    BatchRequest,
+    BatchResult,
+    DocumentStatus,
+)
+from core.contracts.wire import from_wire, to_wire
+from core.errors import ErrorInfo, InputError
+from core.jobs import InputFate, from_iso, next_poll_interval, seconds, to_iso
+from core.naming import display_name
+from orchestrators.context import DurableTask, OrchestrationContext
+from orchestrators.tasks import (
+    Failed,
+    Outcome,
+    Pending,
+    Succeeded,
+    call_activity,
+    raise_if_host_gave_up,
+    wait,
+)
+
+bp = df.Blueprint()
+
+# Poll rounds per execution before continue_as_new; with the default backoff (up to 15 s) an
+# execution covers about 15 minutes of polling and its history stays under ~1,000 events.
+ROUNDS_PER_EXECUTION = 60
+TERMINAL = ("Succeeded", "Failed", "Canceled")
+# A new timer is only created when it would fire this much earlier than the earliest one waiting.
+TIMER_SLACK_SECONDS = 0.05
+
+
+@bp.function_name(names.ANALYSIS_BATCH)
+@bp.orchestration_trigger(context_name="context")
+def analysis_batch(context: df.DurableOrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
+    return (yield from run_analysis_batch(context))
+
+
+def run_analysis_batch(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any] | None]:
+    """The batch; its output is a ``BatchResult`` as JSON (None when it continues as new)."""
+    request = from_wire(BatchRequest, context.get_input())
+    return (yield from _Batch(context, request).run())
+
+
+@dataclass
+class _Doc:
+    """A mutable ``BatchDocument``: one document's state inside this execution."""
+
+    index: int
+    name: str
+    status: DocumentStatus
+    source: dict[str, str] | None = None
+    stored: Any = None  # StoredInput
+    grant: str | None = None
+    operation_id: str | None = None
+    operation_location: str | None = None
+    attempts: int = 1
+    polls: int = 0
+    next_poll_at: str | None = None
+    deadline_at: str | None = None
+    operation_status: str | None = None
+    result_blob: str | None = None
+    poll_error: str | None = None
+    error: ErrorInfo | None = None
+    busy: bool = False  # an activity for it is in flight (not carried: nothing is in flight then)
+
+    @classmethod
+    def of(cls, document: BatchDocument) -> _Doc:
+        return cls(**{f.name: getattr(document, f.name) for f in dataclasses.fields(BatchDocument)})
+
+    def document(self) -> BatchDocument:
+        return BatchDocument(**{f.name: getattr(self, f.name) for f in dataclasses.fields(BatchDocument)})
+
+    @property
+    def key(self) -> str:
+        return str(self.index)
+
+    def fail(self, error: ErrorInfo) -> None:
+        self.status, self.error = "failed", error
+
+
+@dataclass
+class _InFlight:
+    kind: Literal["prepare", "begin", "poll", "timer"]
+    task: DurableTask
+    pending: Pending[Any] | None = None
+    docs: tuple[_Doc, ...] = ()
+    fire_at: datetime | None = None
+
+
+class _Batch:
+    def __init__(self, context: OrchestrationContext, request: BatchRequest) -> None:
+        self.context = context
+        self.request = request
+        self.docs = [_Doc.of(document) for document in request.documents]
+        self.in_flight: list[_InFlight] = []
+        self.rounds = 0  # poll rounds in this execution
+        self.begin_after: datetime | None = None  # the pacer deferred the begins until then
+        self.extra_pages = request.extra_pages  # pages the pacer has yet to be told about
+
+    # -- the loop -------------------------------------------------------------------------------
+
+    def run(self) -> Generator[Any, Any, dict[str, Any] | None]:
+        while True:
+            self._schedule()
+            self._report()
+            if self._should_continue_as_new():
+                self._continue_as_new()
+                return None
+            if not self.in_flight:
+                break
+            finished = yield self.context.task_any([flight.task for flight in self.in_flight])
+            flight = next(f for f in self.in_flight if f.task is finished)
+            self.in_flight.remove(flight)
+            self._settle(flight)
+        if self.request.prepare_only:
+            return to_wire(BatchResult(self.request.batch, self._counts(), documents=self._documents()))
+        saved = yield from wait(
+            self.context,
+            call_activity(
+                self.context,
+                steps.SAVE_BATCH,
+                SaveBatchRequest(
+                    job_id=self.request.job_id,
+                    batch=self.request.batch,
+                    inputs=[dict(_fate(doc)) for doc in self.docs],
+                    operations=[_operation(doc) for doc in self.docs if doc.status != "skipped"],
+                ),
+            ),
+        )
+        raise_if_host_gave_up(saved)  # without its record the job cannot report this batch
+        record = saved.value.record_blob if isinstance(saved, Succeeded) else None
+        return to_wire(BatchResult(self.request.batch, self._counts(), record_blob=record))
+
+    def _schedule(self) -> None:
+        """Start what can start now; set a timer for the next thing that is due later."""
+        now = self.context.current_utc_datetime
+        for doc in self.docs:
+            if doc.status == "pending" and not doc.busy:
+                self._start_prepare(doc)
+        if self.request.prepare_only:
+            return
+        ready = [doc for doc in self.docs if doc.status == "prepared" and not doc.busy]
+        if ready and (self.begin_after is None or self.begin_after <= now):
+            self.begin_after = None
+            self._start_begin(ready)
+        polling = any(flight.kind == "poll" for flight in self.in_flight)
+        due = [doc for doc in self.docs if self._waiting_to_poll(doc) and _at(doc.next_poll_at) <= now]
+        if due and not polling:
+            self._start_poll(due)
+        self._set_timer(now, ready)
+
+    def _set_timer(self, now: datetime, ready: list[_Doc]) -> None:
+        wakes = [_at(doc.next_poll_at) for doc in self.docs if self._waiting_to_poll(doc)]
+        if ready and self.begin_after is not None:
+            wakes.append(self.begin_after)
+        later = [wake for wake in wakes if wake > now]
+        if not later:
+            return  # nothing waits, or what is due waits for the poll in flight
+        wake = min(later)
+        timers = [f.fire_at for f in self.in_flight if f.kind == "timer" and f.fire_at is not None]
+        if timers and min(timers) <= wake + seconds(TIMER_SLACK_SECONDS):
+            return  # a timer already wakes the batch in time
+        self.in_flight.append(_InFlight("timer", self.context.create_timer(wake), fire_at=wake))
+
+    def _waiting_to_poll(self, doc: _Doc) -> bool:
+        return doc.status == "analyzing" and not doc.busy and doc.next_poll_at is not None
+
+    # -- starting work --------------------------------------------------------------------------
+
+    def _start_prepare(self, doc: _Doc) -> None:
+        assert doc.source is not None, f"document {doc.index} is pending without a source"
+        pending = call_activity(
+            self.context,
+            steps.PREPARE_INPUT,
+            PrepareInputRequest(job_id=self.request.job_id, index=doc.index, source=doc.source),
+        )
+        self._launch("prepare", pending, [doc])
+
+    def _start_begin(self, docs: list[_Doc]) -> None:
+        request = self.request
+        pending = call_activity(
+            self.context,
+            steps.BEGIN_ANALYSES,
+            BeginAnalysesRequest(
+                job_id=request.job_id,
+                analyzer_id=request.analyzer_id,
+                api_version=request.api_version,
+                items=[AnalysisItem(key=doc.key, grant=str(doc.grant), name=doc.name) for doc in docs],
+                model_deployments=request.model_deployments,
+                extra_pages=self._take_extra_pages(),
+            ),
+        )
+        self._launch("begin", pending, docs)
+
+    def _start_poll(self, docs: list[_Doc]) -> None:
+        # No retry policy: the next round is the retry, after the backoff (and the deadline check).
+        pending = call_activity(
+            self.context,
+            steps.POLL_OPERATIONS,
+            PollOperationsRequest(
+                job_id=self.request.job_id,
+                items=[PollItem(key=doc.key, operation_location=str(doc.operation_location)) for doc in docs],
+                extra_pages=self._take_extra_pages(),
+            ),
+            retry=False,
+        )
+        self.rounds += 1
+        self._launch("poll", pending, docs)
+
+    def _launch(
+        self, kind: Literal["prepare", "begin", "poll"], pending: Pending[Any], docs: list[_Doc]
+    ) -> None:
+        for doc in docs:
+            doc.busy = True
+        self.in_flight.append(_InFlight(kind, pending.task, pending, tuple(docs)))
+
+    def _take_extra_pages(self) -> int:
+        extra, self.extra_pages = self.extra_pages, 0
+        return extra
+
+    # -- what came back -------------------------------------------------------------------------
+
+    def _settle(self, flight: _InFlight) -> None:
+        for doc in flight.docs:
+            doc.busy = False
+        if flight.kind == "timer" or flight.pending is None:
+            return
+        outcome = flight.pending.outcome()
+        if flight.kind == "prepare":
+            self._prepared(flight.docs[0], outcome)
+        elif flight.kind == "begin":
+            self._begun(flight.docs, outcome)
+        else:
+            self._polled(flight.docs, outcome)
+
+    def _prepared(self, doc: _Doc, outcome: Outcome[PrepareInputResult]) -> None:
+        if isinstance(outcome, Failed):
+            doc.fail(outcome.error)
+            return
+        stored = outcome.value.input
+        doc.status, doc.stored, doc.grant, doc.name = (
+            "prepared",
+            stored,
+            outcome.value.grant.name,
+            stored.name,
+        )
+        doc.source = None  # history need not carry it any further
+
+    def _begun(self, docs: tuple[_Doc, ...], outcome: Outcome[BeginAnalysesResult]) -> None:
+        if isinstance(outcome, Failed):
+            for doc in docs:
+                doc.fail(outcome.error)
+            return
+        result = outcome.value
+        now = self.context.current_utc_datetime
+        by_key = {doc.key: doc for doc in docs}
+        policy = self.request.polling
+        for started in result.started:
+            doc = by_key[started.key]
+            doc.status = "analyzing"
+            doc.operation_id, doc.operation_location = started.operation_id, started.operation_location
+            doc.attempts = started.attempts
+            doc.deadline_at = to_iso(now + seconds(policy["deadlineSeconds"]))
+            # The first poll waits for CU's Retry-After (or the first interval): an operation that
+            # has only just started is never done, and every poll counts against CU's quota.
+            first = next_poll_interval(policy, 0, started.retry_after_seconds)
+            doc.next_poll_at = to_iso(now + seconds(first))
+        for failure in result.failed:
+            by_key[failure.key].fail(failure.error)
+        if result.deferred and result.retry_at is not None:
+            self.begin_after = from_iso(result.retry_at)
+
+    def _polled(self, docs: tuple[_Doc, ...], outcome: Outcome[PollOperationsResult]) -> None:
+        now = self.context.current_utc_datetime
+        if isinstance(outcome, Failed):
+            if not outcome.host_gave_up:  # a permanent error reading the operations
+                for doc in docs:
+                    self._end(doc, "Failed", outcome.error)
+                return
+            # CU or storage is unavailable: the operations go on at CU; poll again after the backoff.
+            for doc in docs:
+                self._poll_again(doc, now, None, outcome.error["message"])
+            return
+        result = outcome.value
+        by_key = {doc.key: doc for doc in docs}
+        for polled in result.polled:
+            self._record_poll(by_key.pop(polled.key), polled, now)
+        retry_at = result.retry_at or to_iso(now)
+        for doc in by_key.values():  # deferred by the pacer (or not answered): poll them then
+            doc.next_poll_at = max(retry_at, doc.next_poll_at or retry_at)
+
+    def _record_poll(self, doc: _Doc, polled: PolledOperation, now: datetime) -> None:
+        doc.polls += 1
+        if polled.pages is not None:
+            self.extra_pages += max(polled.pages - 1, 0)  # the pacer charged one page per document
+        if polled.poll_error is None and polled.status in TERMINAL:
+            doc.result_blob = polled.result_blob
+            self._end(doc, polled.status, polled.error)
+            return
+        self._poll_again(doc, now, polled.retry_after_seconds, polled.poll_error, polled.status)
+
+    def _poll_again(
+        self,
+        doc: _Doc,
+        now: datetime,
+        retry_after: float | None,
+        poll_error: str | None,
+        status: str = "Unknown",
+    ) -> None:
+        doc.poll_error = poll_error
+        deadline = _at(doc.deadline_at)
+        if now >= deadline:
+            self._end(doc, "TimedOut", _deadline_error(self.request, status, poll_error))
+            return
+        wait_seconds = next_poll_interval(self.request.polling, max(doc.polls, 1), retry_after)
+        doc.next_poll_at = to_iso(min(now + seconds(wait_seconds), deadline))
+
+    def _end(self, doc: _Doc, operation_status: str, error: ErrorInfo | None) -> None:
+        doc.operation_status, doc.next_poll_at, doc.poll_error = operation_status, None, None
+        if operation_status == "Succeeded":
+            doc.status, doc.error = "succeeded", None
+        else:
+            doc.fail(error or _operation_error(operation_status))
+
+    # -- status, continue-as-new, results -------------------------------------------------------
+
+    def _counts(self) -> BatchCounts:
+        statuses = [doc.status for doc in self.docs]
+        ingested = sum(1 for status in statuses if status in ("prepared", "analyzing", "succeeded"))
+        return BatchCounts(
+            total=len(statuses),
+            ingested=ingested,
+            failed=statuses.count("failed"),
+            done=statuses.count("succeeded"),
+            polls=sum(doc.polls for doc in self.docs),
+            started=sum(1 for doc in self.docs if doc.operation_id is not None),
+        )
+
+    def _report(self) -> None:
+        """The batch's custom status: counts, the next poll and the last poll error (bounded size)."""
+        counts = self._counts()
+        status: dict[str, Any] = {
+            "stage": "preparing" if self.request.prepare_only else "analyzing",
+            "total": counts.total,
+            "ingested": counts.ingested,
+            "failed": counts.failed,
+            "analyzing": sum(1 for doc in self.docs if doc.status == "analyzing"),
+            "done": counts.done,
+            "polls": counts.polls,
+        }
+        next_polls = [doc.next_poll_at for doc in self.docs if doc.status == "analyzing" and doc.next_poll_at]
+        if next_polls:
+            status["nextPollAt"] = min(next_polls)
+        errors = [doc.poll_error for doc in self.docs if doc.poll_error]
+        if errors:
+            status["pollError"] = errors[0][:500]
+        self.context.set_custom_status(status)
+
+    def _should_continue_as_new(self) -> bool:
+        if self.rounds < ROUNDS_PER_EXECUTION:
+            return False
+        # Only while nothing but timers is in flight: activities' answers would be lost.
+        return all(flight.kind == "timer" for flight in self.in_flight) and any(
+            doc.status == "analyzing" for doc in self.docs
+        )
+
+    def _continue_as_new(self) -> None:
+        # An open timer keeps nothing: the next execution sets its own from the documents' times.
+        carried = dataclasses.replace(
+            self.request,
+            documents=self._documents(),
+            rounds=self.request.rounds + self.rounds,
+            extra_pages=self.extra_pages,
+        )
+        self.context.continue_as_new(to_wire(carried))
+
+    def _documents(self) -> list[BatchDocument]:
+        return [doc.document() for doc in self.docs]
+
+
+def _at(moment: str | None) -> datetime:
+    assert moment is not None
+    return from_iso(moment)
+
+
+def _fate(doc: _Doc) -> InputFate:
+    """The document's line in the job's summary."""
+    fate: InputFate = {"index": doc.index, "name": doc.name, "status": _public_status(doc)}
+    if doc.stored is not None:
+        fate["blob"] = doc.stored.blob
+        fate["size"] = doc.stored.size
+        fate["contentType"] = doc.stored.content_type
+        fate["sha256"] = doc.stored.sha256
+    if doc.operation_id is not None:
+        fate["operationId"] = doc.operation_id
+        if doc.attempts > 1:
+            fate["analysisAttempts"] = doc.attempts
+    if doc.error is not None:
+        fate["error"] = doc.error
+    return fate
+
+
+def _public_status(
+    doc: _Doc,
+) -> Literal["pending", "ingested", "analyzing", "succeeded", "failed", "skipped"]:
+    if doc.status == "prepared":
+        return "ingested"
+    return doc.status
+
+
+def _operation(doc: _Doc) -> OperationRecord:
+    """The document's operation as the result document lists it (``Failed`` if it never started)."""
+    status = doc.operation_status or ("Succeeded" if doc.status == "succeeded" else "Failed")
+    return OperationRecord(
+        key=doc.key,
+        inputs=[doc.name],
+        operation_id=doc.operation_id,
+        status=status,
+        result_blob=doc.result_blob,
+    )
+
+
+def _operation_error(status: str) -> ErrorInfo:
+    return {
+        "code": f"Operation{status}",
+        "message": f"The analysis operation ended {status}",
+        "transient": False,
+    }
+
+
+def _deadline_error(request: BatchRequest, status: str, poll_error: str | None) -> ErrorInfo:
+    waited = f"{request.polling['deadlineSeconds']:g} s (ANALYSIS_DEADLINE_SECONDS)"
+    if poll_error is not None:
+        message = (
+            f"The analysis operation could not be polled until the deadline of {waited}; "
+            f"the last poll failed: {poll_error}"
+        )
+    else:
+        message = f"The analysis operation was still {status} after {waited}; it was abandoned."
+    return {"code": "DeadlineExceeded", "message": message, "transient": False}
+
+
+def placeholder_name(source: dict[str, str], index: int) -> str:
+    """A document's display name before it is ingested (``input-<n>`` when it has none usable)."""
+    try:
+        return display_name(source)
+    except InputError:  # ingest reports why
+        return f"input-{index}"
