@@ -4,8 +4,10 @@ A batch (``orchestrators/analysis_batch.py``) calls these instead of one activit
 per document, so that a thousand-document job costs far fewer episodes:
 
 - ``prepare_input``: ingest one input and sign its grant side by side (the grant is signed for
-  the blob name the ingest writes, before the blob exists);
-- ``begin_analyses``: start several documents' analyses, each through ``cu_steps.begin_analysis``
+  the blob name the ingest writes, before the blob exists), then start its analysis: one activity
+  per document takes it from its source to a running CU operation;
+- ``begin_analyses``: start several prepared documents' analyses (those the pacer put off, or all
+  of a batch after the job's analyzer check), each through ``cu_steps.begin_analysis``
   (so each keeps its own operation record and attempt count: a re-run starts nothing twice);
 - ``poll_operations``: one poll of each due operation (``cu_steps.get_operation``);
 - ``save_batch``: the batch's per-input fates and operation records, as one blob.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
@@ -64,6 +67,7 @@ TRANSIENT_RETRY_SECONDS = 5.0
 
 
 async def prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
+    """Ingest and grant side by side; then, with ``analyze``, start the analysis at once."""
     source = parse_source(request.source)
     target = input_blob(request.job_id, request.index, display_name(source)).name
     ingested, granted = await asyncio.gather(
@@ -76,9 +80,38 @@ async def prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
             raise outcome
     assert not isinstance(ingested, BaseException)
     assert not isinstance(granted, BaseException)
-    return PrepareInputResult(
+    prepared = PrepareInputResult(
         input=from_wire(StoredInput, ingested.to_dict()),
         grant=IssuedGrant(name=granted["grant"], expires_at=granted["expiresAt"]),
+    )
+    if request.analyze is None:
+        return prepared
+    target_analyzer = request.analyze
+    reservation = await pacing.reserve(request.job_id, [1])
+    if not reservation.send_at:
+        return replace(prepared, retry_at=_retry_at(reservation, ["deferred"]))
+    await pacing.wait_until(reservation.send_at[0])
+    try:
+        started = await begin_analysis(
+            BeginAnalysisRequest(
+                job_id=request.job_id,
+                key=str(request.index),
+                analyzer_id=target_analyzer.analyzer_id,
+                api_version=target_analyzer.api_version,
+                inputs=[AnalysisInput(grant=prepared.grant.name, name=prepared.input.name)],
+                model_deployments=target_analyzer.model_deployments,
+            )
+        )
+    except PermanentError as error:  # the input made it; its analysis cannot start
+        return replace(prepared, begin_error=error_info(error))
+    return replace(
+        prepared,
+        started=StartedAnalysis(
+            key=str(request.index),
+            operation_location=started.operation_location,
+            operation_id=started.operation_id,
+            attempts=started.attempts,
+        ),
     )
 
 

@@ -4,14 +4,25 @@ The job (``orchestrators/analysis_job.py``) splits its inputs into batches of at
 ``batchSize`` documents and runs each batch as this sub-orchestration, so that no history grows
 with the job's size. Inside a batch there is no stage barrier:
 
-- **prepare**: one ``prepare_input`` per document (ingest and SAS grant as one step), all scheduled
-  in the batch's first episode;
-- **begin**: as soon as documents are prepared (in the same episode that learns it), one
-  ``begin_analyses`` starts their analyses; a document never waits for its neighbours;
+- **prepare and begin**: one ``prepare_input`` per document, all scheduled in the batch's first
+  episode, ingests the document, signs its grant and starts its analysis: a document's analysis
+  starts as soon as its own ingest and grant are done, never waiting for its neighbours;
 - **poll**: one ``poll_operations`` per round polls every operation that is due, each at its own
   time (CU's ``Retry-After``, else the backoff of ``core.jobs.next_poll_interval``); a durable
   timer wakes the batch at the next due time. A poll that cannot reach CU or storage is repeated
-  after the backoff until the operation's deadline: the operation runs on at CU regardless.
+  after the backoff until the operation's deadline: the operation runs on at CU regardless;
+- **begin later**: analyses the CU pacer put off, and (after the job's analyzer check) those of
+  documents prepared earlier, start in one ``begin_analyses`` when their time comes.
+
+**One live timer, cancelled before anything new is scheduled.** The Durable extension replays
+the actions a Python orchestrator returns one yield at a time and waits for each before it issues
+the next (``OutOfProcOrchestrationShim.ProcessAsyncActionsV2``); a ``task_any`` becomes a
+``WhenAny`` over the tasks *new* in it only (the SDK leaves scheduled ones out). So a yield whose
+only new task is a timer holds back everything scheduled after it until the timer fires. Every
+yield that schedules something therefore carries the batch's one timer (the next poll, or an idle
+one), and the next yield that schedules something cancels it first: a cancelled timer completes
+the extension's ``WhenAny`` at once (``CreateTimer`` with a cancelled token), so nothing waits.
+The fast tests' fake context checks exactly this (``tests/orchestrators/fake_context.py``).
 
 Each episode does work proportional to the batch (at most ``batchSize`` documents), never to the
 job. After ``ROUNDS_PER_EXECUTION`` poll rounds the batch continues as new with its documents'
@@ -38,6 +49,7 @@ from core import function_names as names
 from core.contracts import activities as steps
 from core.contracts.activities import (
     AnalysisItem,
+    AnalysisTarget,
     BeginAnalysesRequest,
     BeginAnalysesResult,
     OperationRecord,
@@ -48,6 +60,7 @@ from core.contracts.activities import (
     PrepareInputRequest,
     PrepareInputResult,
     SaveBatchRequest,
+    StartedAnalysis,
 )
 from core.contracts.orchestrations import (
     BatchCounts,
@@ -60,7 +73,7 @@ from core.contracts.wire import from_wire, to_wire
 from core.errors import ErrorInfo, InputError
 from core.jobs import InputFate, from_iso, next_poll_interval, seconds, to_iso
 from core.naming import display_name
-from orchestrators.context import DurableTask, OrchestrationContext
+from orchestrators.context import DurableTask, DurableTimer, OrchestrationContext
 from orchestrators.tasks import (
     Failed,
     Outcome,
@@ -77,8 +90,12 @@ bp = df.Blueprint()
 # execution covers about 15 minutes of polling and its history stays under ~1,000 events.
 ROUNDS_PER_EXECUTION = 60
 TERMINAL = ("Succeeded", "Failed", "Canceled")
-# A new timer is only created when it would fire this much earlier than the earliest one waiting.
+# A new timer is only set when it would fire this much earlier than the one waiting.
 TIMER_SLACK_SECONDS = 0.05
+# Operations due this soon are polled in the same round (CU's Retry-After is a hint, not a rule).
+POLL_COALESCE_SECONDS = 0.5
+# The timer a yield carries when nothing is due: cancelled by the next yield that schedules work.
+IDLE_TIMER_SECONDS = 3600.0
 
 
 @bp.function_name(names.ANALYSIS_BATCH)
@@ -137,6 +154,8 @@ class _InFlight:
     pending: Pending[Any] | None = None
     docs: tuple[_Doc, ...] = ()
     fire_at: datetime | None = None
+    timer: DurableTimer | None = None
+    sent_at: datetime | None = None  # when the activity was scheduled
 
 
 class _Batch:
@@ -145,8 +164,9 @@ class _Batch:
         self.request = request
         self.docs = [_Doc.of(document) for document in request.documents]
         self.in_flight: list[_InFlight] = []
+        self.timer: _InFlight | None = None  # the one live timer (neither fired nor cancelled)
         self.rounds = 0  # poll rounds in this execution
-        self.begin_after: datetime | None = None  # the pacer deferred the begins until then
+        self.begin_after: datetime | None = None  # the pacer put the begins off until then
         self.extra_pages = request.extra_pages  # pages the pacer has yet to be told about
 
     # -- the loop -------------------------------------------------------------------------------
@@ -158,12 +178,13 @@ class _Batch:
             if self._should_continue_as_new():
                 self._continue_as_new()
                 return None
-            if not self.in_flight:
+            if not any(flight.kind != "timer" for flight in self.in_flight) and not self._waiting():
                 break
             finished = yield self.context.task_any([flight.task for flight in self.in_flight])
             flight = next(f for f in self.in_flight if f.task is finished)
             self.in_flight.remove(flight)
             self._settle(flight)
+        self._cancel_timer()  # an open timer would keep the instance running until it fires
         if self.request.prepare_only:
             return to_wire(BatchResult(self.request.batch, self._counts(), documents=self._documents()))
         saved = yield from wait(
@@ -184,53 +205,90 @@ class _Batch:
         return to_wire(BatchResult(self.request.batch, self._counts(), record_blob=record))
 
     def _schedule(self) -> None:
-        """Start what can start now; set a timer for the next thing that is due later."""
+        """Start what can start now, with the batch's timer set for what is due later."""
         now = self.context.current_utc_datetime
+        new: list[tuple[Literal["prepare", "begin", "poll"], Pending[Any], list[_Doc]]] = []
         for doc in self.docs:
             if doc.status == "pending" and not doc.busy:
-                self._start_prepare(doc)
-        if self.request.prepare_only:
-            return
+                new.append(("prepare", self._prepare_call(doc), [doc]))
         ready = [doc for doc in self.docs if doc.status == "prepared" and not doc.busy]
-        if ready and (self.begin_after is None or self.begin_after <= now):
+        if ready and not self.request.prepare_only and (self.begin_after is None or self.begin_after <= now):
             self.begin_after = None
-            self._start_begin(ready)
+            new.append(("begin", self._begin_call(ready), ready))
         polling = any(flight.kind == "poll" for flight in self.in_flight)
-        due = [doc for doc in self.docs if self._waiting_to_poll(doc) and _at(doc.next_poll_at) <= now]
+        soon = now + seconds(POLL_COALESCE_SECONDS)
+        due = [doc for doc in self.docs if self._waiting_to_poll(doc) and _at(doc.next_poll_at) <= soon]
         if due and not polling:
-            self._start_poll(due)
-        self._set_timer(now, ready)
+            new.append(("poll", self._poll_call(due), due))
+        wake = self._next_wake(now, {id(doc) for _, _, docs in new for doc in docs})
+        if new:
+            self._cancel_timer()
+            self._set_timer(wake or now + seconds(IDLE_TIMER_SECONDS))
+            for kind, pending, docs in new:
+                self._launch(kind, pending, docs)
+        elif wake is not None and (
+            self.timer is None or _fires(self.timer) > wake + seconds(TIMER_SLACK_SECONDS)
+        ):
+            self._cancel_timer()
+            self._set_timer(wake)
 
-    def _set_timer(self, now: datetime, ready: list[_Doc]) -> None:
-        wakes = [_at(doc.next_poll_at) for doc in self.docs if self._waiting_to_poll(doc)]
-        if ready and self.begin_after is not None:
+    def _next_wake(self, now: datetime, starting: set[int]) -> datetime | None:
+        """When the batch must wake next: the next poll due, or the end of the pacer's delay."""
+        wakes = [
+            _at(doc.next_poll_at)
+            for doc in self.docs
+            if self._waiting_to_poll(doc) and id(doc) not in starting
+        ]
+        waiting_to_begin = any(
+            doc.status == "prepared" and not doc.busy and id(doc) not in starting for doc in self.docs
+        )
+        if waiting_to_begin and self.begin_after is not None and not self.request.prepare_only:
             wakes.append(self.begin_after)
         later = [wake for wake in wakes if wake > now]
-        if not later:
-            return  # nothing waits, or what is due waits for the poll in flight
-        wake = min(later)
-        timers = [f.fire_at for f in self.in_flight if f.kind == "timer" and f.fire_at is not None]
-        if timers and min(timers) <= wake + seconds(TIMER_SLACK_SECONDS):
-            return  # a timer already wakes the batch in time
-        self.in_flight.append(_InFlight("timer", self.context.create_timer(wake), fire_at=wake))
+        return min(later) if later else None
+
+    def _waiting(self) -> bool:
+        """Whether any document still waits for a poll or a begin."""
+        return any(
+            self._waiting_to_poll(doc) or (doc.status == "prepared" and not self.request.prepare_only)
+            for doc in self.docs
+        )
 
     def _waiting_to_poll(self, doc: _Doc) -> bool:
         return doc.status == "analyzing" and not doc.busy and doc.next_poll_at is not None
 
+    def _set_timer(self, fire_at: datetime) -> None:
+        timer = self.context.create_timer(fire_at)
+        self.timer = _InFlight("timer", timer, fire_at=fire_at, timer=timer)
+        self.in_flight.append(self.timer)
+
+    def _cancel_timer(self) -> None:
+        timer, self.timer = self.timer, None
+        if timer is not None and timer.timer is not None and not timer.timer.is_completed:
+            timer.timer.cancel()
+            self.in_flight.remove(timer)
+
     # -- starting work --------------------------------------------------------------------------
 
-    def _start_prepare(self, doc: _Doc) -> None:
+    def _prepare_call(self, doc: _Doc) -> Pending[PrepareInputResult]:
         assert doc.source is not None, f"document {doc.index} is pending without a source"
-        pending = call_activity(
+        request = self.request
+        analyze = None
+        if not request.prepare_only:
+            analyze = AnalysisTarget(
+                analyzer_id=request.analyzer_id,
+                api_version=request.api_version,
+                model_deployments=request.model_deployments,
+            )
+        return call_activity(
             self.context,
             steps.PREPARE_INPUT,
-            PrepareInputRequest(job_id=self.request.job_id, index=doc.index, source=doc.source),
+            PrepareInputRequest(job_id=request.job_id, index=doc.index, source=doc.source, analyze=analyze),
         )
-        self._launch("prepare", pending, [doc])
 
-    def _start_begin(self, docs: list[_Doc]) -> None:
+    def _begin_call(self, docs: list[_Doc]) -> Pending[BeginAnalysesResult]:
         request = self.request
-        pending = call_activity(
+        return call_activity(
             self.context,
             steps.BEGIN_ANALYSES,
             BeginAnalysesRequest(
@@ -242,11 +300,11 @@ class _Batch:
                 extra_pages=self._take_extra_pages(),
             ),
         )
-        self._launch("begin", pending, docs)
 
-    def _start_poll(self, docs: list[_Doc]) -> None:
+    def _poll_call(self, docs: list[_Doc]) -> Pending[PollOperationsResult]:
         # No retry policy: the next round is the retry, after the backoff (and the deadline check).
-        pending = call_activity(
+        self.rounds += 1
+        return call_activity(
             self.context,
             steps.POLL_OPERATIONS,
             PollOperationsRequest(
@@ -256,15 +314,14 @@ class _Batch:
             ),
             retry=False,
         )
-        self.rounds += 1
-        self._launch("poll", pending, docs)
 
     def _launch(
         self, kind: Literal["prepare", "begin", "poll"], pending: Pending[Any], docs: list[_Doc]
     ) -> None:
         for doc in docs:
             doc.busy = True
-        self.in_flight.append(_InFlight(kind, pending.task, pending, tuple(docs)))
+        sent_at = self.context.current_utc_datetime
+        self.in_flight.append(_InFlight(kind, pending.task, pending, tuple(docs), sent_at=sent_at))
 
     def _take_extra_pages(self) -> int:
         extra, self.extra_pages = self.extra_pages, 0
@@ -276,6 +333,8 @@ class _Batch:
         for doc in flight.docs:
             doc.busy = False
         if flight.kind == "timer" or flight.pending is None:
+            if flight is self.timer:
+                self.timer = None
             return
         outcome = flight.pending.outcome()
         if flight.kind == "prepare":
@@ -283,20 +342,22 @@ class _Batch:
         elif flight.kind == "begin":
             self._begun(flight.docs, outcome)
         else:
-            self._polled(flight.docs, outcome)
+            self._polled(flight.docs, outcome, flight.sent_at or self.context.current_utc_datetime)
 
     def _prepared(self, doc: _Doc, outcome: Outcome[PrepareInputResult]) -> None:
         if isinstance(outcome, Failed):
             doc.fail(outcome.error)
             return
-        stored = outcome.value.input
-        doc.status, doc.stored, doc.grant, doc.name = (
-            "prepared",
-            stored,
-            outcome.value.grant.name,
-            stored.name,
-        )
+        result = outcome.value
+        stored = result.input
+        doc.status, doc.stored, doc.grant, doc.name = "prepared", stored, result.grant.name, stored.name
         doc.source = None  # history need not carry it any further
+        if result.started is not None:
+            self._start_polling(doc, result.started)
+        elif result.begin_error is not None:
+            doc.fail(result.begin_error)
+        elif result.retry_at is not None:
+            self._begin_later(result.retry_at)
 
     def _begun(self, docs: tuple[_Doc, ...], outcome: Outcome[BeginAnalysesResult]) -> None:
         if isinstance(outcome, Failed):
@@ -304,25 +365,33 @@ class _Batch:
                 doc.fail(outcome.error)
             return
         result = outcome.value
-        now = self.context.current_utc_datetime
         by_key = {doc.key: doc for doc in docs}
-        policy = self.request.polling
         for started in result.started:
-            doc = by_key[started.key]
-            doc.status = "analyzing"
-            doc.operation_id, doc.operation_location = started.operation_id, started.operation_location
-            doc.attempts = started.attempts
-            doc.deadline_at = to_iso(now + seconds(policy["deadlineSeconds"]))
-            # The first poll waits for CU's Retry-After (or the first interval): an operation that
-            # has only just started is never done, and every poll counts against CU's quota.
-            first = next_poll_interval(policy, 0, started.retry_after_seconds)
-            doc.next_poll_at = to_iso(now + seconds(first))
+            self._start_polling(by_key[started.key], started)
         for failure in result.failed:
             by_key[failure.key].fail(failure.error)
         if result.deferred and result.retry_at is not None:
-            self.begin_after = from_iso(result.retry_at)
+            self._begin_later(result.retry_at)
 
-    def _polled(self, docs: tuple[_Doc, ...], outcome: Outcome[PollOperationsResult]) -> None:
+    def _begin_later(self, retry_at: str) -> None:
+        at = from_iso(retry_at)
+        self.begin_after = at if self.begin_after is None else max(self.begin_after, at)
+
+    def _start_polling(self, doc: _Doc, started: StartedAnalysis) -> None:
+        now = self.context.current_utc_datetime
+        policy = self.request.polling
+        doc.status = "analyzing"
+        doc.operation_id, doc.operation_location = started.operation_id, started.operation_location
+        doc.attempts = started.attempts
+        doc.deadline_at = to_iso(now + seconds(policy["deadlineSeconds"]))
+        # The first poll waits for CU's Retry-After (or the first interval): an operation that has
+        # only just started is not done yet, and every poll counts against CU's quota.
+        first = next_poll_interval(policy, 0, started.retry_after_seconds)
+        doc.next_poll_at = to_iso(now + seconds(first))
+
+    def _polled(
+        self, docs: tuple[_Doc, ...], outcome: Outcome[PollOperationsResult], sent_at: datetime
+    ) -> None:
         now = self.context.current_utc_datetime
         if isinstance(outcome, Failed):
             if not outcome.host_gave_up:  # a permanent error reading the operations
@@ -331,17 +400,18 @@ class _Batch:
                 return
             # CU or storage is unavailable: the operations go on at CU; poll again after the backoff.
             for doc in docs:
-                self._poll_again(doc, now, None, outcome.error["message"])
+                doc.polls += 1
+                self._poll_again(doc, now, sent_at, None, outcome.error["message"])
             return
         result = outcome.value
         by_key = {doc.key: doc for doc in docs}
         for polled in result.polled:
-            self._record_poll(by_key.pop(polled.key), polled, now)
+            self._record_poll(by_key.pop(polled.key), polled, now, sent_at)
         retry_at = result.retry_at or to_iso(now)
         for doc in by_key.values():  # deferred by the pacer (or not answered): poll them then
             doc.next_poll_at = max(retry_at, doc.next_poll_at or retry_at)
 
-    def _record_poll(self, doc: _Doc, polled: PolledOperation, now: datetime) -> None:
+    def _record_poll(self, doc: _Doc, polled: PolledOperation, now: datetime, sent_at: datetime) -> None:
         doc.polls += 1
         if polled.pages is not None:
             self.extra_pages += max(polled.pages - 1, 0)  # the pacer charged one page per document
@@ -349,23 +419,25 @@ class _Batch:
             doc.result_blob = polled.result_blob
             self._end(doc, polled.status, polled.error)
             return
-        self._poll_again(doc, now, polled.retry_after_seconds, polled.poll_error, polled.status)
+        self._poll_again(doc, now, sent_at, polled.retry_after_seconds, polled.poll_error, polled.status)
 
     def _poll_again(
         self,
         doc: _Doc,
         now: datetime,
+        sent_at: datetime,
         retry_after: float | None,
         poll_error: str | None,
         status: str = "Unknown",
     ) -> None:
+        """Poll again after the wait; a poll sent after the deadline that still found no end ends it."""
         doc.poll_error = poll_error
         deadline = _at(doc.deadline_at)
-        if now >= deadline:
+        if sent_at >= deadline:
             self._end(doc, "TimedOut", _deadline_error(self.request, status, poll_error))
             return
         wait_seconds = next_poll_interval(self.request.polling, max(doc.polls, 1), retry_after)
-        doc.next_poll_at = to_iso(min(now + seconds(wait_seconds), deadline))
+        doc.next_poll_at = to_iso(max(min(now + seconds(wait_seconds), deadline), now))
 
     def _end(self, doc: _Doc, operation_status: str, error: ErrorInfo | None) -> None:
         doc.operation_status, doc.next_poll_at, doc.poll_error = operation_status, None, None
@@ -498,3 +570,8 @@ def placeholder_name(source: dict[str, str], index: int) -> str:
         return display_name(source)
     except InputError:  # ingest reports why
         return f"input-{index}"
+
+
+def _fires(timer: _InFlight) -> datetime:
+    assert timer.fire_at is not None
+    return timer.fire_at

@@ -32,12 +32,15 @@ from core.errors import TransientError
 from core.layout import pacing_ledger_blob
 from core.pacing import PacingLimits, Reservation
 from core.settings import get_settings
-from storage.client import blob_client, ensure_containers
+from storage.client import blob_client
 from storage.errors import translated
 
 logger = logging.getLogger(__name__)
 
 MAX_WRITE_ATTEMPTS = 12
+# The ledger's calls are not retried by the storage client: a pacer that cannot reach its ledger
+# steps aside at once (see ``reserve``) instead of holding every CU call for the client's retries.
+_NO_RETRY: dict[str, Any] = {"retry_total": 0}
 _lock: asyncio.Lock | None = None
 _lock_loop: asyncio.AbstractEventLoop | None = None
 _throttled: list[tuple[float, float | None]] = []  # 429s seen by this process, not yet in the ledger
@@ -66,7 +69,13 @@ async def reserve(job_id: str, pages: list[int], *, extra_pages: int = 0) -> Res
         pacing.charge_pages(ledger, now, extra_pages, quotas)
         return pacing.reserve(ledger, now, job_id, len(pages), pages, quotas)
 
-    return await _update(change)
+    try:
+        return await _update(change)
+    except TransientError as error:
+        # The pacer is a courtesy to the quota, not a gate: without its ledger (storage down, or too
+        # busy) the calls go ahead, and CU's own 429s, which the client honours, remain the backstop.
+        logger.warning("CU pacing skipped for %d call(s) of job %s: %s", len(pages), job_id, error)
+        return Reservation(send_at=[time.time()] * len(pages))
 
 
 async def ledger_state() -> dict[str, Any] | None:
@@ -102,11 +111,10 @@ async def _update(change: Any) -> Reservation:
 
 
 async def _read() -> tuple[dict[str, Any] | None, str | None]:
-    await ensure_containers()
     blob = blob_client(pacing_ledger_blob(_resource_key()))
     with translated("Reading the CU pacing ledger"):
         try:
-            downloaded = await blob.download_blob()
+            downloaded = await blob.download_blob(**_NO_RETRY)
         except ResourceNotFoundError:
             return None, None
         data = await downloaded.readall()
@@ -135,6 +143,7 @@ async def _write(ledger: dict[str, Any], etag: str | None) -> bool:
                 overwrite=True,
                 content_settings=ContentSettings(content_type="application/json"),
                 **conditions,
+                **_NO_RETRY,
             )
         except (ResourceModifiedError, ResourceExistsError):
             return False

@@ -249,18 +249,44 @@ class OperationState:
 
 
 @dataclass(frozen=True)
+class StartedAnalysis:
+    key: str
+    operation_location: str
+    operation_id: str
+    attempts: int = 1
+    retry_after_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisTarget:
+    """The analyzer a document goes to, and how (``prepare_input`` starts its analysis too)."""
+
+    analyzer_id: NonEmptyStr
+    api_version: NonEmptyStr
+    model_deployments: dict[str, str]
+
+
+@dataclass(frozen=True)
 class PrepareInputRequest:
-    """Ingest one input and grant CU read access to it, as one step."""
+    """Ingest one input and grant CU read access to it, as one step; with ``analyze``, start its
+    analysis too, right after (a document's analysis waits for nothing but its own ingest)."""
 
     job_id: NonEmptyStr
     index: int
     source: InputSource
+    analyze: AnalysisTarget | None = None
 
 
 @dataclass(frozen=True)
 class PrepareInputResult:
+    """The stored input and its grant; with ``analyze``: the started analysis, or why it did not
+    start (``begin_error``, for good), or until when the CU pacer put it off (``retry_at``)."""
+
     input: StoredInput
     grant: IssuedGrant
+    started: StartedAnalysis | None = None
+    begin_error: ErrorInfo | None = None
+    retry_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -283,15 +309,6 @@ class BeginAnalysesRequest:
     model_deployments: dict[str, str]
     # Pages the pacer charged too few for (estimates corrected by finished analyses).
     extra_pages: int = 0
-
-
-@dataclass(frozen=True)
-class StartedAnalysis:
-    key: str
-    operation_location: str
-    operation_id: str
-    attempts: int = 1
-    retry_after_seconds: float | None = None
 
 
 @dataclass(frozen=True)

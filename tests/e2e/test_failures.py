@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from core.jobs import monitor_instance_id
+from core.jobs import batch_instance_id
 from devhost import VirtualClock
-from orchestrators.monitor_operation import POLLS_PER_EXECUTION
+from orchestrators.analysis_batch import ROUNDS_PER_EXECUTION
 from tests.e2e.conftest import AppStack, sample
 from tests.support.loopback import file_server
 
@@ -123,8 +123,8 @@ async def test_cancel_a_running_job(stack: AppStack) -> None:
         while (await stack.http.get(f"/api/analyses/{job_id}")).json()["stage"] != "analyzing":  # noqa: ASYNC110 - polling the API
             await asyncio.sleep(0.05)
 
-    async with asyncio.timeout(10):  # the monitor's polls show in the job's progress
-        while "nextPollAt" not in (await stack.http.get(f"/api/analyses/{job_id}")).json()["progress"]:  # noqa: ASYNC110
+    async with asyncio.timeout(10):  # the batch's polls show in the job's progress
+        while not (await stack.http.get(f"/api/analyses/{job_id}")).json()["progress"].get("polls"):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
     progress = (await stack.http.get(f"/api/analyses/{job_id}")).json()["progress"]
     assert progress["polls"] >= 1
@@ -156,12 +156,13 @@ async def test_a_long_wait_continues_as_new_and_keeps_history_short(start_stack:
             while stack.host.status(job_id)["runtimeStatus"] in ("Pending", "Running"):  # noqa: ASYNC110
                 await asyncio.sleep(0.5)
         status = await stack.wait(job_id)
-        monitor_history = stack.host.history(monitor_instance_id(job_id, "0"))
+        batch_history = stack.host.history(batch_instance_id(job_id, 0))
 
     assert status["status"] == "failed"
     assert status["summary"]["inputs"][0]["error"]["code"] == "DeadlineExceeded"
     (polls,) = [operation["count"] for operation in stack.emulator.stats()["polls"].values()]
-    assert polls > 2 * POLLS_PER_EXECUTION  # 0.1 s doubling to 15 s, then every 15 s for 20 minutes: ~88
-    # The monitor restarted itself with continue_as_new: its last execution holds at most one
-    # execution's worth of polls (an activity and a timer each: 4 events, plus the episode frames).
-    assert len(monitor_history) < 8 * POLLS_PER_EXECUTION
+    assert polls > ROUNDS_PER_EXECUTION  # 0.1 s doubling to 15 s, then every 15 s for 20 minutes: ~88
+    # The batch restarted itself with continue_as_new: its last execution holds less than one
+    # execution's worth of poll rounds (an activity and a timer each, and two episodes: 8 events).
+    assert batch_history, "the batch's history was not found"
+    assert len(batch_history) < 8 * ROUNDS_PER_EXECUTION

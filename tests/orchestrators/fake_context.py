@@ -14,7 +14,12 @@ azure-functions-durable 1.7 that the orchestrators rely on (docs: durable-functi
 - a failed task raises at its ``yield`` and keeps the exception as its ``result``;
 - time only moves when the orchestrator waits: a timer fires at its ``fire_at``, and a reply
   given ``after=`` seconds completes that long after it was scheduled;
-- every input, reply and output crosses a JSON round trip, as it would through history.
+- every input, reply and output crosses a JSON round trip, as it would through history;
+- the Durable extension replays the returned actions one yield at a time and waits for each yield's
+  *new* tasks (any one of them for ``task_any``, all for ``task_all``) before it issues the next
+  yield's (``OutOfProcOrchestrationShim.ProcessAsyncActionsV2``): a yield that schedules something
+  while the previous scheduling yield is still held back fails here, since the host would not
+  schedule it yet. A cancelled timer releases its yield (its task completes, cancelled).
 
 Replies: ``ok(**fields)`` (a success envelope), ``permanent(code, message)`` (a failure envelope),
 ``returns(value)`` (any value, e.g. a sub-orchestration's output) and ``host_failure(message)``
@@ -117,6 +122,11 @@ class TimerTask(FakeTask):
     def __init__(self, context: FakeContext, fire_at: datetime) -> None:
         super().__init__(context)
         self.fire_at = fire_at
+        self.canceled = False
+
+    def cancel(self) -> None:
+        assert not self.is_completed, "the SDK refuses to cancel a completed timer"
+        self.canceled = True
 
 
 class GroupTask(FakeTask):
@@ -138,6 +148,7 @@ class FakeContext:
     timers: list[datetime] = field(default_factory=list)
     statuses: list[Any] = field(default_factory=list)
     continued_as_new: Any = None
+    held: list[tuple[str, list[FakeTask]]] = field(default_factory=list)  # the last scheduling yield
 
     # ---- the context the orchestrators see ----
 
@@ -169,7 +180,7 @@ class FakeContext:
     def task_any(self, activities: list[Any]) -> FakeTask:
         return GroupTask(self, "any", list(activities))
 
-    def create_timer(self, fire_at: datetime) -> FakeTask:
+    def create_timer(self, fire_at: datetime) -> TimerTask:
         assert fire_at.tzinfo is not None, "a naive fire_at fails on the real host"
         return TimerTask(self, fire_at)
 
@@ -192,7 +203,12 @@ class FakeContext:
             assert self.continued_as_new is None, "nothing may be scheduled after continue_as_new"
             assert isinstance(yielded, FakeTask), f"the orchestrator yielded {yielded!r}, not a task"
             wave: list[Call] = []
-            self._schedule(yielded, wave)
+            new: list[FakeTask] = []
+            self._schedule(yielded, wave, new)
+            if new:
+                self._check_not_held_back(new)
+                mode = yielded.mode if isinstance(yielded, GroupTask) else "any"
+                self.held = [(mode, new)]
             if wave:
                 self.waves.append(wave)
             at, send, throw = self._resolve(yielded)
@@ -216,14 +232,26 @@ class FakeContext:
         # The call is recorded when it is scheduled; `at` is filled in then.
         return CallTask(self, Call(kind, name, _json(input_), with_retry, instance_id, self.now))
 
-    def _schedule(self, task: FakeTask, wave: list[Call]) -> None:
+    def _check_not_held_back(self, new: list[FakeTask]) -> None:
+        """The host issues these only once the previous scheduling yield is released."""
+        for mode, tasks in self.held:
+            done = [task.is_completed or (isinstance(task, TimerTask) and task.canceled) for task in tasks]
+            released = all(done) if mode == "all" else any(done)
+            assert released, (
+                "this yield schedules new work while the previous one's new tasks are all still running: "
+                "the Durable extension would not issue it until one of them completes"
+            )
+
+    def _schedule(self, task: FakeTask, wave: list[Call], new: list[FakeTask]) -> None:
         if task.scheduled:
             return
         task.scheduled = True
         if isinstance(task, GroupTask):
             for child in task.children:
-                self._schedule(child, wave)
-        elif isinstance(task, TimerTask):
+                self._schedule(child, wave, new)
+            return
+        new.append(task)
+        if isinstance(task, TimerTask):
             self.timers.append(task.fire_at)
             task._complete(task.fire_at)
         elif isinstance(task, CallTask):
