@@ -84,21 +84,20 @@ def reserve(
         return Reservation(send_at=[now] * max(operations, 0))
     _forget_the_past(ledger, now)
     factor = _recovered_factor(ledger, now)
-    op_room = max(1, math.floor(limits.operations_per_minute / 60 * limits.margin * factor))
+    rate = limits.operations_per_minute / 60 * limits.margin * factor  # calls per second
     page_room = max(1.0, limits.pages_per_minute / 60 * limits.margin * factor)
     jobs: dict[str, float] = ledger["jobs"]
     jobs[job_id] = now
-    share = max(1, math.ceil(op_room / len(jobs)))
     first = max(math.floor(now), math.ceil(ledger["slowUntil"]) if ledger["slowUntil"] > now else 0)
     last = math.floor(now + INLINE_WAIT_SECONDS)
     reservation = Reservation()
     slot = first
     for call in range(operations):
         needed = pages[call] if call < len(pages) else 0
-        found = _room_for(ledger, range(slot, last + 1), job_id, op_room, share, needed > 0)
+        found = _room_for(ledger, range(slot, last + 1), job_id, rate, len(jobs), needed > 0)
         if found is None:
             later = range(max(first, last + 1), max(first, last + 1) + HORIZON_SLOTS)
-            room = _room_for(ledger, later, job_id, op_room, share, needed > 0)
+            room = _room_for(ledger, later, job_id, rate, len(jobs), needed > 0)
             retry_at = float(later.stop if room is None else room) - INLINE_WAIT_SECONDS / 2
             reservation.retry_at = max(retry_at, now + 0.5)
             break
@@ -137,19 +136,27 @@ def _peek(ledger: dict[str, Any], second: int) -> dict[str, Any] | None:
     return slot
 
 
-def _fits(slot: dict[str, Any] | None, job_id: str, op_room: int, share: int) -> bool:
+def op_room(second: int, rate: float) -> int:
+    """Calls second ``second`` may hold at ``rate`` a second: whole calls, ``rate`` on average (a
+    rate below one a second gives some seconds one call and others none)."""
+    return math.floor((second + 1) * rate) - math.floor(second * rate)
+
+
+def _fits(slot: dict[str, Any] | None, second: int, job_id: str, rate: float, jobs: int) -> bool:
+    room = op_room(second, rate)
+    share = math.ceil(room / max(jobs, 1))  # each active job's part of this second
     if slot is None:
-        return True
-    return int(slot["ops"]) < op_room and int(slot["jobs"].get(job_id, 0)) < share
+        return room > 0
+    return int(slot["ops"]) < room and int(slot["jobs"].get(job_id, 0)) < share
 
 
 def _room_for(
-    ledger: dict[str, Any], seconds: range, job_id: str, op_room: int, share: int, with_pages: bool
+    ledger: dict[str, Any], seconds: range, job_id: str, rate: float, jobs: int, with_pages: bool
 ) -> int | None:
     """The first slot in ``seconds`` with room for one more call of ``job_id``."""
     for second in seconds:
         slot = _peek(ledger, second)
-        if not _fits(slot, job_id, op_room, share):
+        if not _fits(slot, second, job_id, rate, jobs):
             continue
         if with_pages and slot is not None and slot.get("pagesFull"):
             continue  # earlier analyses' pages use up this slot: no analysis starts in it

@@ -78,9 +78,9 @@ async def reserve(job_id: str, pages: list[int], *, extra_pages: int = 0) -> Res
         return Reservation(send_at=[time.time()] * len(pages))
 
 
-async def ledger_state() -> dict[str, Any] | None:
-    """The ledger as stored (for tests and the benchmark)."""
-    ledger, _ = await _read()
+async def ledger_state(endpoint: str | None = None) -> dict[str, Any] | None:
+    """The ledger of the CU resource at ``endpoint`` (default: the app's), as stored."""
+    ledger, _ = await _read(endpoint)
     return ledger
 
 
@@ -110,8 +110,8 @@ async def _update(change: Any) -> Reservation:
     raise TransientError("The CU pacing ledger kept changing under this writer", code="PacingContention")
 
 
-async def _read() -> tuple[dict[str, Any] | None, str | None]:
-    blob = blob_client(pacing_ledger_blob(_resource_key()))
+async def _read(endpoint: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    blob = blob_client(pacing_ledger_blob(_resource_key(endpoint)))
     with translated("Reading the CU pacing ledger"):
         try:
             downloaded = await blob.download_blob(**_NO_RETRY)
@@ -150,9 +150,9 @@ async def _write(ledger: dict[str, Any], etag: str | None) -> bool:
     return True
 
 
-def _resource_key() -> str:
+def _resource_key(endpoint: str | None = None) -> str:
     """One ledger per CU resource: a digest of its endpoint (jobs on other resources do not share)."""
-    endpoint = get_settings().content_understanding.endpoint.rstrip("/").lower()
+    endpoint = (endpoint or get_settings().content_understanding.endpoint).rstrip("/").lower()
     return hashlib.sha256(endpoint.encode()).hexdigest()[:16]
 
 
