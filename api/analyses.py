@@ -148,7 +148,11 @@ def status_document(
         error = {"code": "JobFailed", "message": redact_text(str(status.output or "The job failed"))}
     elif runtime == "Terminated":
         error = {"code": "Canceled", "message": str(status.output or "Canceled")}
-    progress = {k: custom[k] for k in ("total", "ingested", "failed", "analyzing", "done") if k in custom}
+    # A job that runs its one batch itself keeps the batch's polls in its own custom status.
+    fields = ("total", "ingested", "failed", "analyzing", "done", "polls", "nextPollAt", "pollError")
+    progress = {k: custom[k] for k in fields if k in custom}
+    if public_status != "running":
+        progress = {k: v for k, v in progress.items() if k not in ("nextPollAt", "pollError")}
     progress.update(polling or {})
     summary = output
     if output is not None and summary_lines is not None:

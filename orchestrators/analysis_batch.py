@@ -110,6 +110,19 @@ def run_analysis_batch(context: OrchestrationContext) -> Generator[Any, Any, dic
     return (yield from _Batch(context, request).run())
 
 
+def run_batch_inline(
+    context: OrchestrationContext, request: BatchRequest, status: dict[str, Any]
+) -> Generator[Any, Any, BatchResult]:
+    """A job's only batch, run in the job's own orchestration (a small job needs no sub-orchestration).
+
+    ``status``: the job's fields its custom status keeps. It does not continue as new (that would
+    restart the job): a batch's history is bounded by its size and the deadline's poll rounds.
+    """
+    output = yield from _Batch(context, request, job_status=status).run()
+    assert output is not None, "an inline batch never continues as new"
+    return from_wire(BatchResult, output)
+
+
 @dataclass
 class _Doc:
     """A mutable ``BatchDocument``: one document's state inside this execution."""
@@ -159,9 +172,16 @@ class _InFlight:
 
 
 class _Batch:
-    def __init__(self, context: OrchestrationContext, request: BatchRequest) -> None:
+    def __init__(
+        self,
+        context: OrchestrationContext,
+        request: BatchRequest,
+        *,
+        job_status: dict[str, Any] | None = None,
+    ) -> None:
         self.context = context
         self.request = request
+        self.job_status = job_status  # run inline in the job: its status fields, and no continue-as-new
         self.docs = [_Doc.of(document) for document in request.documents]
         self.in_flight: list[_InFlight] = []
         self.timer: _InFlight | None = None  # the one live timer (neither fired nor cancelled)
@@ -478,10 +498,10 @@ class _Batch:
         errors = [doc.poll_error for doc in self.docs if doc.poll_error]
         if errors:
             status["pollError"] = errors[0][:500]
-        self.context.set_custom_status(status)
+        self.context.set_custom_status({**(self.job_status or {}), **status})
 
     def _should_continue_as_new(self) -> bool:
-        if self.rounds < ROUNDS_PER_EXECUTION:
+        if self.rounds < ROUNDS_PER_EXECUTION or self.job_status is not None:
             return False
         # Only while nothing but timers is in flight: activities' answers would be lost.
         return all(flight.kind == "timer" for flight in self.in_flight) and any(

@@ -2,8 +2,9 @@
 
 A per-document job splits its inputs into batches of at most ``batchSize`` documents
 (``JOB_BATCH_SIZE``, 50 by default) and runs each as an ``analysis_batch`` sub-orchestration
-(``orchestrators/analysis_batch.py``), all started in the job's first episode. Inside a batch each
-document goes ingest+grant -> begin -> polls on its own, without waiting for its neighbours. So
+(``orchestrators/analysis_batch.py``), all started in the job's first episode (a job of one
+batch runs it in its own orchestration: many small jobs at once cost half the episodes). Inside a
+batch each document goes ingest+grant -> begin -> polls on its own, without waiting for its neighbours. So
 the job's own history holds one entry per batch, not per document, and every batch's history is
 bounded by the batch size, whatever the job's size (docs/performance.md has the numbers).
 
@@ -51,7 +52,7 @@ from core.contracts.orchestrations import (
 )
 from core.errors import ErrorInfo
 from core.jobs import DEFAULT_BATCH_SIZE, JobSpec, batch_instance_id, to_iso
-from orchestrators.analysis_batch import placeholder_name
+from orchestrators.analysis_batch import placeholder_name, run_batch_inline
 from orchestrators.combined_job import run_combined_job
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
@@ -102,6 +103,11 @@ class _PerDocumentJob:
         if self.job["analyzer"] is not None or self.job["partialFailure"] == "fail":
             self._status("ingesting", phase="prepare")
             batches, stop_reason = yield from self._prepare()
+        if len(batches) == 1 and stop_reason is None:
+            # One batch: run it here; a sub-orchestration would only add episodes and history.
+            status = {"mode": self.job["mode"], "analyzerId": self.job["analyzerId"]}
+            result = yield from run_batch_inline(self.context, self._batch_request(0, batches[0]), status)
+            return (yield from self._finish([result], stop_reason))
         self._status("analyzing")
         results = yield from self._run_batches(batches, prepare_only=False)
         return (yield from self._finish(results, stop_reason))
@@ -152,25 +158,30 @@ class _PerDocumentJob:
 
     # -- the batches ------------------------------------------------------------------------------
 
+    def _batch_request(
+        self, number: int, documents: list[BatchDocument], *, prepare_only: bool = False
+    ) -> BatchRequest:
+        job = self.job
+        return BatchRequest(
+            job_id=job["jobId"],
+            batch=number,
+            analyzer_id=job["analyzerId"],
+            api_version=job["apiVersion"],
+            model_deployments=job["modelDeployments"],
+            polling=job["polling"],
+            documents=documents,
+            prepare_only=prepare_only,
+        )
+
     def _batch_calls(
         self, batches: list[list[BatchDocument]], *, prepare_only: bool
     ) -> list[Pending[BatchResult]]:
-        job = self.job
         return [
             call_sub_orchestrator(
                 self.context,
                 ANALYSIS_BATCH,
-                BatchRequest(
-                    job_id=job["jobId"],
-                    batch=number,
-                    analyzer_id=job["analyzerId"],
-                    api_version=job["apiVersion"],
-                    model_deployments=job["modelDeployments"],
-                    polling=job["polling"],
-                    documents=documents,
-                    prepare_only=prepare_only,
-                ),
-                instance_id=batch_instance_id(job["jobId"], number, prepare=prepare_only),
+                self._batch_request(number, documents, prepare_only=prepare_only),
+                instance_id=batch_instance_id(self.job["jobId"], number, prepare=prepare_only),
             )
             for number, documents in enumerate(batches)
         ]

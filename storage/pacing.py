@@ -44,11 +44,32 @@ _NO_RETRY: dict[str, Any] = {"retry_total": 0}
 _lock: asyncio.Lock | None = None
 _lock_loop: asyncio.AbstractEventLoop | None = None
 _throttled: list[tuple[float, float | None]] = []  # 429s seen by this process, not yet in the ledger
+_background: set[asyncio.Task[None]] = set()
 
 
 def note_throttled(retry_after: float | None) -> None:
-    """CU answered 429 (``Retry-After``: ``retry_after`` seconds): the next ledger write says so."""
+    """CU answered 429 (``Retry-After``: ``retry_after`` seconds): tell the ledger, soon.
+
+    Written by the next reservation of this process, or by a write of its own started now, so
+    that every job (on every instance) slows down at once, not when this one next calls CU.
+    """
     _throttled.append((time.time(), retry_after))
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no event loop: the next reservation writes it
+    task = loop.create_task(_write_throttled())
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+async def _write_throttled() -> None:
+    if not _throttled or not limits().enabled:
+        return
+    try:
+        await _update(lambda ledger, now: Reservation())
+    except TransientError as error:
+        logger.warning("The CU pacer could not record a 429 now: %s", error)
 
 
 def limits() -> PacingLimits:

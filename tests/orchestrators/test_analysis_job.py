@@ -259,7 +259,7 @@ def test_a_batch_that_failed_fails_the_job() -> None:
 
 
 def test_a_result_document_that_cannot_be_written_leaves_no_result_blob() -> None:
-    context = FakeContext(input=job(2), answers=answers(save_results=permanent("Broken", "no")))
+    context = FakeContext(input=job(3), answers=answers(save_results=permanent("Broken", "no")))
 
     summary = context.run(run_analysis_job)
 
@@ -275,3 +275,41 @@ def _prepare_or_done(lost: set[int]) -> Any:
         return batch_done(call)
 
     return answer
+
+
+def test_a_job_of_one_batch_runs_it_itself() -> None:
+    def prepared(call: Call) -> Reply:
+        index = call.input["index"]
+        begun = {
+            "key": str(index),
+            "operationLocation": f"https://cu/op/{index}",
+            "operationId": f"op-{index}",
+        }
+        grant = {"grant": f"job-1/g{index}.json", "expiresAt": "x"}
+        return ok(after=0.1, input=stored(index), grant=grant, started=begun)
+
+    done = ok(
+        polled=[{"key": k, "status": "Succeeded", "resultBlob": f"r{k}"} for k in ("0", "1")], deferred=[]
+    )
+    context = FakeContext(
+        input=job(2),
+        answers=answers(
+            prepare_input=prepared, poll_operations=done, save_batch=ok(recordBlob="job-1/batch-0.json")
+        ),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    assert "analysis_batch" not in context.names()
+    assert context.names() == [
+        "prepare_input",
+        "prepare_input",
+        "poll_operations",
+        "save_batch",
+        "save_results",
+        "cleanup_job",
+    ]
+    assert summary["status"] == "succeeded"
+    polling = next(status for status in context.statuses if "nextPollAt" in status)
+    assert polling["mode"] == "per-document"  # the job's fields stay in its custom status
+    assert polling["total"] == 2
