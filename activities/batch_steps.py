@@ -67,6 +67,11 @@ TRANSIENT_RETRY_SECONDS = 5.0
 
 
 async def prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
+    with pacing.paced_calls():
+        return await _prepare_input(request)
+
+
+async def _prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
     """Ingest and grant side by side; then, with ``analyze``, start the analysis at once."""
     source = parse_source(request.source)
     target = input_blob(request.job_id, request.index, display_name(source)).name
@@ -116,6 +121,11 @@ async def prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
 
 
 async def begin_analyses(request: BeginAnalysesRequest) -> BeginAnalysesResult:
+    with pacing.paced_calls():
+        return await _begin_analyses(request)
+
+
+async def _begin_analyses(request: BeginAnalysesRequest) -> BeginAnalysesResult:
     """Start each item's analysis at its pacer slot; per item: started, failed, or deferred.
 
     A transient failure of one item does not fail the others: raising would make the host run the
@@ -167,6 +177,11 @@ async def begin_analyses(request: BeginAnalysesRequest) -> BeginAnalysesResult:
 
 
 async def poll_operations(request: PollOperationsRequest) -> PollOperationsResult:
+    with pacing.paced_calls():
+        return await _poll_operations(request)
+
+
+async def _poll_operations(request: PollOperationsRequest) -> PollOperationsResult:
     """Poll each item once, at its pacer slot; a poll that fails for now is reported, not raised."""
     reservation = await pacing.reserve(
         request.job_id, [0] * len(request.items), extra_pages=request.extra_pages

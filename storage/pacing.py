@@ -16,11 +16,14 @@ which applies them for everyone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import hashlib
 import json
 import logging
 import random
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from azure.core import MatchConditions
@@ -45,6 +48,18 @@ _lock: asyncio.Lock | None = None
 _lock_loop: asyncio.AbstractEventLoop | None = None
 _throttled: list[tuple[float, float | None]] = []  # 429s seen by this process, not yet in the ledger
 _background: set[asyncio.Task[None]] = set()
+# Set while an activity makes paced calls (``paced_calls``): only their 429s reach the ledger.
+_paced: contextvars.ContextVar[bool] = contextvars.ContextVar("cu_paced_calls", default=False)
+
+
+@contextlib.contextmanager
+def paced_calls() -> Iterator[None]:
+    """Mark the CU calls made in this block (and the tasks it starts) as paced by this ledger."""
+    token = _paced.set(True)
+    try:
+        yield
+    finally:
+        _paced.reset(token)
 
 
 def note_throttled(retry_after: float | None) -> None:
@@ -53,6 +68,8 @@ def note_throttled(retry_after: float | None) -> None:
     Written by the next reservation of this process, or by a write of its own started now, so
     that every job (on every instance) slows down at once, not when this one next calls CU.
     """
+    if not _paced.get():
+        return  # a call the pacer does not manage (an analyzer's creation, a test of the client)
     _throttled.append((time.time(), retry_after))
     try:
         loop = asyncio.get_running_loop()

@@ -62,6 +62,7 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
         },
     ],
     names.ANALYSIS_JOB: orchestrator(),
+    names.ANALYSIS_BATCH: orchestrator(),
     names.ENSURE_ANALYZER: orchestrator(),
     names.MONITOR_OPERATION: orchestrator(),
     **{
@@ -77,6 +78,10 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
             names.BEGIN_CREATE_ANALYZER,
             names.BEGIN_ANALYSIS,
             names.GET_OPERATION,
+            names.PREPARE_INPUT,
+            names.BEGIN_ANALYSES,
+            names.POLL_OPERATIONS,
+            names.SAVE_BATCH,
         )
     },
 }
