@@ -53,11 +53,12 @@ async def outage_at(
 
 
 async def failed_polls(stack: KillStack) -> int:
-    """How many polls of an operation failed, over every analysis_batch instance's history."""
+    """How many polls of an operation failed, over every job's and batch's history (a job of one
+    batch runs it in its own orchestration)."""
     listed = await stack.http.get("/runtime/webhooks/durabletask/instances")
     failed = 0
     for instance in listed.json():
-        if instance["name"] != "analysis_batch":
+        if instance["name"] not in ("analysis_job", "analysis_batch"):
             continue
         instance_id = instance["instanceId"]
         query = "showHistory=true&showHistoryOutput=true"
