@@ -7,6 +7,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 # Tools with dependencies that must not mix with the app's: each in its own virtual environment.
 CHECKOV_VENV := .tools/checkov
+# The pre-release CU SDK (2026-06-01-preview) that judges the CU emulator, beside the GA one in .venv.
+CU_SDK_PREVIEW_VENV := .tools/cu-sdk-preview
 PYTEST_ARGS ?=
 
 .PHONY: help setup test lint format typecheck serve demo
@@ -23,6 +25,18 @@ help:
 
 setup: $(VENV)/.installed node_modules/.installed
 
+# The monitoring page's browser tests drive the system's Chromium and its driver (Debian packages;
+# nothing is downloaded by the tests). Installed only when missing, and only as root (CI); anyone
+# else is told what to run.
+BROWSER_PACKAGES := chromium chromium-driver
+.PHONY: browser
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(BROWSER_PACKAGES); \
+	else echo "chromium and chromedriver are missing: sudo apt-get install -y $(BROWSER_PACKAGES)" >&2; exit 1; fi
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
@@ -33,6 +47,12 @@ $(CHECKOV_VENV)/.installed: requirements-infra-lint.txt
 	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-infra-lint.txt
+	@touch $@
+
+$(CU_SDK_PREVIEW_VENV)/.installed: requirements-cu-sdk-preview.txt
+	@test -x $(CU_SDK_PREVIEW_VENV)/bin/python || $(PYTHON) -m venv $(CU_SDK_PREVIEW_VENV)
+	$(CU_SDK_PREVIEW_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CU_SDK_PREVIEW_VENV)/bin/python -m pip install --quiet -r requirements-cu-sdk-preview.txt
 	@touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -51,7 +71,8 @@ format: setup
 typecheck: setup
 	$(VENV)/bin/mypy
 
-test: setup $(CHECKOV_VENV)/.installed lint typecheck
+# The test-only tools (the browser, checkov, the pre-release CU SDK) are set up by `make test` alone.
+test: setup browser $(CHECKOV_VENV)/.installed $(CU_SDK_PREVIEW_VENV)/.installed lint typecheck
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 serve: setup
@@ -66,3 +87,5 @@ bench: setup
 	$(PY) -m bench.pipeline_bench --counts 1,16,200,1000 --designs sequential,gather,durable
 	$(PY) -m bench.load_bench --scenarios 10x5,50x4
 	$(PY) -m bench.quota_bench --documents 1000 --operations-per-minute 600
+	$(PY) -m bench.results_bench
+	$(PY) -m bench.upload_memory

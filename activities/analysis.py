@@ -19,8 +19,12 @@ bp = df.Blueprint()
 
 run_get_analyzer_state = activity_boundary(contracts.GET_ANALYZER_STATE, steps.get_analyzer_state)
 run_begin_create_analyzer = activity_boundary(contracts.BEGIN_CREATE_ANALYZER, steps.begin_create_analyzer)
-run_begin_analysis = activity_boundary(contracts.BEGIN_ANALYSIS, steps.begin_analysis)
-run_get_operation = activity_boundary(contracts.GET_OPERATION, steps.get_operation)
+# Refused once the job's cancel was requested: starting an analysis (billed), polling one (so
+# that a monitor ends at its next poll).
+run_begin_analysis = activity_boundary(
+    contracts.BEGIN_ANALYSIS, steps.begin_analysis, refuses_after_cancel=True
+)
+run_get_operation = activity_boundary(contracts.GET_OPERATION, steps.get_operation, refuses_after_cancel=True)
 
 
 @bp.function_name(contracts.GET_ANALYZER_STATE.name)

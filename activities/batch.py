@@ -17,9 +17,16 @@ from core.contracts import activities as contracts
 
 bp = df.Blueprint()
 
-run_prepare_input = activity_boundary(contracts.PREPARE_INPUT, steps.prepare_input)
-run_begin_analyses = activity_boundary(contracts.BEGIN_ANALYSES, steps.begin_analyses)
-run_poll_operations = activity_boundary(contracts.POLL_OPERATIONS, steps.poll_operations)
+# Ingests, grants and CU analyses are billed or lasting work: after a cancel they do not start
+# (core/cancellation.py); a poll refuses too, so that a batch the cancel event missed stops
+# polling. ``save_batch`` only records how the batch ended, which a canceled job still reports.
+run_prepare_input = activity_boundary(contracts.PREPARE_INPUT, steps.prepare_input, refuses_after_cancel=True)
+run_begin_analyses = activity_boundary(
+    contracts.BEGIN_ANALYSES, steps.begin_analyses, refuses_after_cancel=True
+)
+run_poll_operations = activity_boundary(
+    contracts.POLL_OPERATIONS, steps.poll_operations, refuses_after_cancel=True
+)
 run_save_batch = activity_boundary(contracts.SAVE_BATCH, steps.save_batch)
 
 

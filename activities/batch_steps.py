@@ -20,16 +20,19 @@ call at its slot's time; calls the pacer could not fit soon are returned ``defer
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
 from activities.cu_steps import begin_analysis, get_operation
 from content_understanding.client import THROTTLE_LISTENERS
+from core.cancellation import JobCanceledError
 from core.contracts.activities import (
     AnalysisInput,
+    AnalysisItem,
     BeginAnalysesRequest,
     BeginAnalysesResult,
     BeginAnalysisRequest,
@@ -37,6 +40,7 @@ from core.contracts.activities import (
     IssuedGrant,
     ItemFailure,
     PolledOperation,
+    PollItem,
     PollOperationsRequest,
     PollOperationsResult,
     PrepareInputRequest,
@@ -44,9 +48,8 @@ from core.contracts.activities import (
     SaveBatchRequest,
     SaveBatchResult,
     StartedAnalysis,
-    StoredInput,
 )
-from core.contracts.wire import from_wire, to_wire
+from core.contracts.wire import to_wire
 from core.errors import PermanentError, TransientError, error_info
 from core.jobs import to_iso
 from core.layout import batch_record_key, input_blob
@@ -55,7 +58,9 @@ from core.pacing import Reservation
 from core.redact import redact_text
 from inputs.ingest import ingest_input, parse_source
 from storage import grants, pacing
+from storage.cancellation import cancel_requested
 from storage.results import save_result
+from telemetry.context import JobContext, job_scope, operation_id_from_location
 
 logger = logging.getLogger(__name__)
 
@@ -86,12 +91,18 @@ async def _prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
     assert not isinstance(ingested, BaseException)
     assert not isinstance(granted, BaseException)
     prepared = PrepareInputResult(
-        input=from_wire(StoredInput, ingested.to_dict()),
+        input=ingested,
         grant=IssuedGrant(name=granted["grant"], expires_at=granted["expiresAt"]),
     )
     if request.analyze is None:
         return prepared
     target_analyzer = request.analyze
+    # The boundary checked the cancel marker before the ingest; a cancel that came since must not
+    # start a CU analysis (billed, and not stoppable at CU): the input stays ingested, unanalysed.
+    if await cancel_requested(request.job_id):
+        raise JobCanceledError(
+            f"Job {request.job_id} was canceled: the analysis of input {request.index} did not start"
+        )
     reservation = await pacing.reserve(request.job_id, [1])
     if not reservation.send_at:
         return replace(prepared, retry_at=_retry_at(reservation, ["deferred"]))
@@ -141,22 +152,8 @@ async def _begin_analyses(request: BeginAnalysesRequest) -> BeginAnalysesResult:
     async def begin(index: int) -> StartedAnalysis:
         item = scheduled[index]
         await pacing.wait_until(reservation.send_at[index])
-        started = await begin_analysis(
-            BeginAnalysisRequest(
-                job_id=request.job_id,
-                key=item.key,
-                analyzer_id=request.analyzer_id,
-                api_version=request.api_version,
-                inputs=[AnalysisInput(grant=item.grant, name=item.name)],
-                model_deployments=request.model_deployments,
-            )
-        )
-        return StartedAnalysis(
-            key=item.key,
-            operation_location=started.operation_location,
-            operation_id=started.operation_id,
-            attempts=started.attempts,
-        )
+        with _item_scope(request.job_id, item.key):
+            return await _begin_one(request, item)
 
     outcomes = await _each(len(scheduled), begin)
     started = [outcome for outcome in outcomes if isinstance(outcome, StartedAnalysis)]
@@ -176,6 +173,25 @@ async def _begin_analyses(request: BeginAnalysesRequest) -> BeginAnalysesResult:
     )
 
 
+async def _begin_one(request: BeginAnalysesRequest, item: AnalysisItem) -> StartedAnalysis:
+    started = await begin_analysis(
+        BeginAnalysisRequest(
+            job_id=request.job_id,
+            key=item.key,
+            analyzer_id=request.analyzer_id,
+            api_version=request.api_version,
+            inputs=[AnalysisInput(grant=item.grant, name=item.name)],
+            model_deployments=request.model_deployments,
+        )
+    )
+    return StartedAnalysis(
+        key=item.key,
+        operation_location=started.operation_location,
+        operation_id=started.operation_id,
+        attempts=started.attempts,
+    )
+
+
 async def poll_operations(request: PollOperationsRequest) -> PollOperationsResult:
     with pacing.paced_calls():
         return await _poll_operations(request)
@@ -191,22 +207,8 @@ async def _poll_operations(request: PollOperationsRequest) -> PollOperationsResu
     async def poll(index: int) -> PolledOperation:
         item = scheduled[index]
         await pacing.wait_until(reservation.send_at[index])
-        state = await get_operation(
-            GetOperationRequest(
-                job_id=request.job_id,
-                key=item.key,
-                kind="analysis",
-                operation_location=item.operation_location,
-            )
-        )
-        return PolledOperation(
-            key=item.key,
-            status=state.status,
-            retry_after_seconds=state.retry_after_seconds,
-            error=state.error,
-            result_blob=state.result_blob,
-            pages=state.pages,
-        )
+        with _item_scope(request.job_id, item.key, item.operation_location):
+            return await _poll_one(request, item)
 
     outcomes = await _each(len(scheduled), poll)
     polled: list[PolledOperation] = []
@@ -221,6 +223,25 @@ async def _poll_operations(request: PollOperationsRequest) -> PollOperationsResu
     return PollOperationsResult(polled=polled, deferred=deferred, retry_at=_retry_at(reservation, deferred))
 
 
+async def _poll_one(request: PollOperationsRequest, item: PollItem) -> PolledOperation:
+    state = await get_operation(
+        GetOperationRequest(
+            job_id=request.job_id,
+            key=item.key,
+            kind="analysis",
+            operation_location=item.operation_location,
+        )
+    )
+    return PolledOperation(
+        key=item.key,
+        status=state.status,
+        retry_after_seconds=state.retry_after_seconds,
+        error=state.error,
+        result_blob=state.result_blob,
+        pages=state.pages,
+    )
+
+
 async def save_batch(request: SaveBatchRequest) -> SaveBatchResult:
     record = {
         "batch": request.batch,
@@ -229,6 +250,18 @@ async def save_batch(request: SaveBatchRequest) -> SaveBatchResult:
     }
     blob = await save_result(request.job_id, batch_record_key(request.batch), record)
     return SaveBatchResult(record_blob=blob)
+
+
+@contextlib.contextmanager
+def _item_scope(job_id: str, key: str, operation_location: str | None = None) -> Iterator[None]:
+    """One item's telemetry context: its input index and CU operation, not its neighbours'.
+
+    The items of one activity run side by side; each gets its own job context, so that the spans
+    and log records of its CU calls name its own input (``telemetry/context.py``)."""
+    index = int(key) if key.isdigit() else None
+    operation = operation_id_from_location(operation_location)
+    with job_scope(JobContext(job_id=job_id, input_index=index, cu_operation_id=operation)):
+        yield
 
 
 async def _each(count: int, work: Callable[[int], Awaitable[T]]) -> list[T | BaseException]:

@@ -15,11 +15,11 @@ from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 
-from activities.boundary import InvalidActivityInput
 from content_understanding import (
     AnalyzeInput,
     AnalyzerConflictError,
     get_content_understanding_client,
+    operation_error_info,
 )
 from core.api_versions import get_profile
 from core.contracts.activities import (
@@ -34,18 +34,15 @@ from core.contracts.activities import (
 )
 from core.contracts.wire import from_wire, to_wire
 from core.errors import ErrorInfo, PermanentError, TransientError
+from core.jobs import DEFINITION_HASH_TAG
 from core.layout import operation_record_blob, operation_result_key
-from core.redact import redact_text
+from core.redact import redact_json
 from storage.client import blob_client, ensure_containers
 from storage.errors import translated
 from storage.grants import resolve_grant
-from storage.knowledge_base import save_reference_result
 from storage.results import save_result
 
 logger = logging.getLogger(__name__)
-
-# The analyzer tag that records which definition (and knowledge base) it was created from.
-DEFINITION_HASH_TAG = "pipelineDefinitionHash"
 # Content Understanding operations one analysis may cost at most when its record keeps being lost.
 MAX_ANALYSIS_ATTEMPTS = 3
 
@@ -68,16 +65,6 @@ async def begin_create_analyzer(request: BeginCreateAnalyzerRequest) -> BeginCre
     client = get_content_understanding_client()
     definition = dict(request.definition)
     definition["tags"] = {**(definition.get("tags") or {}), DEFINITION_HASH_TAG: request.definition_hash}
-    if request.knowledge_source is not None:
-        source = request.knowledge_source
-        definition["knowledgeSources"] = [
-            {
-                "kind": "reference",
-                "containerUrl": await resolve_grant(source.grant, renew=True),
-                "prefix": source.prefix,
-                "fileListPath": source.file_list_path,
-            }
-        ]
     can_replace = get_profile(request.api_version).allow_replace
     if request.replace and not can_replace:
         # Without allowReplace an existing id answers 409, so delete it first.
@@ -156,26 +143,24 @@ async def begin_analysis(request: BeginAnalysisRequest) -> BeginAnalysisResult:
 
 
 async def get_operation(request: GetOperationRequest) -> OperationState:
-    """One poll. A finished analysis's full response is saved as a blob; only its name returns."""
+    """One poll. A finished analysis's full response is saved as a blob; only its name returns.
+
+    A failed operation's error keeps CU's inner code and message (``innerError``), which is where
+    Azure puts the detail; its response is saved too (redacted), so the result document can show
+    CU's error as returned.
+    """
     status = await get_content_understanding_client().get_operation(request.operation_location)
     error: ErrorInfo | None = None
     if status.error:
-        error = {
-            "code": str(status.error.get("code", "OperationFailed")),
-            "message": redact_text(str(status.error.get("message", "The operation failed"))),
-            "transient": False,
-        }
+        error = operation_error_info(status.error)
     result_blob = None
     pages = None
-    if status.status == "Succeeded" and request.kind == "analysis":
+    if request.kind == "analysis" and status.status == "Succeeded":
         result_blob = await save_result(request.job_id, operation_result_key(request.key), status.raw)
         pages = pages_of(status.raw)
-    if status.status == "Succeeded" and request.kind == "reference":
-        # The whole operation JSON is the knowledge base's <file>.result.json (reference §10).
-        if request.knowledge_base is None:
-            raise InvalidActivityInput("a reference operation needs 'knowledgeBase'")
-        target = request.knowledge_base
-        result_blob = await save_reference_result(target.prefix, target.file_name, status.raw)
+    elif request.kind == "analysis" and status.status in ("Failed", "Canceled"):
+        saved = redact_json({key: status.raw[key] for key in ("id", "status", "error") if key in status.raw})
+        await save_result(request.job_id, operation_result_key(request.key), saved)
     return OperationState(
         status=status.status,
         retry_after_seconds=status.retry_after_seconds,

@@ -1,4 +1,4 @@
-"""The analyses routes: start a job, read its status and result, cancel it.
+"""The analyses routes: start a job, read its status, cancel it (its result: ``api/results.py``).
 
 Plain functions over a ``DurableOrchestrationClient`` (the real one in Azure, devhost's locally);
 ``triggers/http_api.py`` binds them to routes.
@@ -13,39 +13,38 @@ from typing import Any
 import azure.functions as func
 
 from api import submission as job_submission
+from api.cancellation import cancel_job
 from api.job_request import parse_job_request
 from api.models import Accepted, Canceled, Progress, StatusDocument
 from api.problems import dependency_unavailable, input_error_response, json_response, problem_response
-from core import function_names as names
 from core.errors import InputError, TransientError
 from core.jobs import batch_instance_id, job_status, monitor_instance_id
 from core.layout import SUMMARY_KEY
-from core.redact import redact_text
+from core.naming import is_job_instance_id
+from core.redact import redact_text, shorten
 from core.settings import get_settings
+from core.telemetry_fields import job_started_record
 from storage import results
-from storage.result_document import RESULT_KEY
 
 logger = logging.getLogger(__name__)
 
 TERMINAL = ("Completed", "Failed", "Terminated", "Canceled")
 
 
+# The job statuses that have a result: every other one answers 409 (the decision shared by wave 2).
 async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     settings = get_settings()
     try:
-        request = parse_job_request(
-            req.get_body(),
-            req.headers.get("Content-Type", ""),
-            settings,
-            pro_api_version=settings.content_understanding.pro_mode_api_version,
-        )
+        request = parse_job_request(req.get_body(), req.headers.get("Content-Type", ""), settings)
     except InputError as error:
         return input_error_response(error)
     job_id = job_submission.new_job_id(request.idempotency_key)
+    digest = None
     if request.idempotency_key is not None:
-        existing = await client.get_status(job_id)
+        digest = job_submission.request_digest(request)
+        existing = await client.get_status(job_id, show_input=True)
         if existing:
-            return _accepted(job_id, replayed=True)
+            return _replayed(job_id, request.idempotency_key, digest, existing)
     try:
         analyzer = await job_submission.resolve_analyzer(request, settings)
         await job_submission.check_sources_available(request)
@@ -56,23 +55,45 @@ async def submit_analysis(req: func.HttpRequest, client: Any) -> func.HttpRespon
         return input_error_response(error)
     except TransientError as error:
         return dependency_unavailable(error)
-    spec = job_submission.build_job_spec(job_id, request, analyzer, staged, settings, origin="http")
+    spec = job_submission.build_job_spec(
+        job_id, request, analyzer, staged, settings, origin="http", digest=digest
+    )
     try:
-        await client.start_new(names.ANALYSIS_JOB, job_id, spec)
+        await client.start_new(job_submission.orchestrator_for(spec), job_id, spec)
     except Exception:
         await job_submission.release_sources(staged)
-        if request.idempotency_key is not None and await client.get_status(job_id):
-            return _accepted(job_id, replayed=True)  # a concurrent retry of the same request won
+        if request.idempotency_key is not None and digest is not None:
+            existing = await client.get_status(job_id, show_input=True)
+            if existing:  # a concurrent request with the same key won
+                return _replayed(job_id, request.idempotency_key, digest, existing)
         logger.exception("Could not start job %s", job_id)
         return problem_response(503, "The job could not be started; try again", title="Start failed")
-    logger.info("Started job %s: %d input(s), mode %s", job_id, len(spec["inputs"]), spec["mode"])
+    logger.info(
+        "Started job %s: %d input(s), mode %s", job_id, len(spec["inputs"]), spec["mode"],
+        extra=job_started_record(job_id, trigger="http", mode=spec["mode"], inputs=len(spec["inputs"])),
+    )  # fmt: skip
     return _accepted(job_id, replayed=False)
 
 
+def _replayed(job_id: str, key: str, digest: str, existing: Any) -> func.HttpResponse:
+    """The first job again for a retry of its request; 409 for a different request with its key."""
+    recorded = job_submission.recorded_digest(existing)
+    if recorded is not None and recorded != digest:
+        return problem_response(
+            409,
+            f"Idempotency key {key!r} was already used for a different request (job {job_id}); "
+            "send the same request to get that job again, or use a new key",
+            title="Idempotency key reused",
+            code="IdempotencyKeyReused",
+            idempotencyKey=key,
+        )
+    return _accepted(job_id, replayed=True)
+
+
 async def analysis_status(job_id: str, client: Any) -> func.HttpResponse:
-    status = await client.get_status(job_id)
+    status = await _job(job_id, client)
     if not status:
-        return problem_response(404, f"No analysis with id {job_id!r}")
+        return _unknown(job_id)
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     polling: dict[str, Any] = {}
     running = job_status(_runtime(status), None) == "running"
@@ -173,44 +194,37 @@ def status_document(
     )
 
 
-async def analysis_result(job_id: str, client: Any) -> func.HttpResponse:
-    status = await client.get_status(job_id)
-    if not status:
-        return problem_response(404, f"No analysis with id {job_id!r}")
-    runtime = _runtime(status)
-    output = status.output if isinstance(status.output, dict) else None
-    if runtime != "Completed" or output is None or not output.get("resultBlob"):
-        public = job_status(runtime, output)
-        return problem_response(
-            409, f"The analysis is {public}: its result is not available", jobStatus=public
-        )
-    body = bytearray()
-    try:
-        stream = await results.open_result_stream(job_id, RESULT_KEY)
-        # The Python worker needs the whole body; reading it in chunks keeps the peak to one copy.
-        async for chunk in stream.chunks:
-            body += chunk
-    except TransientError as error:
-        return dependency_unavailable(error)
-    return func.HttpResponse(bytes(body), status_code=200, mimetype="application/json", charset="utf-8")
-
-
 async def cancel(job_id: str, client: Any) -> func.HttpResponse:
-    status = await client.get_status(job_id)
+    status = await _job(job_id, client)
     if not status:
-        return problem_response(404, f"No analysis with id {job_id!r}")
+        return _unknown(job_id)
     runtime = _runtime(status)
     if runtime in TERMINAL:
         return problem_response(409, f"The analysis already ended ({job_status(runtime, status.output)})")
-    await client.terminate(job_id, "Canceled by the user")
     try:
-        await results.cleanup_job(job_id)
+        # Cooperative: the job stops starting work, drains, cleans up, ends "canceled".
+        await cancel_job(job_id, client)
     except TransientError as error:
-        # The job is canceled all the same; its grants are short-lived SAS and expire on their own.
-        logger.warning("Job %s canceled; its clean-up failed and is left to expiry: %s", job_id, error)
+        return dependency_unavailable(error)
     return json_response(
         Canceled(id=job_id, status="canceled"), status=202, headers={"Location": _status_path(job_id)}
     )
+
+
+async def _job(job_id: str, client: Any) -> Any:
+    """The status of job ``job_id``, or None: unknown, or not a job at all.
+
+    Only job instances are served: a job's monitors and the analyzer checks are orchestrations too,
+    but internal ones (reading one as a job misreports it; canceling one would fail its job). An id
+    of any other shape is unknown before the durable client is asked, so no user text ever reaches
+    its URLs (where ``#``, ``?`` or ``..`` would change the request)."""
+    if not is_job_instance_id(job_id):
+        return None
+    return await client.get_status(job_id)
+
+
+def _unknown(job_id: str) -> func.HttpResponse:
+    return problem_response(404, f"No analysis with id {shorten(repr(job_id), 120)}")
 
 
 def _accepted(job_id: str, *, replayed: bool) -> func.HttpResponse:

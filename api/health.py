@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from core.api_versions import MODEL_ALIASES
 from core.errors import SettingsError
 from core.settings import Settings
 from core.version import APP_VERSION
@@ -35,8 +36,13 @@ def health_report(env: Mapping[str, str]) -> tuple[bool, dict[str, Any]]:
                 "configured": True,
                 "auth": cu.auth_mode,
                 "apiVersion": cu.api_version,
-                "proModeApiVersion": cu.pro_mode_api_version,
+                "agenticApiVersion": cu.agentic_api_version,
                 "modelDeployments": sorted(cu.model_deployments),
+                # Prebuilt analyzers (and analyzers built on them) name these aliases; one without
+                # a deployment here needs one in the resource's defaults (PATCH /defaults).
+                "unmappedModelAliases": [
+                    alias for alias in MODEL_ALIASES if alias not in cu.model_deployments
+                ],
             },
         },
     }

@@ -10,32 +10,32 @@ maps to a status (see ``api/problems.py``).
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
-from api.models import ANALYZER_ID_PATTERN, JobRequestBody
+from api.json_input import parse_json
+from api.models import JobRequestBody
 from api.multipart import parse_multipart
-from core.api_versions import PRO_MODE
-from core.content_types import SNIFF_BYTES, check_supported, sniff_content_type
+from core.api_versions import AGENTIC_MODE, UnknownApiVersionError, get_profile
+from core.content_types import SNIFF_BYTES, check_supported, package_part_limit, sniff_content_type, too_large
 from core.errors import InputError
 from core.jobs import (
     DEFAULT_PARTIAL_FAILURE,
     MODES,
     PARTIAL_FAILURE_POLICIES,
+    RETIRED_MODES,
     InputSource,
     Mode,
     PartialFailurePolicy,
 )
-from core.naming import sanitize_name
+from core.naming import ANALYZER_ID_RULE, sanitize_name
 from core.settings import Settings
-from inputs import sources
+from inputs import packaging, sources
+from inputs.package import package_limits
 
-ANALYZER_ID = re.compile(ANALYZER_ID_PATTERN)
 MAX_JSON_BYTES = 256 * 1024
 
 
@@ -53,6 +53,7 @@ class Upload:
 class JobRequest:
     analyzer_id: str
     mode: Mode
+    api_version: str  # the CU API version the job speaks (the mode's configured one)
     partial_failure: PartialFailurePolicy
     uploads: list[Upload]  # come first, in the order sent
     inputs: list[InputSource]  # blob and URL references, after the uploads
@@ -64,10 +65,8 @@ class JobRequest:
         return sum(1 for upload in self.uploads if upload.role == "input") + len(self.inputs)
 
 
-def parse_job_request(
-    body: bytes, content_type: str, settings: Settings, *, pro_api_version: str
-) -> JobRequest:
-    """Parse and validate the whole request; ``pro_api_version`` applies to combined jobs."""
+def parse_job_request(body: bytes, content_type: str, settings: Settings) -> JobRequest:
+    """Parse and validate the whole request."""
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type == "application/json":
         fields = parse_json_object(body, "The request body")
@@ -80,7 +79,7 @@ def parse_job_request(
             "send application/json or multipart/form-data",
             code="UnsupportedMediaType",
         )
-    return validate_fields(fields, settings, pro_api_version, uploads)
+    return validate_fields(fields, settings, uploads)
 
 
 def _multipart_fields(
@@ -106,11 +105,14 @@ def _multipart_fields(
     return fields or {}, uploads
 
 
+def mode_api_version(mode: Mode, settings: Settings) -> str:
+    """The CU API version a job of ``mode`` speaks: agentic mode's, or the configured (GA) one."""
+    cu = settings.content_understanding
+    return cu.agentic_api_version if mode == "agentic" else cu.api_version
+
+
 def validate_fields(
-    fields: dict[str, Any],
-    settings: Settings,
-    pro_api_version: str,
-    raw_uploads: list[tuple[str, str, memoryview]] | None = None,
+    fields: dict[str, Any], settings: Settings, raw_uploads: list[tuple[str, str, memoryview]] | None = None
 ) -> JobRequest:
     """Validate the JSON fields of a request (or of a ``*.job.json`` manifest) and its file parts.
 
@@ -118,6 +120,9 @@ def validate_fields(
     cannot say (defaults from settings, each source's own checks, limits) is checked here. Problems
     are reported in a fixed order: the request's own fields, then its files, then its sources.
     """
+    retired = RETIRED_MODES.get(fields["mode"]) if isinstance(fields.get("mode"), str) else None
+    if retired is not None:
+        raise InputError(retired, code="RetiredMode")
     errors: list[ErrorDetails] = []
     body: JobRequestBody | None = None
     try:
@@ -129,24 +134,27 @@ def validate_fields(
         if head:
             raise request_error(head, fields)
     typed_mode: Mode = fields.get("mode", "per-document")
-    api_version = pro_api_version if typed_mode == "combined" else settings.content_understanding.api_version
-    pro_mode = typed_mode == "combined"
+    api_version = mode_api_version(typed_mode, settings)
+    _check_api_version(fields.get("apiVersion"), typed_mode, api_version)
+    agentic = typed_mode == "agentic"
     uploads = [
-        _upload(role, name, data, settings, api_version, pro_mode) for role, name, data in raw_uploads or []
+        _upload(role, name, data, settings, api_version, agentic) for role, name, data in raw_uploads or []
     ]
     if body is None:
         raise request_error(errors, fields)
     inputs = [sources.source_from_request(item.model_dump(), settings) for item in body.inputs]
     references = [sources.source_from_request(item.model_dump(), settings) for item in body.references]
     reference_uploads = sum(1 for upload in uploads if upload.role == "reference")
-    if (references or reference_uploads) and not pro_mode:
+    if (references or reference_uploads) and not agentic:
         raise InputError(
-            "references are only used by mode 'combined' (pro mode)", code="ReferencesNeedCombined"
+            "references are only used by mode 'agentic' (packaged with the inputs into one file)",
+            code="ReferencesNeedAgentic",
         )
 
     request = JobRequest(
         analyzer_id=body.analyzerId or settings.content_understanding.default_analyzer_id,
         mode=body.mode,
+        api_version=api_version,
         partial_failure=body.partialFailure or DEFAULT_PARTIAL_FAILURE[body.mode],
         uploads=[u for u in uploads if u.role == "input"] + [u for u in uploads if u.role == "reference"],
         inputs=inputs,
@@ -170,24 +178,65 @@ def validate_fields(
             f"over the job limit of {limits.max_job_bytes} (MAX_JOB_BYTES)",
             code="JobTooLarge",
         )
+    if agentic:
+        _check_package(request, api_version)
     return request
 
 
+def _check_api_version(requested: Any, mode: Mode, api_version: str) -> None:
+    """An ``apiVersion`` the request names must be the one its mode speaks (and not a retired one)."""
+    if requested is None:
+        return
+    if not isinstance(requested, str):
+        raise InputError("apiVersion must be a string", code="InvalidField")
+    try:
+        get_profile(requested)
+    except UnknownApiVersionError as error:
+        raise InputError(str(error), code=error.code) from None
+    if requested != api_version:
+        raise InputError(
+            f"A {mode} job speaks Content Understanding API version {api_version} (the app's setting), "
+            f"not {requested}; leave apiVersion out, or name {api_version}",
+            code="ApiVersionMismatch",
+        )
+
+
+def _check_package(request: JobRequest, api_version: str) -> None:
+    """An agentic job's package must fit one file of the mode's limits: checked now for the uploads
+    (their pages are counted), and when the package is built for documents referenced by blob or URL."""
+    names = [upload.name for upload in request.uploads]
+    roles: list[packaging.Role] = [upload.role for upload in request.uploads]
+    pages = [packaging.count_pages(u.content_type, bytes(u.data), u.name) for u in request.uploads]
+    for role, source in [
+        *(("input", source) for source in request.inputs),
+        *(("reference", source) for source in request.references),
+    ]:
+        names.append(sources.display_name(sources.named(source)))
+        roles.append("input" if role == "input" else "reference")
+        pages.append(1)  # at least; counted when the package is built
+    total_pages = packaging.contents_pages(names, roles, pages) + sum(pages)
+    packaging.check_limits(
+        total_pages, sum(len(u.data) for u in request.uploads), package_limits(api_version)
+    )
+
+
 def _upload(
-    role: str, filename: str, data: memoryview, settings: Settings, api_version: str, pro_mode: bool
+    role: str, filename: str, data: memoryview, settings: Settings, api_version: str, agentic: bool
 ) -> Upload:
     name = sanitize_name(filename)  # refuses path segments and unusable names
     if len(data) == 0:
         raise InputError(f"File {filename!r} is empty", code="EmptyInput", input_name=filename)
     content_type = sniff_content_type(bytes(data[:SNIFF_BYTES]), name)
-    check_supported(
-        content_type,
-        len(data),
-        api_version,
-        mode=PRO_MODE if pro_mode else None,
-        name=filename,
-        max_bytes=settings.limits.max_file_bytes,
-    )
+    if agentic:
+        limit = package_part_limit(
+            content_type, api_version, AGENTIC_MODE, name=filename, max_bytes=settings.limits.max_file_bytes
+        )
+        if len(data) > limit:
+            raise too_large(filename, limit)
+    else:
+        check_supported(
+            content_type, len(data), api_version, name=filename, max_bytes=settings.limits.max_file_bytes
+        )
     assert content_type is not None  # check_supported refuses unrecognised content
     return Upload(
         role="input" if role == "files" else "reference", name=name, content_type=content_type, data=data
@@ -196,15 +245,16 @@ def _upload(
 
 # The one place where the contract's validation errors become problem codes, field by field.
 SOURCE_FIELDS = ("inputs", "references")
-_FIELD_ORDER = ("analyzerId", "mode", "partialFailure", "idempotencyKey", *SOURCE_FIELDS)
+_FIELD_ORDER = ("analyzerId", "mode", "apiVersion", "partialFailure", "idempotencyKey", *SOURCE_FIELDS)
 _CODES = {
     "analyzerId": "InvalidAnalyzerId",
     "mode": "InvalidMode",
+    "apiVersion": "InvalidField",
     "partialFailure": "InvalidPartialFailure",
     "idempotencyKey": "InvalidIdempotencyKey",
 }
 # Fields whose value must first of all be a string: any other JSON type is an ``InvalidField``.
-_STRING_FIELDS = ("analyzerId", "mode", "partialFailure")
+_STRING_FIELDS = ("analyzerId", "mode", "apiVersion", "partialFailure")
 
 
 def request_error(errors: list[ErrorDetails], fields: dict[str, Any]) -> InputError:
@@ -224,7 +274,7 @@ def request_error(errors: list[ErrorDetails], fields: dict[str, Any]) -> InputEr
 
 def _field_message(field_name: str, value: Any) -> str:
     if field_name == "analyzerId":
-        return f"analyzerId {value!r} must match [A-Za-z0-9._-]{{1,64}}"
+        return f"analyzerId {value!r} must be {ANALYZER_ID_RULE}"
     if field_name == "mode":
         return f"mode must be one of {', '.join(MODES)}, got {value!r}"
     if field_name == "partialFailure":
@@ -245,12 +295,7 @@ def _source_message(field_name: str, value: Any, loc: tuple[int | str, ...]) -> 
 
 def parse_json_object(raw: bytes, what: str) -> dict[str, Any]:
     """``raw`` as a JSON object, or an ``InputError`` naming ``what`` was wrong."""
-    if len(raw) > MAX_JSON_BYTES:
-        raise InputError(f"{what} is over {MAX_JSON_BYTES} bytes", code="RequestTooLarge")
-    try:
-        value = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise InputError(f"{what} is not valid JSON: {error}", code="InvalidJson") from None
+    value = parse_json(raw, what, max_bytes=MAX_JSON_BYTES)
     if not isinstance(value, dict):
         raise InputError(f"{what} must be a JSON object", code="InvalidJson")
     return value

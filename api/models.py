@@ -21,12 +21,13 @@ from pydantic.json_schema import SkipJsonSchema
 from pydantic_core import PydanticCustomError
 
 from core.jobs import JobStatus, Mode, PartialFailurePolicy
+from core.naming import ANALYZER_ID_MAX_LENGTH, ANALYZER_ID_PATTERN
 from inputs.sources import SOURCE_KINDS, request_keys
 
-ANALYZER_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"  # the CU spec's pattern
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"  # printable ASCII, no spaces
 
-AnalyzerId = Annotated[str, StringConstraints(pattern=ANALYZER_ID_PATTERN)]
+# CU's pattern, less the ids made only of dots (core/naming.py says why).
+AnalyzerId = Annotated[str, StringConstraints(max_length=ANALYZER_ID_MAX_LENGTH, pattern=ANALYZER_ID_PATTERN)]
 IdempotencyKey = Annotated[
     str, StringConstraints(min_length=1, max_length=200, pattern=IDEMPOTENCY_KEY_PATTERN)
 ]
@@ -80,16 +81,28 @@ class JobRequestBody(_Request):
     """A job request: the JSON body, the multipart ``request`` part, or a ``*.job.json`` manifest."""
 
     analyzerId: AnalyzerId | SkipJsonSchema[None] = _optional("default: the app's DEFAULT_ANALYZER_ID")
-    mode: Mode = "per-document"
+    mode: Mode = Field(
+        "per-document",
+        description="per-document: one analysis per input (the GA API version); agentic: the inputs "
+        "and references packaged into one PDF and analysed once by an agentic analyzer (the preview "
+        "API version with agentic mode). 'combined' (pro mode) is retired: 400 RetiredMode",
+    )
+    apiVersion: str | SkipJsonSchema[None] = _optional(
+        "optional: the Content Understanding API version the mode speaks, named to be sure of it; "
+        "another version is a 400 (a retired one: RetiredApiVersion)"
+    )
     inputs: list[SourceReference] = Field(default_factory=list)
-    references: list[SourceReference] = Field(default_factory=list, description="pro mode (combined) only")
+    references: list[SourceReference] = Field(
+        default_factory=list,
+        description="agentic only: reference documents, packaged after the inputs",
+    )
     partialFailure: PartialFailurePolicy | SkipJsonSchema[None] = _optional(
-        "default: continue for per-document, fail for combined"
+        "default: continue for per-document, fail for agentic"
     )
     # null is taken for "no key", as it always was.
     idempotencyKey: IdempotencyKey | None = _optional()
 
-    @field_validator("analyzerId", "partialFailure", mode="before")
+    @field_validator("analyzerId", "apiVersion", "partialFailure", mode="before")
     @classmethod
     def _null_is_not_absent(cls, value: Any) -> Any:
         # Left out, these take a default; given as null, they are a mistake worth reporting.
@@ -102,7 +115,7 @@ class UploadForm(BaseModel):
     """A job request as ``multipart/form-data`` (documented here, parsed by ``api.multipart``)."""
 
     files: list[Binary] = Field(default_factory=list)
-    references: list[Binary] = Field(default_factory=list)
+    references: list[Binary] = Field(default_factory=list, description="agentic only: reference documents")
     request: JobRequestBody | SkipJsonSchema[None] = _optional()
 
 
@@ -149,22 +162,56 @@ class Canceled(_Response):
     status: Literal["canceled"]
 
 
-class OperationResult(_Response):
-    """One Content Understanding operation of a job and what it returned."""
+EntryStatus = Literal["succeeded", "failed", "canceled", "timed_out", "skipped"]
 
-    inputs: list[str] = Field(description="the names of the inputs it analysed")
-    operationId: str | None
-    status: str
+
+class OperationResult(_Response):
+    """One entry of a job's result: a CU operation (per-document: one document) and what it returned.
+
+    Also the body of ``GET /api/analyses/{id}/results/{index}``.
+    """
+
+    index: int = Field(description="its position in the job's result (per-document: the input's index)")
+    inputs: list[str] = Field(
+        description="the names of the inputs it analysed (agentic: every packaged document, in order)"
+    )
+    operationId: str | None = Field(description="null: no analysis was started for it")
+    status: EntryStatus
     result: dict[str, Any] | None = Field(description="the CU result as the service returned it")
+    error: dict[str, Any] | None = Field(
+        description="why it did not succeed: CU's error as returned (its innererror holds the detail), "
+        "or the app's account (a deadline)"
+    )
 
 
 class ResultDocument(_Response):
-    """``GET /api/analyses/{id}/result``: every operation's full result."""
+    """``GET /api/analyses/{id}/result``: one page of a job's result entries, each with its full result."""
 
     id: str
     analyzerId: str
     mode: Mode
-    results: list[OperationResult]
+    total: int = Field(description="how many entries the whole result has")
+    results: list[OperationResult] = Field(description="entries start, start + 1, ... of this page")
+    nextLink: str | SkipJsonSchema[None] = _optional(
+        "the next page's URL (path and query); absent on the last page"
+    )
+
+
+class FieldRow(BaseModel):
+    """One row of ``GET /api/analyses/{id}/fields`` (a JSON Lines line; the CSV has the same columns).
+
+    After these six columns, one per field: ``fields.<Name>``, an object's properties as
+    ``fields.<Name>.<Property>``, an array as one column holding the list of its values.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    index: int
+    input: str = Field(description="the entry's input name(s), joined by '; '")
+    operationId: str | None
+    status: EntryStatus
+    errorCode: str | None
+    errorMessage: str | None
 
 
 class AnalyzerRegistration(_Response):
@@ -174,7 +221,7 @@ class AnalyzerRegistration(_Response):
     apiVersion: str
     statusUrl: str
     ensureInstanceId: str | SkipJsonSchema[None] = _optional(
-        "the orchestration creating a standard analyzer (a pro-mode one is created by its first job)"
+        "the orchestration that creates the analyzer in CU (or re-creates it when CU lacks it)"
     )
 
 
@@ -199,6 +246,15 @@ class Problem(BaseModel):
     detail: str
     code: str | SkipJsonSchema[None] = _optional("a stable, machine-readable error code")
     input: str | SkipJsonSchema[None] = _optional("the input the problem is about")
+    jobStatus: JobStatus | SkipJsonSchema[None] = _optional(
+        "409 from `GET /analyses/{id}/result`: the job's status, one that has no result"
+    )
+    idempotencyKey: str | SkipJsonSchema[None] = _optional(
+        "409 from `POST /analyses`: the key that was already used for a different request"
+    )
+    correlationId: str | SkipJsonSchema[None] = _optional(
+        "500: the id under which the app logged the unexpected error; quote it when reporting it"
+    )
 
 
 # Every model the OpenAPI document lists under components/schemas (those they refer to come along).
@@ -209,6 +265,7 @@ SCHEMA_MODELS: tuple[type[BaseModel], ...] = (
     StatusDocument,
     Canceled,
     ResultDocument,
+    FieldRow,
     AnalyzerRegistration,
     AnalyzerState,
     Problem,

@@ -15,17 +15,50 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode, models_json
 from pydantic_core import core_schema
 
 from api import models
-from api.models import ANALYZER_ID_PATTERN
+from api.results import RESULT_PAGE, TABLE_PAGE, PageSize
+from core.naming import ANALYZER_ID_MAX_LENGTH, ANALYZER_ID_PATTERN, JOB_INSTANCE_ID_PATTERN
 from core.version import APP_VERSION
 
 _PROBLEM = {"$ref": "#/components/responses/Problem"}
 _UNAVAILABLE = {"$ref": "#/components/responses/Unavailable"}
-_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_INTERNAL = {"$ref": "#/components/responses/InternalError"}
+_ANY_JSON = {"application/json": {"schema": {"type": "object"}}}
+_ID = {
+    "name": "id",
+    "in": "path",
+    "required": True,
+    "description": "a job id as returned by `POST /analyses` (any other id is 404)",
+    "schema": {"type": "string", "pattern": JOB_INSTANCE_ID_PATTERN},
+}
 _ANALYZER_ID = {
     "name": "analyzerId",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": ANALYZER_ID_PATTERN},
+    "schema": {"type": "string", "maxLength": ANALYZER_ID_MAX_LENGTH, "pattern": ANALYZER_ID_PATTERN},
+}
+_INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+_START = {
+    "name": "start",
+    "in": "query",
+    "description": "the index of the page's first entry (0, or a nextLink's value)",
+    "schema": {"type": "integer", "minimum": 0, "default": 0},
+}
+
+
+def _page_size(size: PageSize) -> dict[str, Any]:
+    return {
+        "name": "pageSize",
+        "in": "query",
+        "description": "entries per page, at most; a page also ends once its body reaches 8 MiB",
+        "schema": {"type": "integer", "minimum": 1, "maximum": size.maximum, "default": size.default},
+    }
+
+
+_NEXT = {
+    "Link": {
+        "description": 'the next page, as `<url>; rel="next"` (RFC 8288); absent on the last page',
+        "schema": {"type": "string"},
+    }
 }
 _REF_TEMPLATE = "#/components/schemas/{model}"
 
@@ -68,6 +101,11 @@ def _json(model: type[BaseModel]) -> dict[str, Any]:
 
 def openapi_document() -> dict[str, Any]:
     problem = {"application/problem+json": {"schema": _schema(models.Problem)}}
+    no_result = {
+        "description": "The job has no result: it is pending or running, or it failed or was "
+        "canceled; `jobStatus` says which",
+        "content": problem,
+    }
     accepted = {
         "description": "Accepted: the job runs in the background",
         "headers": {"Location": {"schema": {"type": "string"}}},
@@ -97,6 +135,11 @@ def openapi_document() -> dict[str, Any]:
                     "headers": {"Retry-After": {"schema": {"type": "integer"}}},
                     "content": problem,
                 },
+                "InternalError": {
+                    "description": "An unexpected error (a defect): the problem carries only a "
+                    "`correlationId`, under which the app logged the details",
+                    "content": problem,
+                },
             },
         },
         "security": [{"functionKey": []}],
@@ -117,8 +160,14 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "202": accepted,
                         "400": _PROBLEM,
+                        "409": {
+                            "description": "The `idempotencyKey` was already used for a different "
+                            "request (a retry must send the same request and files)",
+                            "content": problem,
+                        },
                         "413": _PROBLEM,
                         "415": _PROBLEM,
+                        "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },
                 }
@@ -130,6 +179,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {
                         "200": {"description": "Status", "content": _json(models.StatusDocument)},
                         "404": _PROBLEM,
+                        "500": _INTERNAL,
                     },
                 },
                 "delete": {
@@ -143,17 +193,75 @@ def openapi_document() -> dict[str, Any]:
                         },
                         "404": _PROBLEM,
                         "409": _PROBLEM,
+                        "500": _INTERNAL,
                     },
                 },
             },
             "/analyses/{id}/result": {
                 "get": {
-                    "summary": "The full result of a completed job",
-                    "parameters": [_ID],
+                    "summary": "A page of the result entries of a job that succeeded or partially "
+                    "succeeded, each with its full CU result",
+                    "parameters": [_ID, _START, _page_size(RESULT_PAGE)],
                     "responses": {
-                        "200": {"description": "Result", "content": _json(models.ResultDocument)},
+                        "200": {
+                            "description": "A page of the result",
+                            "headers": _NEXT,
+                            "content": _json(models.ResultDocument),
+                        },
+                        "400": _PROBLEM,
                         "404": _PROBLEM,
-                        "409": _PROBLEM,
+                        "409": no_result,
+                        "410": _PROBLEM,
+                        "500": _INTERNAL,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/analyses/{id}/results/{index}": {
+                "get": {
+                    "summary": "One entry of a completed job's result (per-document: the input's index)",
+                    "parameters": [_ID, _INDEX],
+                    "responses": {
+                        "200": {"description": "The entry", "content": _json(models.OperationResult)},
+                        "400": _PROBLEM,
+                        "404": _PROBLEM,
+                        "409": no_result,
+                        "410": _PROBLEM,
+                        "500": _INTERNAL,
+                        "503": _UNAVAILABLE,
+                    },
+                }
+            },
+            "/analyses/{id}/fields": {
+                "get": {
+                    "summary": "A page of the extracted fields as a table: one row per entry, one column "
+                    "per field",
+                    "parameters": [
+                        _ID,
+                        {
+                            "name": "format",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["csv", "jsonl"], "default": "csv"},
+                        },
+                        _START,
+                        _page_size(TABLE_PAGE),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "A page of the table. CSV: the first page starts with the "
+                            "header row, later pages hold rows only (joined in order they are one file). "
+                            "JSON Lines: one FieldRow object per line.",
+                            "headers": _NEXT,
+                            "content": {
+                                "text/csv": {"schema": {"type": "string"}},
+                                "application/jsonl": {"schema": {"type": "string"}},
+                            },
+                        },
+                        "400": _PROBLEM,
+                        "404": _PROBLEM,
+                        "409": no_result,
+                        "410": _PROBLEM,
+                        "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },
                 }
@@ -173,6 +281,8 @@ def openapi_document() -> dict[str, Any]:
                             "content": _json(models.AnalyzerRegistration),
                         },
                         "400": _PROBLEM,
+                        "413": _PROBLEM,
+                        "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },
                 },
@@ -181,7 +291,9 @@ def openapi_document() -> dict[str, Any]:
                     "parameters": [_ANALYZER_ID],
                     "responses": {
                         "200": {"description": "Analyzer", "content": _json(models.AnalyzerState)},
+                        "400": _PROBLEM,
                         "404": _PROBLEM,
+                        "500": _INTERNAL,
                         "503": _UNAVAILABLE,
                     },
                 },
@@ -190,14 +302,18 @@ def openapi_document() -> dict[str, Any]:
                 "get": {
                     "summary": "Version and configured dependencies",
                     "security": [],
-                    "responses": {"200": {"description": "Healthy"}, "503": _PROBLEM},
+                    "responses": {
+                        "200": {"description": "Healthy", "content": _ANY_JSON},
+                        "500": _INTERNAL,
+                        "503": _PROBLEM,
+                    },
                 }
             },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
                     "security": [],
-                    "responses": {"200": {"description": "OpenAPI"}},
+                    "responses": {"200": {"description": "OpenAPI", "content": _ANY_JSON}, "500": _INTERNAL},
                 }
             },
         },

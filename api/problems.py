@@ -54,6 +54,7 @@ def json_response(
 _STATUS_BY_CODE = {
     "InputTooLarge": 413,
     "JobTooLarge": 413,
+    "PackageTooLarge": 413,
     "RequestTooLarge": 413,
     "UnsupportedMediaType": 415,
     "UnsupportedContentType": 415,

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from api.job_request import JobRequest, Upload
 from content_understanding import get_content_understanding_client
+from core import function_names as names
+from core.api_versions import RETIRED_API_VERSIONS, get_profile
 from core.errors import InputError
 from core.jobs import AnalyzerSpec, InputSource, JobSpec, polling_policy
 from core.settings import Settings
@@ -21,6 +25,7 @@ from inputs.sources.staged import discard_staged, stage_upload
 from storage.analyzer_definitions import is_prebuilt, load_definition
 
 JOB_ID_PREFIX = "job-"
+REQUEST_DIGEST_FIELD = "requestDigest"
 
 
 def new_job_id(idempotency_key: str | None) -> str:
@@ -30,25 +35,72 @@ def new_job_id(idempotency_key: str | None) -> str:
     return JOB_ID_PREFIX + hashlib.sha256(idempotency_key.encode()).hexdigest()[:32]
 
 
+def request_digest(request: JobRequest) -> str:
+    """SHA-256 of the request as understood: what a retry with the same idempotency key must repeat.
+
+    The normalised request (defaults filled in, sources as checked, the uploads' roles, names and
+    types, in order) and every uploaded byte; not the key itself, nor how the request was encoded
+    (JSON or multipart, member order, white space), which change nothing about the job.
+    """
+    digest = hashlib.sha256()
+    normalised = {
+        "analyzerId": request.analyzer_id,
+        "mode": request.mode,
+        "apiVersion": request.api_version,
+        "partialFailure": request.partial_failure,
+        "inputs": request.inputs,
+        "references": request.references,
+        "uploads": [[u.role, u.name, u.content_type, len(u.data)] for u in request.uploads],
+    }
+    digest.update(json.dumps(normalised, sort_keys=True, separators=(",", ":")).encode())
+    for upload in request.uploads:
+        digest.update(hashlib.sha256(upload.data).digest())
+    return digest.hexdigest()
+
+
+def recorded_digest(status: Any) -> str | None:
+    """The request digest a job's input recorded (None: a job started without one)."""
+    spec = status.input_
+    if isinstance(spec, str):
+        try:
+            spec = json.loads(spec)
+        except ValueError:
+            return None
+    value = spec.get(REQUEST_DIGEST_FIELD) if isinstance(spec, dict) else None
+    return value if isinstance(value, str) else None
+
+
+def orchestrator_for(spec: JobSpec) -> str:
+    """The orchestrator that runs a job: one per mode."""
+    return names.AGENTIC_JOB if spec["mode"] == "agentic" else names.ANALYSIS_JOB
+
+
 async def resolve_analyzer(request: JobRequest, settings: Settings) -> AnalyzerSpec | None:
     """The definition to ensure (registered analyzers), or None (prebuilt or managed elsewhere)."""
     analyzer_id = request.analyzer_id
-    combined = request.mode == "combined"
+    agentic = request.mode == "agentic"
     spec = await load_definition(analyzer_id)
     if spec is not None:
-        pro = spec["definition"].get("mode") == "pro"
-        if pro != combined:
-            needed = "combined" if pro else "per-document"
+        retired = RETIRED_API_VERSIONS.get(spec["apiVersion"])
+        if retired is not None:
             raise InputError(
-                f"Analyzer {analyzer_id!r} is a {'pro-mode' if pro else 'standard'} analyzer: "
+                f"Analyzer {analyzer_id!r} was registered for API version {retired.version}, which Azure "
+                f"retired; register it again (PUT /api/analyzers/{analyzer_id}) for {retired.successor}",
+                code="RetiredApiVersion",
+            )
+        is_agentic = get_profile(spec["apiVersion"]).mode_of(spec["definition"]) is not None
+        if is_agentic != agentic:
+            needed = "agentic" if is_agentic else "per-document"
+            raise InputError(
+                f"Analyzer {analyzer_id!r} is {'an agentic' if is_agentic else 'a standard'} analyzer: "
                 f"use mode '{needed}'",
                 code="AnalyzerModeMismatch",
             )
         return spec
-    if combined:
+    if agentic:
         raise InputError(
-            f"Analyzer {analyzer_id!r} is not registered: a combined job needs a pro-mode analyzer "
-            "registered with PUT /api/analyzers/{id}",
+            f"Analyzer {analyzer_id!r} is not registered: an agentic job needs an analyzer whose "
+            'config.workflow is "agentic", registered with PUT /api/analyzers/{id}',
             code="UnknownAnalyzer",
         )
     if is_prebuilt(analyzer_id):
@@ -102,10 +154,12 @@ def build_job_spec(
     settings: Settings,
     *,
     origin: str,
+    digest: str | None = None,
 ) -> JobSpec:
     """The orchestration input: the whole job's configuration, references only.
 
-    Every source carries its display name from here on (``inputs.sources.named``)."""
+    Every source carries its display name from here on (``inputs.sources.named``). ``digest``: the
+    request's (``request_digest``), kept for idempotency keys."""
     staged_inputs = [
         source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "input"
     ]
@@ -113,18 +167,20 @@ def build_job_spec(
         source for source, upload in zip(staged, request.uploads, strict=True) if upload.role == "reference"
     ]
     cu = settings.content_understanding
-    combined = request.mode == "combined"
-    return {
+    spec: JobSpec = {
         "jobId": job_id,
         "analyzerId": request.analyzer_id,
         "mode": request.mode,
-        "apiVersion": cu.pro_mode_api_version if combined else cu.api_version,
+        "apiVersion": request.api_version,
         "inputs": [sources.named(source) for source in staged_inputs + request.inputs],
         "references": [sources.named(source) for source in staged_references + request.references],
         "partialFailure": request.partial_failure,
         "analyzer": analyzer,
-        "modelDeployments": {} if combined else dict(cu.model_deployments),
+        "modelDeployments": dict(cu.model_deployments),
         "polling": polling_policy(settings),
         "origin": origin,
         "batchSize": settings.limits.batch_size,
     }
+    if digest is not None:
+        spec["requestDigest"] = digest
+    return spec

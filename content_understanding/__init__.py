@@ -21,6 +21,8 @@ from content_understanding.errors import (
     ContentUnderstandingPermanentError,
     ContentUnderstandingRequestError,
     ContentUnderstandingTransientError,
+    inner_error,
+    operation_error_info,
     redact_text,
     redact_url,
 )
@@ -40,6 +42,8 @@ __all__ = [
     "build_analyzer_body",
     "close_content_understanding_client",
     "get_content_understanding_client",
+    "inner_error",
+    "operation_error_info",
     "parse_retry_after",
     "redact_text",
     "redact_url",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import copy
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,14 +18,17 @@ from urllib.parse import urlsplit
 from content_understanding.errors import ContentUnderstandingRequestError, redact_url
 from core.api_versions import (
     API_VERSIONS,
+    AnalysisMode,
     ApiVersionProfile,
     UnknownApiVersionError,
     describe_versions,
     get_profile,
     property_at,
+    retired_property_note,
 )
+from core.errors import InputError
+from core.naming import check_analyzer_id as check_analyzer_id_rule
 
-ANALYZER_ID_PATTERN = re.compile(r"[a-zA-Z0-9._-]{1,64}")
 MAX_URL_LENGTH = 8192  # CU's limit on URL properties; the whole SAS URL must fit.
 
 # Properties the service fills in. They are dropped, so a definition read back with GET can be
@@ -51,7 +53,8 @@ class AnalyzeInput:
 
 
 def profile_for(api_version: str) -> ApiVersionProfile:
-    """The profile of ``api_version``; ``ContentUnderstandingRequestError`` if the app has none."""
+    """The profile of ``api_version``; ``ContentUnderstandingRequestError`` if the app has none
+    (a retired version's error says what replaced it)."""
     try:
         return get_profile(api_version)
     except UnknownApiVersionError as error:
@@ -59,10 +62,11 @@ def profile_for(api_version: str) -> ApiVersionProfile:
 
 
 def check_analyzer_id(analyzer_id: str) -> None:
-    if not ANALYZER_ID_PATTERN.fullmatch(analyzer_id):
-        raise ContentUnderstandingRequestError(
-            f"Analyzer id {analyzer_id!r} is invalid: use 1-64 letters, digits, '.', '_' or '-'"
-        )
+    """Refuse an id the service would refuse, or one a URL layer would rewrite (``.``, ``..``)."""
+    try:
+        check_analyzer_id_rule(analyzer_id)
+    except InputError as error:
+        raise ContentUnderstandingRequestError(str(error)) from None
 
 
 def build_analyzer_body(definition: Mapping[str, Any], api_version: str) -> dict[str, Any]:
@@ -92,7 +96,7 @@ def _property_hint(name: str) -> str | None:
     """Where an analyzer property another version accepts exists ("pro mode exists only in ...")."""
     elsewhere = describe_versions(lambda profile: name in profile.analyzer_properties)
     if not elsewhere:
-        return None
+        return retired_property_note(name)
     notes = (profile.property_notes.get(name) for profile in API_VERSIONS.values())
     what = next((note for note in notes if note), name)
     return f"{what} exists only in {elsewhere}"
@@ -103,11 +107,12 @@ def _check_analysis_mode(body: Mapping[str, Any], profile: ApiVersionProfile) ->
     allowed: dict[tuple[str, ...], list[str]] = {}
     for mode in profile.modes:
         allowed.setdefault(mode.property_path, [mode.standard_value]).append(mode.value)
-    for path, values in allowed.items():
+    for mode in profile.modes:
+        path = mode.property_path
         value = property_at(body, path)
-        if value is not None and value not in values:
+        if value is not None and value not in mode.accepted_values:
             raise ContentUnderstandingRequestError(
-                f"Analyzer {'.'.join(path)} must be {' or '.join(map(repr, values))}, got {value!r}"
+                f"Analyzer {'.'.join(path)} must be {' or '.join(map(repr, allowed[path]))}, got {value!r}"
             )
     # A mode of another version, chosen through a property this version also has (config.workflow).
     for other in API_VERSIONS.values():
@@ -117,6 +122,48 @@ def _check_analysis_mode(body: Mapping[str, Any], profile: ApiVersionProfile) ->
                     f"Analyzer {'.'.join(mode.property_path)} {mode.value!r} chooses {mode.name} mode, "
                     f"which exists only in {_versions_with_mode(mode.name)}"
                 )
+    chosen = profile.mode_of(body)
+    if chosen is not None:
+        _check_mode_rules(body, chosen)
+
+
+def _check_mode_rules(body: Mapping[str, Any], mode: AnalysisMode) -> None:
+    """What an analyzer of ``mode`` may not have: other bases, other field methods, knowledge sources."""
+    base = body.get("baseAnalyzerId")
+    if mode.base_analyzers is not None and base is not None and base not in mode.base_analyzers:
+        raise ContentUnderstandingRequestError(
+            f"A {mode.name} analyzer builds on {' or '.join(sorted(mode.base_analyzers))}, not {base!r}"
+        )
+    if not mode.knowledge_sources and body.get("knowledgeSources"):
+        raise ContentUnderstandingRequestError(f"A {mode.name} analyzer takes no knowledgeSources")
+    if mode.field_methods is None:
+        return
+    schema = body.get("fieldSchema")
+    fields = schema.get("fields") if isinstance(schema, Mapping) else None
+    for path, method in _field_methods(fields, "fieldSchema.fields"):
+        if method not in mode.field_methods:
+            raise ContentUnderstandingRequestError(
+                f"Analyzer field {path} has method {method!r}; a {mode.name} analyzer's fields use "
+                f"{' or '.join(map(repr, sorted(mode.field_methods)))}"
+            )
+
+
+def _field_methods(fields: Any, where: str) -> list[tuple[str, Any]]:
+    """Every ``method`` named in a field map, nested items and properties included, with its path."""
+    found: list[tuple[str, Any]] = []
+    if not isinstance(fields, Mapping):
+        return found
+    for name, field in fields.items():
+        if not isinstance(field, Mapping):
+            continue
+        path = f"{where}.{name}"
+        if "method" in field:
+            found.append((path, field["method"]))
+        found.extend(_field_methods(field.get("properties"), f"{path}.properties"))
+        items = field.get("items")
+        if isinstance(items, Mapping):
+            found.extend(_field_methods({"items": items}, path))
+    return found
 
 
 def _versions_with_knowledge_source(kind: Any) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 import httpx
 from azure.core.credentials_async import AsyncTokenCredential
@@ -46,11 +46,13 @@ from content_understanding.errors import (
     ContentUnderstandingPermanentError,
     ContentUnderstandingRequestError,
     ContentUnderstandingTransientError,
+    describe_service_error,
     redact_url,
 )
 from core.api_versions import DEFAULT_API_VERSION
 from core.settings import get_settings
 from core.version import APP_VERSION
+from telemetry.content_understanding import cu_answered, cu_call, cu_failed_to_send, note_operation
 
 logger = logging.getLogger(__name__)
 
@@ -268,6 +270,7 @@ class ContentUnderstandingClient:
             logger.warning("Unknown operation status %r at %s", raw_status, redact_url(url))
             status = RUNNING
         result, error = body.get("result"), body.get("error")
+        note_operation(status, result if isinstance(result, dict) else None)  # telemetry
         return OperationStatus(
             status=status,
             result=result if isinstance(result, dict) else None,
@@ -284,7 +287,10 @@ class ContentUnderstandingClient:
         return version
 
     def _analyzer_url(self, analyzer_id: str) -> str:
-        return f"{self._base}/analyzers/{analyzer_id}"  # the id's pattern needs no escaping
+        # Checked (dots-only ids would be removed as dot segments) and escaped all the same, so that
+        # the id is one path segment whatever a later rule lets through.
+        check_analyzer_id(analyzer_id)
+        return f"{self._base}/analyzers/{quote(analyzer_id, safe='')}"
 
     def _trusted_url(self, url: str, what: str) -> str:
         """``url`` if sending our credentials there is safe: our endpoint's origin, or Azure's CU hosts."""
@@ -335,6 +341,21 @@ class ContentUnderstandingClient:
         body: Any = None,
         conflict: type[ContentUnderstandingPermanentError] = ContentUnderstandingPermanentError,
     ) -> httpx.Response:
+        """``_send`` in one telemetry span, however many attempts it takes (``telemetry``)."""
+        with cu_call(method, url):
+            return await self._send(method, url, query, ok=ok, rule=rule, body=body, conflict=conflict)
+
+    async def _send(
+        self,
+        method: str,
+        url: str,
+        query: Mapping[str, str] | None,
+        *,
+        ok: tuple[int, ...],
+        rule: _RetryRule,
+        body: Any = None,
+        conflict: type[ContentUnderstandingPermanentError] = ContentUnderstandingPermanentError,
+    ) -> httpx.Response:
         """Send one request, retrying what ``rule`` allows; a status outside ``ok`` raises."""
         client_request_id = str(uuid.uuid4())  # the same id on every attempt of one call
         safe_url = redact_url(url)
@@ -344,7 +365,9 @@ class ContentUnderstandingClient:
                 response = await self._http.request(
                     method, url, params=query, json=body, headers=await self._headers(client_request_id)
                 )
+                cu_answered(response.status_code, response.headers)
             except httpx.TransportError as exc:
+                cu_failed_to_send(exc)
                 error = ContentUnderstandingTransientError(
                     f"{method} {safe_url} failed: {type(exc).__name__} (request id {client_request_id})",
                     request_id=client_request_id,
@@ -389,7 +412,7 @@ def _error_from_response(
         details = body["error"]
     status = response.status_code
     error_code = details.get("code") or response.headers.get("x-ms-error-code")
-    message = details.get("message") or response.reason_phrase or "no message"
+    _, message = describe_service_error(details, "", response.reason_phrase or "no message")
     request_id = _request_id(response)
     text = (
         f"{method} {safe_url} answered {status}" + (f" {error_code}" if error_code else "") + f": {message}"

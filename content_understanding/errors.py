@@ -17,8 +17,10 @@ input and knowledge-source URLs carry SAS signatures.
 
 from __future__ import annotations
 
-from core.errors import AppError, InputError, PermanentError, TransientError
-from core.redact import redact_text, redact_url
+from typing import Any
+
+from core.errors import AppError, ErrorInfo, InnerError, InputError, PermanentError, TransientError
+from core.redact import redact_text, redact_url, shorten
 
 __all__ = [
     "AnalyzerConflictError",
@@ -26,9 +28,59 @@ __all__ = [
     "ContentUnderstandingPermanentError",
     "ContentUnderstandingRequestError",
     "ContentUnderstandingTransientError",
+    "inner_error",
+    "operation_error_info",
     "redact_text",
     "redact_url",
 ]
+
+
+MAX_INNER_MESSAGE = 1000
+
+
+def inner_error(error: Any) -> InnerError | None:
+    """The most detailed ``innererror`` under a service error body: the deepest one with a code.
+
+    Azure answers a failed operation with a generic outer error and the detail inside, e.g.
+    ``{"code": "InvalidRequest", "message": "Invalid Request.", "innererror": {"code":
+    "ContentSourceNotAccessible", "message": "..."}}`` (reference notes, December 2026, from
+    Azure/azure-sdk-for-net#56192); the spec's ``InnerError`` nests further ``innererror``s.
+    """
+    found: InnerError | None = None
+    current = error.get("innererror") if isinstance(error, dict) else None
+    for _depth in range(8):  # a bound against a pathological body
+        if not isinstance(current, dict):
+            break
+        code = current.get("code")
+        if isinstance(code, str) and code:
+            message = current.get("message")
+            found = {"code": code, "message": shorten(redact_text(str(message or "")), MAX_INNER_MESSAGE)}
+        current = current.get("innererror")
+    return found
+
+
+def describe_service_error(error: Any, default_code: str, default_message: str) -> tuple[str, str]:
+    """``(code, message)`` of a service error body; the message carries the inner detail too."""
+    if not isinstance(error, dict):
+        return default_code, default_message
+    code = str(error.get("code") or default_code)
+    message = redact_text(str(error.get("message") or default_message))
+    inner = inner_error(error)
+    if inner is not None:
+        detail = f"{inner['code']}: {inner['message']}" if inner["message"] else inner["code"]
+        message = f"{message.rstrip()} ({detail})"
+    return code, message
+
+
+def operation_error_info(error: Any) -> ErrorInfo:
+    """A failed operation's ``error`` as ``ErrorInfo``: outer code, a message that reads on its own,
+    and ``innerError`` when the service gave one."""
+    code, message = describe_service_error(error, "OperationFailed", "The operation failed")
+    info: ErrorInfo = {"code": code, "message": message, "transient": False}
+    inner = inner_error(error)
+    if inner is not None:
+        info["innerError"] = inner
+    return info
 
 
 class ContentUnderstandingError(AppError):

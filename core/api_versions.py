@@ -8,13 +8,17 @@ is one entry here, and dropping one is deleting its entry. Messages that say whe
 exists ("pro mode exists only in 2025-05-01-preview") are worked out from the registry too.
 
 An *analysis mode* (``AnalysisMode``) is a way of analyzing that an analyzer opts into through one
-property of its definition, and that changes what one analyze request may carry: pro mode
-(``"mode": "pro"``, 2025-05-01-preview) analyzes several PDF or image inputs together, under
-stricter limits. A successor such as agentic mode (``config.workflow: "agentic"``) is one more
-``AnalysisMode`` in its version's profile.
+property of its definition, and that changes what one analyze request may carry: agentic mode
+(``config.workflow: "agentic"``, 2026-06-01-preview) reasons over one input file, which may hold
+several related documents, under the limits of one document (200 MB, 300 pages).
+
+Versions Azure has retired are listed in ``RETIRED_API_VERSIONS`` with what replaced them, so that
+a setting or a request naming one is refused with a message that says so (``RetiredApiVersionError``)
+instead of failing at Content Understanding; retiring a version is moving its entry there.
 
 Facts: the reference notes on the CU REST protocol (versions and lifecycle, endpoints, analyzer
-and analyze bodies, limits), read against the 2025-05-01-preview and 2025-11-01 OpenAPI specs.
+and analyze bodies, limits, and the December 2026 update: agentic mode, inline analysis, model
+aliases, retired versions), read against the 2025-11-01 OpenAPI spec and the SDK's 1.2.0b3 models.
 "MB" is read as 10^6 bytes, the stricter reading. Pure: no I/O.
 """
 
@@ -28,24 +32,31 @@ from typing import Any
 from core.errors import PermanentError
 from core.media_types import IMAGES_AND_PDF, OFFICE, TEXT_FORMATS
 
-PRO_MODE = "pro"
-"""The name of 2025-05-01-preview's pro mode (an ``AnalysisMode``)."""
+AGENTIC_MODE = "agentic"
+"""The name of 2026-06-01-preview's agentic mode (an ``AnalysisMode``)."""
 
 DEFAULT_API_VERSION = "2025-11-01"
 """What ``CONTENT_UNDERSTANDING_API_VERSION`` defaults to: the GA version."""
 
-DEFAULT_PRO_MODE_API_VERSION = "2025-05-01-preview"
-"""What ``CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION`` defaults to: the only version with pro mode."""
+DEFAULT_AGENTIC_API_VERSION = "2026-06-01-preview"
+"""What ``CONTENT_UNDERSTANDING_AGENTIC_API_VERSION`` defaults to: the version with agentic mode."""
+
+MODEL_ALIASES = (
+    "prebuilt-analyzer-completion",
+    "prebuilt-analyzer-completion-mini",
+    "prebuilt-analyzer-embedding",
+)
+"""The model names Azure's prebuilt analyzers use (2025-11-01 and later), each mapped to a deployment
+through ``PATCH /defaults`` or an analyze request's ``modelDeployments``."""
 
 _MB = 1_000_000
 
 
 class Lifecycle(enum.StrEnum):
-    """Where Azure stands with a version (the app still speaks every version it has a profile for)."""
+    """Where Azure stands with a version: the app speaks GA and preview ones, and refuses retired ones."""
 
     GA = "ga"
     PREVIEW = "preview"
-    RETIRED = "retired"
 
 
 @dataclass(frozen=True)
@@ -56,6 +67,8 @@ class FileLimits:
     """Content type -> the largest accepted file; a type missing here is refused."""
     max_request_bytes: int | None = None
     """All inputs of one analyze request together; ``None`` when only the per-file limits apply."""
+    max_pages: int | None = None
+    """The most pages (or images) one analyze request may hold; ``None``: no page limit is checked."""
 
 
 @dataclass(frozen=True)
@@ -72,9 +85,27 @@ class AnalysisMode:
     limits: FileLimits
     max_inputs_per_request: int | None
     """How many inputs one analyze request may carry in this mode; ``None``: no documented limit."""
+    field_methods: frozenset[str] | None = None
+    """The field ``method`` values an analyzer of this mode may name; ``None``: any."""
+    base_analyzers: frozenset[str] | None = None
+    """The ``baseAnalyzerId`` values it may build on (e.g. documents only); ``None``: any."""
+    knowledge_sources: bool = True
+    """Whether it may have ``knowledgeSources`` (labeled samples)."""
+    resolved_value: str | None = None
+    """What the service reports at ``property_path`` once it resolved this choice (``GET`` shows
+    ``"agentic.2026-06-01-preview"`` for ``"agentic"``): a definition read back chooses the same."""
+    resolved_standard_values: frozenset[str] = frozenset()
+    """What it reports for standard analysis once resolved (``"standard.2026-06-01-preview"``)."""
 
     def chosen_by(self, definition: Mapping[str, Any]) -> bool:
-        return bool(property_at(definition, self.property_path) == self.value)
+        value = property_at(definition, self.property_path)
+        return value is not None and value in (self.value, self.resolved_value)
+
+    @property
+    def accepted_values(self) -> tuple[str, ...]:
+        """Every value ``property_path`` may hold in a definition of this mode's version."""
+        resolved = (self.resolved_value,) if self.resolved_value else ()
+        return (self.standard_value, self.value, *resolved, *sorted(self.resolved_standard_values))
 
 
 @dataclass(frozen=True)
@@ -122,6 +153,11 @@ class ApiVersionProfile:
     default_processing_location: str
     """Where the service processes data when neither the analyzer nor the request says."""
     modes: tuple[AnalysisMode, ...] = field(default=())
+    model_aliases: tuple[str, ...] = ()
+    """The model aliases its prebuilt analyzers name (each needs a deployment, see ``MODEL_ALIASES``)."""
+    inline_analysis: frozenset[str] = frozenset()
+    """Analyzers that ``:analyzeInline``/``:analyzeBinaryInline`` serve (200 with the result, no
+    operation); the app does not use it yet, and it exists in no GA version."""
 
     def mode(self, name: str) -> AnalysisMode:
         """The analysis mode ``name``; ``PermanentError`` naming the versions that have it if absent."""
@@ -158,6 +194,25 @@ class UnknownApiVersionError(PermanentError):
     code = "UnsupportedApiVersion"
 
 
+class RetiredApiVersionError(UnknownApiVersionError):
+    """A version Azure has retired; the message says what replaced it."""
+
+    code = "RetiredApiVersion"
+
+
+@dataclass(frozen=True)
+class RetiredApiVersion:
+    """A version Azure no longer serves: what replaced it, for the message that refuses it."""
+
+    version: str
+    retired: str
+    """When, and on whose word (the reference notes' sources)."""
+    successor: str
+    """What to use instead, in words that name the live version."""
+    property_notes: Mapping[str, str] = field(default_factory=dict)
+    """Analyzer properties that existed only here, in words ("mode": "pro mode")."""
+
+
 def property_at(definition: Mapping[str, Any], path: tuple[str, ...]) -> Any:
     """The value at ``path`` in a nested definition, or ``None`` when any step is missing."""
     value: Any = definition
@@ -179,6 +234,10 @@ _COMMON_ANALYZER_PROPERTIES = frozenset(
         "knowledgeSources",
     }
 )
+_LABELED_DATA = KnowledgeSourceKind(required=("containerUrl", "fileListPath"))
+_GA_ANALYZE_BODY = AnalyzeBodyShape(
+    single_input_at_top_level=False, input_properties=frozenset({"name", "mimeType"})
+)
 _STANDARD_LIMITS = FileLimits(
     {
         **dict.fromkeys(IMAGES_AND_PDF, 200 * _MB),
@@ -187,76 +246,122 @@ _STANDARD_LIMITS = FileLimits(
     }
 )
 
-PREVIEW_2025_05_01 = ApiVersionProfile(
-    version="2025-05-01-preview",
-    # Azure retired it (reference notes, December 2026); combined jobs still use it until they move
-    # to agentic mode on 2026-06-01-preview.
-    lifecycle=Lifecycle.RETIRED,
-    analyzer_properties=_COMMON_ANALYZER_PROPERTIES | {"mode", "trainingData"},
-    property_notes={"mode": "pro mode", "trainingData": "training data"},
-    knowledge_sources={
-        # "Reference data: documents only, ≤100 MB total".
-        "reference": KnowledgeSourceKind(
-            required=("containerUrl", "fileListPath"), max_total_bytes=100 * _MB
-        ),
-    },
-    allow_replace=False,
-    model_deployments=False,
-    # The spec's AnalyzeInput has no mimeType (the service detects the type); several inputs only
-    # in inputs[], which the service accepts for pro-mode analyzers alone.
-    analyze_body=AnalyzeBodyShape(single_input_at_top_level=True, input_properties=frozenset({"name"})),
-    limits=_STANDARD_LIMITS,
-    max_inputs_per_request=1,
-    binary_analyze_operation=":analyze",
-    default_processing_location="geography",
-    modes=(
-        AnalysisMode(
-            name=PRO_MODE,
-            property_path=("mode",),
-            value="pro",
-            standard_value="standard",
-            # PDF, TIFF and images only, at most 100 MB (and 150 pages) per request.
-            limits=FileLimits(dict.fromkeys(IMAGES_AND_PDF, 100 * _MB), max_request_bytes=100 * _MB),
-            max_inputs_per_request=None,  # no per-request file count is documented
-        ),
-    ),
-)
-
 GA_2025_11_01 = ApiVersionProfile(
     version="2025-11-01",
     lifecycle=Lifecycle.GA,
     analyzer_properties=_COMMON_ANALYZER_PROPERTIES | {"dynamicFieldSchema", "models"},
     property_notes={"models": "model selection"},
-    knowledge_sources={
-        "labeledData": KnowledgeSourceKind(required=("containerUrl", "prefix", "fileListPath")),
-    },
+    # The spec marks a labeled-data source's prefix optional (reference notes, December 2026).
+    knowledge_sources={"labeledData": _LABELED_DATA},
     allow_replace=True,
     model_deployments=True,
     # The GA documentation still says only pro mode (which GA lacks) analyzes several inputs.
-    analyze_body=AnalyzeBodyShape(
-        single_input_at_top_level=False, input_properties=frozenset({"name", "mimeType"})
-    ),
+    analyze_body=_GA_ANALYZE_BODY,
     limits=_STANDARD_LIMITS,
     max_inputs_per_request=1,
     binary_analyze_operation=":analyzeBinary",
     default_processing_location="global",
+    model_aliases=MODEL_ALIASES,
+)
+
+PREVIEW_2026_06_01 = ApiVersionProfile(
+    version="2026-06-01-preview",
+    lifecycle=Lifecycle.PREVIEW,
+    # GA's analyzer, plus config.workflow (agentic), config.chunkingStrategy and friends inside config.
+    analyzer_properties=_COMMON_ANALYZER_PROPERTIES | {"dynamicFieldSchema", "models"},
+    property_notes={"models": "model selection"},
+    knowledge_sources={"labeledData": _LABELED_DATA},
+    allow_replace=True,
+    model_deployments=True,
+    analyze_body=_GA_ANALYZE_BODY,
+    limits=_STANDARD_LIMITS,
+    max_inputs_per_request=1,
+    binary_analyze_operation=":analyzeBinary",
+    default_processing_location="global",
+    modes=(
+        AnalysisMode(
+            name=AGENTIC_MODE,
+            property_path=("config", "workflow"),
+            value="agentic",
+            standard_value="default",
+            # One input file per request, which may hold several related documents; document
+            # analyzers only: a document's limits (PDF, TIFF, images, Office: 200 MB, 300 pages).
+            limits=FileLimits(
+                {**dict.fromkeys(IMAGES_AND_PDF, 200 * _MB), **dict.fromkeys(OFFICE, 200 * _MB)},
+                max_request_bytes=200 * _MB,
+                max_pages=300,
+            ),
+            max_inputs_per_request=1,
+            # "generate and classify fields only (no extract); no labeled samples; document
+            # analyzers only" (reference notes, December 2026).
+            field_methods=frozenset({"generate", "classify"}),
+            base_analyzers=frozenset({"prebuilt-document"}),
+            knowledge_sources=False,
+            # GET reports the choice resolved and versioned (the emulator's notes, SDK 1.2.0b3).
+            resolved_value="agentic.2026-06-01-preview",
+            resolved_standard_values=frozenset({"standard.2026-06-01-preview"}),
+        ),
+    ),
+    model_aliases=MODEL_ALIASES,
+    inline_analysis=frozenset({"prebuilt-read", "prebuilt-layout"}),
 )
 
 API_VERSIONS: dict[str, ApiVersionProfile] = {
-    profile.version: profile for profile in (PREVIEW_2025_05_01, GA_2025_11_01)
+    profile.version: profile for profile in (GA_2025_11_01, PREVIEW_2026_06_01)
 }
 """Every API version the app speaks. Adding one is one entry; tests may add one for a test only."""
 
+RETIRED_API_VERSIONS: dict[str, RetiredApiVersion] = {
+    retired.version: retired
+    for retired in (
+        RetiredApiVersion(
+            version="2024-12-01-preview",
+            retired="by July 15, 2026 (Learn, standard and pro modes)",
+            successor="2025-11-01 (GA)",
+        ),
+        RetiredApiVersion(
+            version="2025-05-01-preview",
+            retired='by July 15, 2026; "now retired" (Learn, agentic mode, 2026-07-22)',
+            successor='agentic mode (config.workflow "agentic") in 2026-06-01-preview, '
+            "or standard analysis in 2025-11-01 (GA)",
+            property_notes={"mode": "pro mode", "trainingData": "training data"},
+        ),
+    )
+}
+"""Versions Azure no longer serves: settings and requests naming one are refused with these words."""
+
 
 def get_profile(version: str) -> ApiVersionProfile:
-    """The profile of ``version``; ``UnknownApiVersionError`` naming the known versions if none."""
+    """The profile of ``version``; ``RetiredApiVersionError`` saying what replaced a retired one,
+    ``UnknownApiVersionError`` naming the known versions for any other."""
     profile = API_VERSIONS.get(version)
     if profile is None:
+        retired = RETIRED_API_VERSIONS.get(version)
+        if retired is not None:
+            raise RetiredApiVersionError(retired_message(retired))
         raise UnknownApiVersionError(
             f"Content Understanding API version {version!r} is not supported; "
             f"known versions: {', '.join(known_versions())}"
         )
     return profile
+
+
+def retired_message(retired: RetiredApiVersion) -> str:
+    return (
+        f"Content Understanding API version {retired.version} is retired in Azure ({retired.retired}); "
+        f"use {retired.successor}"
+    )
+
+
+def retired_property_note(name: str) -> str | None:
+    """Where an analyzer property of a retired version went ("pro mode existed only in ...")."""
+    for retired in RETIRED_API_VERSIONS.values():
+        if name in retired.property_notes:
+            return (
+                f"{retired.property_notes[name]} existed only in {retired.version}, which Azure retired; "
+                f"use {retired.successor}"
+            )
+    return None
 
 
 def known_versions() -> tuple[str, ...]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from core.api_versions import get_profile
+from core.api_versions import FileLimits, get_profile
 from core.errors import InputError
 from core.media_types import (  # re-exported: callers name types as content_types.PDF
     BMP as BMP,
@@ -39,6 +39,13 @@ from core.redact import shorten
 
 SNIFF_BYTES = 8192
 """How many leading bytes ``sniff_content_type`` needs to decide."""
+
+PACKAGE_PART_TYPES = (PDF, TEXT, MARKDOWN)
+"""What an agentic job packages into its one PDF (``inputs/packaging.py``): PDF pages are copied,
+text and Markdown are set as pages."""
+MAX_PACKAGED_TEXT_BYTES = 2_000_000
+"""Text or Markdown beyond this cannot fit the package's page limit (300 pages hold about 1.5M
+characters), so it is refused when it arrives rather than after it was set in pages."""
 
 _OOXML_BY_EXTENSION = {"docx": DOCX, "xlsx": XLSX, "pptx": PPTX}
 # The folder each Office format keeps its main part in, as found in the ZIP's local file headers.
@@ -114,6 +121,37 @@ def size_limit(
         )
     limit = limits[content_type]
     return limit if max_bytes is None else min(limit, max_bytes)
+
+
+def package_part_limit(
+    content_type: str | None,
+    api_version: str,
+    mode: str,
+    *,
+    name: str | None = None,
+    max_bytes: int | None = None,
+) -> int:
+    """The largest accepted size of a document that goes into a package for ``mode`` of ``api_version``.
+
+    ``InputError`` if the type cannot be packaged. A PDF may be as large as the whole package may
+    be; text and Markdown are bounded by ``MAX_PACKAGED_TEXT_BYTES``.
+    """
+    limits = get_profile(api_version).mode(mode).limits
+    if content_type not in PACKAGE_PART_TYPES:
+        what = "unrecognised content" if content_type is None else content_type
+        raise InputError(
+            f"{_label(name)} is {what}; an agentic job packages its documents into one PDF and "
+            f"takes {', '.join(PACKAGE_PART_TYPES)}",
+            code="UnsupportedContentType",
+            input_name=name,
+        )
+    limit = package_bytes(limits) if content_type == PDF else MAX_PACKAGED_TEXT_BYTES
+    return limit if max_bytes is None else min(limit, max_bytes)
+
+
+def package_bytes(limits: FileLimits) -> int:
+    """The largest one file an analysis mode takes (its request limit, else its largest PDF)."""
+    return limits.max_request_bytes or limits.max_bytes.get(PDF, 0)
 
 
 def too_large(name: str | None, limit: int) -> InputError:

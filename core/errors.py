@@ -15,9 +15,9 @@ cannot tell the two apart and would otherwise retry a hopeless call.
 Messages must never contain secrets: callers redact SAS query strings and keys first.
 """
 
-from __future__ import annotations
-
-from typing import TypedDict
+# No ``from __future__ import annotations`` here: under it, Python 3.11's TypedDict counts a
+# ``NotRequired`` key as required (seen on 3.11.7), and contracts check required keys.
+from typing import NotRequired, TypedDict
 
 
 class AppError(Exception):
@@ -73,12 +73,22 @@ class InputError(PermanentError):
         self.input_name = input_name
 
 
+class InnerError(TypedDict):
+    """The detail a service gave beneath its outer error (CU's ``innererror``)."""
+
+    code: str
+    message: str
+
+
 class ErrorInfo(TypedDict):
     """A failure as data, the shape every summary, status and failure envelope uses."""
 
     code: str
     message: str
     transient: bool
+    # Content Understanding answers a failed operation with a generic outer error ("Invalid
+    # Request.") and the detail here; the message then repeats it, so that it reads on its own.
+    innerError: NotRequired[InnerError]
 
 
 def error_info(error: BaseException) -> ErrorInfo:

@@ -7,6 +7,7 @@ them through the same contract objects, so a name is never typed twice.
 
 # Orchestrators
 ANALYSIS_JOB = "analysis_job"
+AGENTIC_JOB = "agentic_job"
 ENSURE_ANALYZER = "ensure_analyzer"
 MONITOR_OPERATION = "monitor_operation"
 ANALYSIS_BATCH = "analysis_batch"
@@ -15,8 +16,7 @@ ANALYSIS_BATCH = "analysis_batch"
 INGEST_INPUT = "ingest_input"
 CREATE_SAS = "create_sas"
 SAVE_RESULTS = "save_results"
-ADD_REFERENCE_FILE = "add_reference_file"
-WRITE_KNOWLEDGE_BASE = "write_knowledge_base"
+PACKAGE_INPUTS = "package_inputs"
 CLEANUP_JOB = "cleanup_job"
 
 # Content Understanding activities (activities/analysis.py)

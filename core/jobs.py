@@ -17,17 +17,24 @@ from core.errors import ErrorInfo
 if TYPE_CHECKING:
     from core.settings import Settings
 
-Mode = Literal["per-document", "combined"]
+Mode = Literal["per-document", "agentic"]
 PartialFailurePolicy = Literal["fail", "continue"]
-MODES: tuple[Mode, ...] = ("per-document", "combined")
+MODES: tuple[Mode, ...] = ("per-document", "agentic")
 PARTIAL_FAILURE_POLICIES: tuple[PartialFailurePolicy, ...] = ("fail", "continue")
 
-# The policy when a request names none: a combined analysis needs every input, a per-document one
-# is still worth running for the inputs that made it.
-DEFAULT_PARTIAL_FAILURE: dict[Mode, PartialFailurePolicy] = {"per-document": "continue", "combined": "fail"}
+# Modes the app no longer runs, and what took their place (a request naming one gets a clear 400).
+RETIRED_MODES: dict[str, str] = {
+    "combined": "mode 'combined' (pro mode) is retired in Azure with the only API version that had it; "
+    "use mode 'agentic' with an analyzer whose config.workflow is 'agentic' (CONTENT_UNDERSTANDING_"
+    "AGENTIC_API_VERSION)",
+}
 
-# The analyzer pro mode uses to build a reference knowledge base (reference §10).
-KNOWLEDGE_BASE_ANALYZER_ID = "prebuilt-documentAnalyzer"
+# The policy when a request names none: an agentic analysis reads every document together and
+# needs them all, a per-document one is still worth running for the inputs that made it.
+DEFAULT_PARTIAL_FAILURE: dict[Mode, PartialFailurePolicy] = {"per-document": "continue", "agentic": "fail"}
+
+# The analyzer tag that records which definition it was created from (ensure_analyzer compares it).
+DEFINITION_HASH_TAG = "pipelineDefinitionHash"
 
 
 # A document's source: one member naming its kind and holding its value (``{"url": "https://..."}``,
@@ -71,6 +78,9 @@ class JobSpec(TypedDict):
     polling: PollingPolicy
     origin: str  # "http" or "blob:<container>/<name>"
     batchSize: NotRequired[int]  # documents per batch (JOB_BATCH_SIZE); DEFAULT_BATCH_SIZE if absent
+    # SHA-256 of the normalised request and its uploads, when it came with an idempotency key: a
+    # retry must match it (api/submission.py).
+    requestDigest: NotRequired[str]
 
 
 class InputFate(TypedDict):
@@ -109,14 +119,14 @@ def polling_policy(settings: Settings) -> PollingPolicy:
     }
 
 
-def definition_hash(definition: dict[str, Any], reference_hashes: list[str]) -> str:
-    """A stable fingerprint of an analyzer definition and its reference documents' contents.
+def definition_hash(definition: dict[str, Any]) -> str:
+    """A stable fingerprint of an analyzer definition.
 
-    Stored on the analyzer as a tag, so that a changed definition or knowledge base is recreated
-    and an unchanged one is reused.
+    Stored on the analyzer as a tag (``DEFINITION_HASH_TAG``), so that a changed definition is
+    recreated and an unchanged one is reused.
     """
     canonical = json.dumps(
-        {"definition": definition, "references": sorted(reference_hashes)},
+        {"definition": definition},
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=True,
@@ -161,7 +171,7 @@ def job_status(runtime_status: str | None, output: Any) -> JobStatus:
         return "canceled"
     if runtime_status == "Completed" and isinstance(output, dict):
         status = output.get("status")
-        if status in ("succeeded", "partially_succeeded", "failed"):
+        if status in ("succeeded", "partially_succeeded", "failed", "canceled"):
             return status  # type: ignore[no-any-return]
     return "failed"
 

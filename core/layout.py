@@ -7,13 +7,18 @@ can compute a path (to grant access to an input still being ingested) exactly as
 that writes it does. ::
 
     intake/      documents and *.job.json manifests users drop in (the blob trigger watches it)
-    references/  reference documents users may point at; knowledge bases under {analyzer}/{job}/
+    references/  reference documents users may point at (an agentic job's references)
     staging/     {job}/{unique}-{name}             HTTP uploads waiting for their ingest
-    inputs/      {job}/{index}-{name}              every job's ingested inputs
-    results/     {job}/{key}.json                  result documents and operation responses
+    inputs/      {job}/{index}-{name}              every job's ingested inputs (and references)
+                 {job}/package.pdf                 an agentic job's documents, packaged as one file
+    results/     {job}/operation-{key}.json        each CU operation's full response
                  {job}/operation-{key}.started.json  the record of a started analysis
+                 {job}/result-index.json           the result index's header (one per job)
+                 {job}/result-index-{part}.json    its entries, a part of RESULT_INDEX_PART_SIZE each
+                 {job}/field-columns.json          the columns of the fields table (made on demand)
                  {job}/batch-{n}.json              a batch's per-input fates and operations
                  {job}/summary.json                the job's per-input fates and operations
+                 {job}/cancel-requested.json       the cancel marker (DELETE /api/analyses/{id})
                  _pacing/{resource}.json           the CU pacer's ledger (job ids never start with _)
     grants/      {job}/{kind}-{digest}.json        signed URLs, kept out of history (claim checks)
     analyzers/   {analyzerId}.json                 registered analyzer definitions
@@ -27,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from core.naming import check_job_id, check_key, check_prefix
+from core.naming import check_analyzer_id, check_job_id, check_key
 
 
 class Role(StrEnum):
@@ -48,9 +53,7 @@ USER_READABLE: tuple[Role, ...] = (Role.INTAKE, Role.REFERENCES)
 # Where a job keeps blobs that are of no use once it ended (its inputs and results stay).
 JOB_SCRATCH: tuple[Role, ...] = (Role.STAGING, Role.GRANTS)
 
-# A knowledge base's own files beside its reference documents (storage/knowledge_base.py).
-SOURCES_FILE = "sources.jsonl"
-RESULT_SUFFIX = ".result.json"
+PACKAGE_FILE = "package.pdf"
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,11 @@ def belongs_to_job(job_id: str, name: str) -> bool:
 def input_blob(job_id: str, index: int, name: str) -> BlobPath:
     """Input ``index`` of a job, called ``name`` (a sanitised display name)."""
     return BlobPath(Role.INPUTS, f"{job_prefix(job_id)}{index}-{name}")
+
+
+def package_blob(job_id: str) -> BlobPath:
+    """An agentic job's package (its inputs' names all start with an index, so none is this name)."""
+    return BlobPath(Role.INPUTS, f"{job_prefix(job_id)}{PACKAGE_FILE}")
 
 
 def staged_upload_blob(job_id: str, unique: str, name: str) -> BlobPath:
@@ -116,31 +124,36 @@ def pacing_ledger_blob(resource_key: str) -> BlobPath:
     return BlobPath(Role.RESULTS, f"_pacing/{check_key(resource_key)}.json")
 
 
+def result_index_blob(job_id: str) -> BlobPath:
+    """The header of a job's result index: its entry count and part size (``storage/result_document.py``)."""
+    return result_blob(job_id, "result-index")
+
+
+def result_index_part_blob(job_id: str, part: int) -> BlobPath:
+    """Part ``part`` (0, 1, ...) of a job's result index: entries ``part * size`` onwards."""
+    if not isinstance(part, int) or isinstance(part, bool) or part < 0:
+        raise ValueError(f"Result index part {part!r} is not a non-negative integer")
+    return result_blob(job_id, f"result-index-{part}")
+
+
+def field_columns_blob(job_id: str) -> BlobPath:
+    """The columns of a job's fields table, found once from every result (``storage/field_table.py``)."""
+    return result_blob(job_id, "field-columns")
+
+
 def operation_record_blob(job_id: str, key: str) -> BlobPath:
     """The record of an analysis started for operation ``key`` (activities/cu_steps.py)."""
     return BlobPath(Role.RESULTS, f"{job_prefix(job_id)}operation-{key}.started.json")
 
 
-def knowledge_base_prefix(analyzer_id: str, job_id: str) -> str:
-    """Each job that builds a knowledge base gets its own folder: ``{analyzer}/{job}/``."""
-    return f"{analyzer_id}/{job_id}/"
+def cancel_marker_blob(job_id: str) -> BlobPath:
+    """Written when a job's cancel is requested; activities that would start work check it.
 
-
-def reference_file_blob(prefix: str, file_name: str) -> BlobPath:
-    """A reference document of the knowledge base under ``prefix``."""
-    return BlobPath(Role.REFERENCES, f"{check_prefix(prefix)}{file_name}")
-
-
-def reference_result_blob(prefix: str, file_name: str) -> BlobPath:
-    """The analysis of reference document ``file_name``, beside it."""
-    return BlobPath(Role.REFERENCES, f"{check_prefix(prefix)}{file_name}{RESULT_SUFFIX}")
-
-
-def sources_manifest_blob(prefix: str) -> BlobPath:
-    """The list of a knowledge base's documents that Content Understanding reads."""
-    return BlobPath(Role.REFERENCES, f"{check_prefix(prefix)}{SOURCES_FILE}")
+    In the results container, which the job's clean-up leaves alone, so that an activity still
+    queued behind the clean-up sees it too."""
+    return BlobPath(Role.RESULTS, f"{job_prefix(job_id)}cancel-requested.json")
 
 
 def analyzer_definition_blob(analyzer_id: str) -> BlobPath:
     """A registered analyzer definition (``PUT /api/analyzers/{id}``)."""
-    return BlobPath(Role.ANALYZERS, f"{analyzer_id}.json")
+    return BlobPath(Role.ANALYZERS, f"{check_analyzer_id(analyzer_id)}.json")

@@ -17,6 +17,22 @@ from core.redact import shorten
 MAX_NAME_LENGTH = 100
 MAX_EXTENSION_LENGTH = 16
 
+# An analyzer id: Content Understanding's own rule, 1-64 of ``[A-Za-z0-9._-]`` (the REST spec's
+# pattern), and not made of dots only: ``.`` and ``..`` are dot segments that any URL or path layer
+# removes (``/analyzers/.`` is the list of every analyzer), and ``...`` is no better a name. Written
+# without look-arounds so that pydantic (Rust regex) and JSON Schema readers take it alike; the
+# length is a separate ``maxLength``.
+ANALYZER_ID_PATTERN = r"^[A-Za-z0-9._-]*[A-Za-z0-9_-][A-Za-z0-9._-]*$"
+ANALYZER_ID_MAX_LENGTH = 64
+ANALYZER_ID_RULE = "1-64 letters, digits, '.', '_' or '-', not only dots"
+
+# The instance id of a job: what the analyses routes serve. HTTP jobs are ``job-`` and blob-intake
+# jobs ``intake-`` followed by 32 hex digits (api/submission.py, api/intake.py); every other
+# orchestration (a job's monitors ``{job}:op-{key}``, analyzer checks ``analyzer-...``) is internal.
+JOB_INSTANCE_ID_PATTERN = r"^(job|intake)-[0-9a-f]{32}$"
+
+_ANALYZER_ID = re.compile(ANALYZER_ID_PATTERN)
+_JOB_INSTANCE_ID = re.compile(JOB_INSTANCE_ID_PATTERN)
 _JOB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 _KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 # Characters invalid in Windows file names, plus those with a meaning in URLs.
@@ -56,6 +72,24 @@ def check_job_id(job_id: str) -> str:
     if not isinstance(job_id, str) or not _JOB_ID.fullmatch(job_id) or ".." in job_id:
         raise InputError(f"Job id {_quoted(str(job_id))} is not valid", code="InvalidJobId")
     return job_id
+
+
+def check_analyzer_id(analyzer_id: str) -> str:
+    """``analyzer_id`` if it is a valid Content Understanding analyzer id, else ``InputError``."""
+    if (
+        not isinstance(analyzer_id, str)
+        or len(analyzer_id) > ANALYZER_ID_MAX_LENGTH
+        or not _ANALYZER_ID.fullmatch(analyzer_id)
+    ):
+        raise InputError(
+            f"Analyzer id {_quoted(str(analyzer_id))} must be {ANALYZER_ID_RULE}", code="InvalidAnalyzerId"
+        )
+    return analyzer_id
+
+
+def is_job_instance_id(instance_id: str) -> bool:
+    """Whether ``instance_id`` has the shape of a job's instance id (not an internal orchestration)."""
+    return isinstance(instance_id, str) and _JOB_INSTANCE_ID.fullmatch(instance_id) is not None
 
 
 def check_key(key: str, *, what: str = "Result key") -> str:

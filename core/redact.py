@@ -10,6 +10,7 @@ free text that may contain a URL goes through ``redact_text``.
 from __future__ import annotations
 
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MAX_DISPLAY_LENGTH = 200
@@ -53,9 +54,36 @@ _SAFE_QUERY_PARAMETERS = frozenset(
     }
 )
 
+# Query parameters that carry a credential, by name (compared case-insensitively, ``-`` and ``_``
+# ignored): Azure SAS (sig), AWS and Google signed URLs (X-Amz-Signature, X-Goog-Credential, ...),
+# Azure Functions keys (code), API keys and OAuth tokens. Names ending in one of the suffixes
+# count too (sessiontoken, x-amz-security-token, client_secret, ...).
+_CREDENTIAL_NAMES = frozenset(
+    {
+        "sig",
+        "sas",
+        "code",
+        "key",
+        "apikey",
+        "subscriptionkey",
+        "auth",
+        "authorization",
+        "pwd",
+        "passwd",
+        "jwt",
+    }
+)
+_CREDENTIAL_SUFFIXES = ("signature", "token", "secret", "password", "credential", "credentials", "apikey")
+
 _URL_IN_TEXT = re.compile(r"""https?://[^\s"'<>]+""")
 # Catches a signature that appears outside a whole URL (a query string quoted on its own).
 _SECRET_PARAMETER_IN_TEXT = re.compile(r"(?i)\b(sig|signature|code|key|token|access_token)=([^&\s\"'<>]+)")
+
+
+def is_credential_parameter(name: str) -> bool:
+    """Whether query parameter ``name`` is a known place for a signature, token, key or code."""
+    folded = name.lower().replace("-", "").replace("_", "")
+    return folded in _CREDENTIAL_NAMES or folded.endswith(_CREDENTIAL_SUFFIXES)
 
 
 def redact_url(url: str) -> str:
@@ -81,3 +109,14 @@ def redact_text(text: str) -> str:
     """``text`` with every URL in it redacted, and any stray ``sig=...`` style secret hidden."""
     text = _URL_IN_TEXT.sub(lambda match: redact_url(match.group(0)), text)
     return _SECRET_PARAMETER_IN_TEXT.sub(lambda match: f"{match.group(1)}={REDACTED}", text)
+
+
+def redact_json(value: Any) -> Any:
+    """A JSON value with every string in it passed through ``redact_text`` (keys are kept)."""
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, list):
+        return [redact_json(item) for item in value]
+    if isinstance(value, dict):
+        return {key: redact_json(item) for key, item in value.items()}
+    return value

@@ -20,10 +20,12 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from core.api_versions import (
+    AGENTIC_MODE,
+    DEFAULT_AGENTIC_API_VERSION,
     DEFAULT_API_VERSION,
-    DEFAULT_PRO_MODE_API_VERSION,
-    PRO_MODE,
+    RETIRED_API_VERSIONS,
     known_versions,
+    retired_message,
     versions_where,
 )
 from core.errors import SettingsError
@@ -33,7 +35,15 @@ from core.layout import Role
 # in Azure `DocumentStorage__blobServiceUri` (+ `DocumentStorage__clientId`) with managed identity.
 DOCUMENT_STORAGE = "DocumentStorage"
 
+# The Functions host refuses request bodies over this (ScriptConstants.DefaultMaxRequestBodySize,
+# 100 MiB) unless the app setting below says otherwise (docs/settings.md, "Upload size").
+HOST_MAX_REQUEST_BODY_BYTES = 104_857_600
+REQUEST_BODY_SIZE_SETTING = "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT"
+
 _T = TypeVar("_T")
+
+# Read no more: naming it is a mistake worth a clear message (see _content_understanding).
+RETIRED_PRO_MODE_SETTING = "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION"
 
 # Azure's container naming rules: 3-63 lowercase ASCII letters, digits and single hyphens,
 # starting and ending with a letter or digit.
@@ -77,7 +87,7 @@ class ContentUnderstandingSettings:
     endpoint: str
     key: str | None = field(repr=False)
     api_version: str
-    pro_mode_api_version: str
+    agentic_api_version: str
     model_deployments: Mapping[str, str]
     request_timeout_seconds: float
     default_analyzer_id: str
@@ -126,6 +136,8 @@ class Settings:
     sas_ttl_minutes: int
     allow_local_urls: bool
     task_hub_name: str
+    # Finished orchestration instances older than this are purged (triggers/retention.py).
+    history_retention_days: int
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -136,7 +148,7 @@ class Settings:
             limits=JobLimits(
                 max_files_per_job=reader.integer("MAX_FILES_PER_JOB", 1000, minimum=1),
                 max_file_bytes=reader.integer("MAX_FILE_BYTES", 100 * 1024 * 1024, minimum=1),
-                max_job_bytes=reader.integer("MAX_JOB_BYTES", 200 * 1024 * 1024, minimum=1),
+                max_job_bytes=reader.integer("MAX_JOB_BYTES", HOST_MAX_REQUEST_BODY_BYTES, minimum=1),
                 upload_concurrency=reader.integer("UPLOAD_CONCURRENCY", 4, minimum=1),
                 batch_size=reader.integer("JOB_BATCH_SIZE", 50, minimum=1),
             ),
@@ -153,9 +165,19 @@ class Settings:
             sas_ttl_minutes=reader.integer("SAS_TTL_MINUTES", 120, minimum=5),
             allow_local_urls=reader.boolean("ALLOW_LOCAL_URLS", False),
             task_hub_name=reader.text("TASKHUB_NAME", "cupipeline"),
+            history_retention_days=reader.integer("INSTANCE_HISTORY_RETENTION_DAYS", 30, minimum=1),
         )
         if settings.limits.max_job_bytes < settings.limits.max_file_bytes:
             raise SettingsError("MAX_JOB_BYTES", "must be at least MAX_FILE_BYTES")
+        # Uploads arrive in one request, which the Functions host refuses (an empty 413, before the
+        # app runs) over its body limit: a larger MAX_JOB_BYTES would promise what it cannot deliver.
+        body_limit = reader.integer(REQUEST_BODY_SIZE_SETTING, HOST_MAX_REQUEST_BODY_BYTES, minimum=1)
+        if settings.limits.max_job_bytes > body_limit:
+            raise SettingsError(
+                "MAX_JOB_BYTES",
+                f"must not exceed the host's request body limit ({body_limit} bytes, "
+                f"{REQUEST_BODY_SIZE_SETTING}); send larger jobs as blob or URL inputs",
+            )
         if settings.limits.batch_size > MAX_BATCH_SIZE:
             raise SettingsError(
                 "JOB_BATCH_SIZE", f"must be at most {MAX_BATCH_SIZE} (a batch's history grows with it)"
@@ -206,18 +228,24 @@ def _content_understanding(reader: _Reader) -> ContentUnderstandingSettings:
     if endpoint is None:
         raise SettingsError("CONTENT_UNDERSTANDING_ENDPOINT", "is not set")
     _check_url("CONTENT_UNDERSTANDING_ENDPOINT", endpoint)
-    # Any version the registry has a profile for; for pro mode, one whose profile has pro mode.
-    api_version = reader.choice("CONTENT_UNDERSTANDING_API_VERSION", DEFAULT_API_VERSION, known_versions())
-    pro_version = reader.choice(
-        "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION",
-        DEFAULT_PRO_MODE_API_VERSION,
-        versions_where(lambda profile: profile.has_mode(PRO_MODE)),
+    if reader.optional(RETIRED_PRO_MODE_SETTING) is not None:
+        raise SettingsError(
+            RETIRED_PRO_MODE_SETTING,
+            "is no longer read: pro mode's API version is retired in Azure, and combined jobs became "
+            "agentic jobs; remove it (CONTENT_UNDERSTANDING_AGENTIC_API_VERSION chooses their version)",
+        )
+    # Any version the registry has a profile for; for agentic jobs, one whose profile has agentic mode.
+    api_version = reader.version("CONTENT_UNDERSTANDING_API_VERSION", DEFAULT_API_VERSION, known_versions())
+    agentic_version = reader.version(
+        "CONTENT_UNDERSTANDING_AGENTIC_API_VERSION",
+        DEFAULT_AGENTIC_API_VERSION,
+        versions_where(lambda profile: profile.has_mode(AGENTIC_MODE)),
     )
     return ContentUnderstandingSettings(
         endpoint=endpoint.rstrip("/"),
         key=reader.optional("CONTENT_UNDERSTANDING_KEY"),
         api_version=api_version,
-        pro_mode_api_version=pro_version,
+        agentic_api_version=agentic_version,
         model_deployments=reader.string_map("CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS"),
         request_timeout_seconds=reader.number("CONTENT_UNDERSTANDING_TIMEOUT_SECONDS", 30.0, minimum=1.0),
         default_analyzer_id=reader.text("DEFAULT_ANALYZER_ID", "prebuilt-document"),
@@ -283,6 +311,14 @@ class _Reader:
             raise SettingsError(name, f"must be one of {', '.join(allowed)}, got {value!r}")
         return value
 
+    def version(self, name: str, default: str, allowed: tuple[str, ...]) -> str:
+        """A CU API version among ``allowed``; a retired one is refused with what replaced it."""
+        value = self.text(name, default)
+        retired = RETIRED_API_VERSIONS.get(value)
+        if retired is not None:
+            raise SettingsError(name, f"names a retired version: {retired_message(retired)}")
+        return self.choice(name, default, allowed)
+
     def container(self, name: str, default: str) -> str:
         value = self.text(name, default)
         if not _CONTAINER_NAME.fullmatch(value) or "--" in value:
@@ -296,7 +332,9 @@ class _Reader:
         try:
             value = json.loads(raw)
         except json.JSONDecodeError:
-            raise SettingsError(name, 'must be a JSON object such as {"gpt-4.1": "my-deployment"}') from None
+            raise SettingsError(
+                name, 'must be a JSON object such as {"prebuilt-analyzer-completion": "my-deployment"}'
+            ) from None
         if not isinstance(value, dict) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()
         ):

@@ -34,11 +34,18 @@ from devhost.durable_http.client_binding import DurableEndpoints
 from devhost.durable_http.status import status_payload
 from devhost.functions.app_loader import LoadedApp, load_app
 from devhost.functions.blob_triggers import BlobTriggers
-from devhost.functions.config import HostConfig, load_host_config
-from devhost.functions.http_functions import HttpFunctions
+from devhost.functions.config import (
+    HTTP_RESPONSE_LIMIT_SECONDS,
+    HostConfig,
+    load_host_config,
+    request_body_limit,
+)
+from devhost.functions.http_functions import MAX_BODY_KEY, HttpFunctions, body_limit_middleware
 from devhost.functions.invoke import Invoker
 from devhost.functions.keys import HostKeys
-from devhost.monitoring import status_page
+from devhost.functions.timer_triggers import TimerTriggers
+from devhost.monitoring.pages import MonitoringPages
+from devhost.monitoring.tracing import HostTracing
 
 log = logging.getLogger("devhost")
 
@@ -63,7 +70,11 @@ class DevHost:
         clock: Clock | None = None,
         enforce_keys: bool = False,
         blob_poll_interval: float | None = 2.0,
+        http_response_timeout: float = HTTP_RESPONSE_LIMIT_SECONDS,
     ) -> None:
+        if not 0 < http_response_timeout <= HTTP_RESPONSE_LIMIT_SECONDS:
+            # Tests may shorten Azure's 230 s to see it happen; never lengthen it.
+            raise ValueError(f"http_response_timeout must be in (0, {HTTP_RESPONSE_LIMIT_SECONDS:g}] seconds")
         self.app_dir = Path(app_dir).resolve()
         self.state_dir = Path(state_dir)
         self.clock: Clock = clock or RealClock()
@@ -72,6 +83,8 @@ class DevHost:
         self._rpc_port = rpc_port
         self._enforce_keys = enforce_keys
         self._blob_poll_interval = blob_poll_interval
+        self._http_response_timeout = http_response_timeout
+        self._http_functions: HttpFunctions | None = None
         self._saved_environ: dict[str, str | None] = {}
         self._added_sys_path = False
         self._runners: list[web.AppRunner] = []
@@ -80,6 +93,8 @@ class DevHost:
         self._store: Store | None = None
         self._engine: Engine | None = None
         self._blobs: BlobTriggers | None = None
+        self._timers: TimerTriggers | None = None
+        self._tracing = HostTracing()
         self._app: LoadedApp | None = None
         self._config: HostConfig | None = None
         self._endpoints: DurableEndpoints | None = None
@@ -121,6 +136,8 @@ class DevHost:
             activity_pool=activity_pool,
             function_pool=self._pool(8, "devhost-function"),
             client_binding=lambda binding: self.endpoints.binding_json(binding),
+            function_timeout=config.function_timeout,
+            tracing=self._tracing,
         )
         self._engine = engine = Engine(
             store=store,
@@ -130,15 +147,31 @@ class DevHost:
             config=config,
             orchestrator_pool=self._pool(config.max_concurrent_orchestrators, "devhost-orchestrator"),
         )
+        self._tracing.attach(
+            parent_of=lambda i: getattr(engine.instance(i), "parent_instance_id", None),
+            wait_for=lambda i: engine.wait_for(i, timeout=7 * 24 * 3600),
+        )
         self._blobs = blobs = BlobTriggers(app, invoker, store, enforced)
-        durable_api = DurableApi(engine, lambda: self.endpoints, enforced)
-        http_functions = HttpFunctions(app, invoker, config.route_prefix, enforced)
+        self._timers = timers = TimerTriggers(app, invoker, self.clock)
+        durable_api = DurableApi(engine, lambda: self.endpoints, enforced, self._tracing)
+        max_body = request_body_limit(os.environ)
+        self._http_functions = http_functions = HttpFunctions(
+            app,
+            invoker,
+            config.route_prefix,
+            enforced,
+            max_body_bytes=max_body,
+            response_timeout=self._http_response_timeout,
+        )
+        monitoring = MonitoringPages(engine, app, self.clock, config.hub_name, self._page_allowed)
 
-        public = web.Application()
+        # aiohttp refuses bodies of client_max_size bytes or more: one above the host's limit.
+        public = web.Application(client_max_size=max_body + 1, middlewares=[body_limit_middleware])
+        public[MAX_BODY_KEY] = max_body
         public.add_routes(
             [
-                web.get("/", self._status_page),
-                web.get("/instances/{instance_id}", self._history_page),
+                *monitoring.routes(),
+                web.post("/admin/functions/{name}", self._run_function),
                 web.post("/runtime/webhooks/blobs", blobs.webhook),
                 *durable_api.routes("/runtime/webhooks/durabletask", public=True),
                 web.route("*", "/{tail:.*}", http_functions.handle),
@@ -152,7 +185,9 @@ class DevHost:
             base_url, f"{rpc_url}/durabletask/", config.hub_name, keys.durable_system
         )
         await engine.start()
-        if self._blob_poll_interval is not None and blobs.functions:
+        blobs.resume_queued()
+        timers.start()
+        if self._blob_poll_interval is not None and blobs.polled_functions:
             self._poller = asyncio.create_task(
                 blobs.poll_forever(self._blob_poll_interval), name="devhost-blob-poller"
             )
@@ -164,9 +199,16 @@ class DevHost:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+        if self._timers is not None:
+            await self._timers.close()
+            self._timers = None
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        if self._http_functions is not None:
+            await self._http_functions.close()
+            self._http_functions = None
+        await self._tracing.close()
         if self._engine is not None:
             await self._engine.stop()
             self._engine = None
@@ -286,29 +328,33 @@ class DevHost:
         assert self._blobs is not None, "DevHost is not started"
         return await self._blobs.poll_once()
 
-    # -- status page ----------------------------------------------------------------------------
+    @property
+    def timers(self) -> TimerTriggers:
+        """The timer triggers: ``runs`` per function, ``wait_for_runs(name, count)``, ``run_now(name)``."""
+        assert self._timers is not None, "DevHost is not started"
+        return self._timers
+
+    # -- pages and the admin API ----------------------------------------------------------------
 
     def _page_allowed(self, request: web.Request) -> bool:
         return not self._enforce_keys or (
             self._keys is not None and self._keys.accepts(request.query.get("code"))
         )
 
-    async def _status_page(self, request: web.Request) -> web.StreamResponse:
-        if not self._page_allowed(request):
-            return web.Response(status=401)
-        assert self._config is not None
-        text = status_page.render_instances(self._config.hub_name, self.engine.instances()[:500])
-        return web.Response(text=text, content_type="text/html")
+    async def _run_function(self, request: web.Request) -> web.StreamResponse:
+        """``POST /admin/functions/{name}``: run a non-HTTP function now (master key), as the host does.
 
-    async def _history_page(self, request: web.Request) -> web.StreamResponse:
-        if not self._page_allowed(request):
+        devhost runs timer functions this way; other triggers answer 404 here.
+        """
+        provided = request.headers.get("x-functions-key") or request.query.get("code")
+        if self._enforce_keys and (self._keys is None or not self._keys.accepts(provided)):
             return web.Response(status=401)
-        instance_id = request.match_info["instance_id"]
-        instance = self.engine.instance(instance_id)
-        if instance is None:
-            return web.Response(status=404, text=f"No instance {instance_id}")
-        text = status_page.render_history(instance, self.engine.history(instance_id))
-        return web.Response(text=text, content_type="text/html")
+        name = request.match_info["name"]
+        timers = self.timers
+        if name not in timers.functions:
+            return web.Response(status=404, text=f"No timer function '{name}'")
+        timers.run_soon(name)  # the host answers 202 at once and runs the function after
+        return web.Response(status=202)
 
 
 def _reset_sdk_session() -> None:

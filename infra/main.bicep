@@ -134,6 +134,35 @@ param zoneRedundant bool = false
 @description('Send the resource logs and metrics of the app, storage, Event Grid and AI Services to the Log Analytics workspace (billed per GB ingested).')
 param diagnosticSettingsEnabled bool = true
 
+@description('Backend of the Durable Functions task hub: the Durable Task Scheduler (recommended; a portal dashboard of every orchestration) or the Azure Storage provider (queues and tables in the app\'s storage account).')
+@allowed([
+  'DurableTaskScheduler'
+  'AzureStorage'
+])
+param durableBackend string = 'DurableTaskScheduler'
+
+@description('SKU of the Durable Task Scheduler: Consumption (billed per action) or Dedicated (reserved capacity units).')
+@allowed([
+  'Consumption'
+  'Dedicated'
+])
+param durableTaskSchedulerSku string = 'Consumption'
+
+@description('Finished orchestration instances older than this many days are purged every hour (app setting INSTANCE_HISTORY_RETENTION_DAYS).')
+@minValue(1)
+param historyRetentionDays int = 30
+
+@description('Result documents (results container) are deleted this many days after their last change.')
+@minValue(1)
+param resultsRetentionDays int = 30
+
+@description('Ingested inputs (inputs container) are deleted this many days after their last change.')
+@minValue(1)
+param inputsRetentionDays int = 7
+
+@description('E-mail address for the alert rules. Empty: alerts show in the portal only.')
+param alertEmail string = ''
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -157,6 +186,7 @@ var containers = {
 }
 
 var createAiServices = empty(existingAiServicesEndpoint)
+var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler'
 var logAnalyticsWorkspaceId = diagnosticSettingsEnabled ? monitoring.outputs.logAnalyticsWorkspaceId : ''
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -260,6 +290,19 @@ module storage 'app/storage.bicep' = {
       '${containers.staging}/'
       '${containers.grants}/'
     ]
+    // What a finished job leaves: its result documents, and the inputs it ingested.
+    retentionRules: [
+      {
+        name: 'expire-results'
+        prefix: '${containers.results}/'
+        days: resultsRetentionDays
+      }
+      {
+        name: 'expire-ingested-inputs'
+        prefix: '${containers.inputs}/'
+        days: inputsRetentionDays
+      }
+    ]
     zoneRedundant: zoneRedundant
     privateNetworking: vnetEnabled
     // With private networking, Content Understanding still reads inputs through SAS URLs from
@@ -306,6 +349,23 @@ module deployerRoles 'app/rbac.bicep' = if (grantDeployerRoles && !empty(princip
   }
 }
 
+// The task hub's backend (durableBackend): the Durable Task Scheduler with its task hub, the
+// app's role on it (and the deployer's, for the dashboard, with grantDeployerRoles).
+module durableTaskScheduler 'app/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
+  name: 'durable-task-scheduler'
+  scope: rg
+  params: {
+    name: '${abbrs.durableTaskSchedulers}${resourceToken}'
+    location: location
+    tags: tags
+    taskHubName: appSettings.TASKHUB_NAME
+    skuName: durableTaskSchedulerSku
+    appPrincipalId: identity.outputs.principalId
+    deployerPrincipalId: grantDeployerRoles ? principalId : ''
+    deployerPrincipalType: principalType
+  }
+}
+
 // Every app setting the code and the Functions host read in Azure. local.settings.example.json
 // holds the local counterparts; tests/deployment/test_deployment.py checks that the two agree.
 var appSettings = {
@@ -316,12 +376,12 @@ var appSettings = {
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.outputs.clientId
 
-  // Durable Functions: host.json names the hub %TASKHUB_NAME%. On Flex Consumption the Azure
-  // Storage provider should poll its queues at least every 10 s (default 30 s), or timers and
-  // fan-in lag on a quiet app; this overrides host.json in Azure only.
+  // Durable Functions: host.json names the hub %TASKHUB_NAME%; the backend's own settings are in
+  // durableBackendSettings below.
   TASKHUB_NAME: 'cupipeline'
   AZURE_FUNCTIONS_DURABLE_STRICT_TYPING: '1'
-  AzureFunctionsJobHost__extensions__durableTask__storageProvider__maxQueuePollingInterval: '00:00:10'
+  // Retention: the hourly purge_history timer purges finished instances older than this.
+  INSTANCE_HISTORY_RETENTION_DAYS: string(historyRetentionDays)
 
   // Documents: the same account through the same identity. The blob trigger (Event Grid source)
   // uses this connection too, and a blob trigger needs the queue service URI as well.
@@ -338,11 +398,12 @@ var appSettings = {
   ANALYZERS_CONTAINER: containers.analyzers
 
   // Content Understanding with Microsoft Entra ID: CONTENT_UNDERSTANDING_KEY is deliberately
-  // absent. DefaultAzureCredential picks the user-assigned identity from AZURE_CLIENT_ID. The
-  // retired pro-mode API version is deliberately not set either.
+  // absent. DefaultAzureCredential picks the user-assigned identity from AZURE_CLIENT_ID.
+  // Agentic jobs speak the version with agentic mode (a preview: there is no GA one yet).
   AZURE_CLIENT_ID: identity.outputs.clientId
   CONTENT_UNDERSTANDING_ENDPOINT: contentUnderstandingEndpoint
   CONTENT_UNDERSTANDING_API_VERSION: contentUnderstandingApiVersion
+  CONTENT_UNDERSTANDING_AGENTIC_API_VERSION: '2026-06-01-preview'
   CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS: string(modelDeploymentsSetting)
   CONTENT_UNDERSTANDING_TIMEOUT_SECONDS: '30'
   DEFAULT_ANALYZER_ID: 'prebuilt-document'
@@ -350,7 +411,7 @@ var appSettings = {
   // Job limits and polling (the same values as locally).
   MAX_FILES_PER_JOB: '1000'
   MAX_FILE_BYTES: '104857600'
-  MAX_JOB_BYTES: '209715200'
+  MAX_JOB_BYTES: '104857600'
   UPLOAD_CONCURRENCY: '4'
   JOB_BATCH_SIZE: '50'
   // The Content Understanding resource's quotas (S0); raise them with the resource's quota.
@@ -363,10 +424,31 @@ var appSettings = {
   // Never in Azure: URL inputs must be public https (no loopback or private addresses).
   ALLOW_LOCAL_URLS: 'false'
 
-  // Telemetry as the managed identity (the resource accepts no key-only ingestion).
+  // Telemetry as the managed identity (the resource accepts no key-only ingestion). The app
+  // configures the Azure Monitor exporter itself (telemetry/setup.py); PYTHON_ENABLE_OPENTELEMETRY
+  // makes the Python worker pass each invocation's trace context to it, and host.json's
+  // telemetryMode sends the host's own telemetry through OpenTelemetry too.
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.outputs.clientId};Authorization=AAD'
+  PYTHON_ENABLE_OPENTELEMETRY: 'true'
 }
+
+// The settings that differ by backend. host.json stays the Azure Storage provider's (what Core
+// Tools runs locally against Azurite); these app settings override its storageProvider in Azure
+// (the host reads AzureFunctionsJobHost__<path> as host.json's <path>).
+var schedulerSettings = {
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+  // No secret: the app authenticates as its managed identity (ClientID).
+  DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${schedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identity.outputs.clientId}'
+}
+var azureStorageSettings = {
+  // On Flex Consumption the Azure Storage provider should poll its queues at least every 10 s
+  // (default 30 s), or timers and fan-in lag on a quiet app.
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__maxQueuePollingInterval: '00:00:10'
+}
+var schedulerEndpoint = useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''
+var durableBackendSettings = useDurableTaskScheduler ? schedulerSettings : azureStorageSettings
 
 var contentUnderstandingEndpoint = createAiServices ? aiServices.outputs.endpoint : existingAiServicesEndpoint
 
@@ -381,7 +463,7 @@ module functionApp 'app/function-app.bicep' = {
     identityId: identity.outputs.id
     storageAccountName: storage.outputs.name
     deploymentContainerName: deploymentContainerName
-    appSettings: appSettings
+    appSettings: union(appSettings, durableBackendSettings)
     instanceMemoryMB: 2048
     maximumInstanceCount: maximumInstanceCount
     // Zone redundancy needs at least two always-ready instances per group.
@@ -395,6 +477,19 @@ module functionApp 'app/function-app.bicep' = {
     appRoles
     storagePrivateEndpoints
   ]
+}
+
+// The workbook and the alert rules on Application Insights (queries in infra/monitoring/).
+module monitoringDashboards 'app/monitoring-dashboards.bicep' = {
+  name: 'monitoring-dashboards'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    analysisDeadlineSeconds: int(appSettings.ANALYSIS_DEADLINE_SECONDS)
+    alertEmail: alertEmail
+  }
 }
 
 module eventGrid 'app/event-grid.bicep' = {
@@ -429,4 +524,8 @@ output AZURE_AI_SERVICES_ENDPOINT string = contentUnderstandingEndpoint
 output CONTENT_UNDERSTANDING_SET_DEFAULTS string = createAiServices ? 'true' : 'false'
 output CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS string = string(modelDeploymentsSetting)
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output DURABLE_BACKEND string = durableBackend
+output DURABLE_TASK_SCHEDULER_NAME string = useDurableTaskScheduler ? durableTaskScheduler.outputs.name : ''
+output DURABLE_TASK_SCHEDULER_DASHBOARD_URL string = useDurableTaskScheduler ? durableTaskScheduler.outputs.dashboardUrl : ''
+output MONITORING_WORKBOOK_ID string = monitoringDashboards.outputs.workbookId
 output INTAKE_CONTAINER string = containers.intake

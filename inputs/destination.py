@@ -15,8 +15,8 @@ from typing import cast
 from azure.storage.blob import BlobProperties
 from azure.storage.blob.aio import BlobClient
 
-from core.api_versions import PRO_MODE
-from core.content_types import check_supported, size_limit, sniff_content_type, too_large
+from core.api_versions import AGENTIC_MODE
+from core.content_types import package_part_limit, size_limit, sniff_content_type, too_large
 from core.errors import InputError, TransientError
 from core.settings import get_settings
 from storage.errors import translated
@@ -34,20 +34,30 @@ NAME_KEY = "displayname"
 
 @dataclass(frozen=True)
 class IngestLimits:
-    """What an input must satisfy: the CU API version's allow-list (in ``mode``), and the app's size cap."""
+    """What an input must satisfy: the CU API version's allow-list, and the app's size cap.
+
+    A packaged input (an agentic job's document, ``mode`` set) must be a type the package takes,
+    within the mode's one-file limit; any other must be a type the version analyses as it is.
+    """
 
     api_version: str
-    mode: str | None  # an analysis mode of the version's profile; None: standard analysis
+    mode: str | None  # the analysis mode whose package the input goes into; None: analysed alone
     max_bytes: int
 
+    def limit(self, content_type: str | None, name: str) -> int:
+        """The largest accepted size of this input; ``InputError`` if its type is refused."""
+        if self.mode is not None:
+            return package_part_limit(content_type, self.api_version, self.mode, name=name)
+        return size_limit(content_type, self.api_version, name=name)
 
-def ingest_limits(*, pro_mode: bool) -> IngestLimits:
-    """The limits of the configured API version (the pro-mode one when ``pro_mode``)."""
+
+def ingest_limits(*, packaged_for: str | None = None) -> IngestLimits:
+    """The limits of the configured API version, or of an agentic job's package on ``packaged_for``."""
     settings = get_settings()
     cu = settings.content_understanding
     return IngestLimits(
-        api_version=cu.pro_mode_api_version if pro_mode else cu.api_version,
-        mode=PRO_MODE if pro_mode else None,
+        api_version=packaged_for or cu.api_version,
+        mode=AGENTIC_MODE if packaged_for else None,
         max_bytes=settings.limits.max_file_bytes,
     )
 
@@ -71,15 +81,11 @@ class Destination:
 
     def check(self, content_type: str | None, size: int) -> None:
         """Refuse an input whose (already sniffed) content type or size the limits rule out."""
-        limits = self.limits
-        check_supported(
-            content_type,
-            size,
-            limits.api_version,
-            mode=limits.mode,
-            name=self.name,
-            max_bytes=limits.max_bytes,
-        )
+        limit = min(self.limits.limit(content_type, self.name), self.limits.max_bytes)
+        if size <= 0:
+            raise InputError(f"File {self.name!r} is empty", code="EmptyInput", input_name=self.name)
+        if size > limit:
+            raise too_large(self.name, limit)
 
     async def write(self, chunks: AsyncIterable[bytes]) -> BlobProperties:
         """Stream ``chunks`` into the blob, sniffed, checked and hashed; its properties after."""
@@ -87,8 +93,7 @@ class Destination:
 
         def check(head: bytes) -> tuple[str, int]:
             content_type = sniff_content_type(head, name)
-            limit = size_limit(content_type, limits.api_version, mode=limits.mode, name=name)
-            return cast(str, content_type), limit
+            return cast(str, content_type), limits.limit(content_type, name)
 
         await write_checked_stream(
             self.blob, chunks, name=name, check=check, max_bytes=limits.max_bytes, metadata=self.metadata

@@ -14,8 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -24,6 +22,7 @@ from azure.storage.blob.aio import BlobClient
 
 from core import layout
 from core.content_types import check_supported, sniff_content_type
+from core.contracts.activities import StoredInput
 from core.errors import InputError, PermanentError
 from core.jobs import InputSource
 from core.layout import BlobPath
@@ -46,7 +45,6 @@ from storage.errors import translated
 
 __all__ = [
     "IngestLimits",
-    "IngestedInput",
     "InputSource",
     "StagedUpload",
     "check_supported",
@@ -63,48 +61,13 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class IngestedInput:
-    """An input as stored for analysis (JSON-able through ``to_dict``/``from_dict``)."""
-
-    index: int
-    name: str
-    blob: str
-    size: int
-    content_type: str
-    etag: str
-    sha256: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "index": self.index,
-            "name": self.name,
-            "blob": self.blob,
-            "size": self.size,
-            "contentType": self.content_type,
-            "etag": self.etag,
-            "sha256": self.sha256,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> IngestedInput:
-        return cls(
-            index=int(data["index"]),
-            name=str(data["name"]),
-            blob=str(data["blob"]),
-            size=int(data["size"]),
-            content_type=str(data["contentType"]),
-            etag=str(data["etag"]),
-            sha256=str(data["sha256"]),
-        )
-
-
 async def ingest_input(
-    job_id: str, index: int, source: InputSource, *, pro_mode: bool = False
-) -> IngestedInput:
+    job_id: str, index: int, source: InputSource, *, packaged_for: str | None = None
+) -> StoredInput:
     """Ingest input number ``index`` of job ``job_id`` (see the module docstring).
 
-    ``pro_mode`` selects the allow-list of the pro-mode API version instead of the default one.
+    ``packaged_for`` (an API version) says the input goes into an agentic job's package: the
+    package's types and limits apply instead of the configured version's allow-list.
     """
     check_job_id(job_id)
     if not isinstance(index, int) or isinstance(index, bool) or index < 0:
@@ -117,7 +80,7 @@ async def ingest_input(
         index=index,
         source=source,
         name=name,
-        limits=ingest_limits(pro_mode=pro_mode),
+        limits=ingest_limits(packaged_for=packaged_for),
     )
 
 
@@ -129,8 +92,8 @@ async def ingest_to(
     source: InputSource,
     name: str,
     limits: IngestLimits,
-) -> IngestedInput:
-    """Ingest ``source`` into the blob at ``path`` (also used for knowledge-base reference files)."""
+) -> StoredInput:
+    """Ingest ``source`` into the blob at ``path``."""
     await ensure_containers()
     blob = blob_client(path)
     fingerprint = _fingerprint(source)
@@ -181,8 +144,8 @@ async def _already_ingested(blob: BlobClient, fingerprint: str) -> BlobPropertie
     return properties if properties.copy.status in (None, "success") else None
 
 
-def _ingested(index: int, name: str, blob_name: str, properties: BlobProperties) -> IngestedInput:
-    return IngestedInput(
+def _ingested(index: int, name: str, blob_name: str, properties: BlobProperties) -> StoredInput:
+    return StoredInput(
         index=index,
         name=name,
         blob=blob_name,

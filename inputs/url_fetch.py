@@ -1,11 +1,13 @@
 """Downloading a user-supplied URL without letting it reach into our own network (SSRF).
 
 A URL input is checked before anything is sent (``check_url_input``): ``https`` only, no
-credentials in it, no SAS signature (it would be persisted in orchestration history with the
-job's input), and no private, loopback, link-local or otherwise non-public address literal. Host
-names are checked where they are resolved: the connection's resolver refuses a name that resolves
-to any such address, so the address checked is the address connected to (no DNS-rebinding
-window). Redirects are followed by hand, at most ``MAX_REDIRECTS``, each hop checked the same way.
+credentials in it, no query parameter known to carry a signature, token, key or code (a SAS, a
+signed AWS or Google URL, a function key: ``core.redact.is_credential_parameter``; it would be
+persisted in orchestration history with the job's input), and no private, loopback, link-local or
+otherwise non-public address literal. Host names are checked where they are resolved: the
+connection's resolver refuses a name that resolves to any such address, so the address checked is
+the address connected to (no DNS-rebinding window). Redirects are followed by hand, at most
+``MAX_REDIRECTS``, each hop checked the same way.
 
 ``ALLOW_LOCAL_URLS`` (development only) lifts the address and ``https`` rules so that tests and the
 demo can serve files from 127.0.0.1.
@@ -26,7 +28,7 @@ from aiohttp.abc import ResolveResult
 from aiohttp.resolver import ThreadedResolver
 
 from core.errors import AppError, InputError, TransientError
-from core.redact import display_url
+from core.redact import display_url, is_credential_parameter
 
 MAX_REDIRECTS = 5
 MAX_URL_LENGTH = 4096
@@ -62,8 +64,12 @@ class UrlDownload:
             yield chunk
 
 
-def check_url_input(url: str, *, allow_local: bool) -> str:
-    """``url`` if it may be fetched as an input, else ``InputError`` saying why."""
+def check_url_input(url: str, *, allow_local: bool, redirect: bool = False) -> str:
+    """``url`` if it may be fetched as an input, else ``InputError`` saying why.
+
+    A ``redirect`` target is checked for where it leads, not for credentials: it is never stored,
+    and servers commonly redirect downloads to short-lived signed URLs (a signed S3 URL).
+    """
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         raise InputError(
             "A URL input must be a non-empty string of at most 4096 characters", code="InvalidUrl"
@@ -84,10 +90,13 @@ def check_url_input(url: str, *, allow_local: bool) -> str:
         raise InputError(
             f"URL {shown} must not carry credentials", code="UrlHasCredentials", input_name=shown
         )
-    if any(key.lower() == "sig" for key, _ in parse_qsl(parts.query, keep_blank_values=True)):
+    credentials = sorted(
+        {name for name, _ in parse_qsl(parts.query, keep_blank_values=True) if is_credential_parameter(name)}
+    )
+    if credentials and not redirect:
         raise InputError(
-            f"URL {shown} carries a SAS signature, which would be stored in the job's history; "
-            "upload the file instead",
+            f"URL {shown} carries a credential ({', '.join(credentials)}), which would be stored in "
+            "the job's history; upload the file instead",
             code="UrlHasSignature",
             input_name=shown,
         )
@@ -122,7 +131,9 @@ async def open_url(url: str, *, allow_local: bool) -> AsyncIterator[UrlDownload]
             async with response:
                 location = response.headers.get("Location")
                 if response.status in _REDIRECT_STATUSES and location:
-                    current = check_url_input(urljoin(current, location), allow_local=allow_local)
+                    current = check_url_input(
+                        urljoin(current, location), allow_local=allow_local, redirect=True
+                    )
                     continue
                 _check_status(response.status, shown)
                 yield UrlDownload(current, response)

@@ -29,15 +29,27 @@ job. After ``ROUNDS_PER_EXECUTION`` poll rounds the batch continues as new with 
 states, so that a long wait keeps a short history. The CU pacer (``storage/pacing.py``) may defer
 begins and polls: the activity says until when, and the batch waits on a timer.
 
-At the end ``save_batch`` stores the batch's per-input fates and operation records as a blob; the
-job's history only receives counts and that blob's name. With ``prepare_only`` the batch stops
-once every document is prepared and returns them (the job's ``fail`` policy and its analyzer
-check need every input before any analysis).
+**Cancel** (``core/cancellation.py``): the batch waits on the cancel event beside its work (its
+own ``CancelSignal``, or the job's when it runs inline). The event's task is first yielded with
+the batch's first work and its live timer, so it never holds back a yield (the timer's cancel
+releases that yield as it releases any other). When the event comes, or a step refuses with
+``JobCanceled`` (a batch the event missed), the batch cancels its timer, starts nothing more,
+drains what is in flight (queued steps refuse at once), and ends: every document that had not
+succeeded is ``skipped`` with ``JobCanceled``, an operation still running at CU is recorded
+``Canceled`` (CU has no call to stop one), and no poll follows.
+
+At the end ``save_batch`` stores the batch's per-input fates and operation records (one per
+document, in input order; those never analysed ``Skipped``, or ``Failed`` with why) as a blob;
+the job's history only receives counts and that blob's name. A batch run as a sub-orchestration
+logs its failed inputs (telemetry ``input_failed``) after its last yield, so once. With
+``prepare_only`` the batch stops once every document is prepared and returns them (the job's
+``fail`` policy and its analyzer check need every input before any analysis).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Generator
 from dataclasses import dataclass
 from datetime import datetime
@@ -46,6 +58,7 @@ from typing import Any, Literal
 import azure.durable_functions as df
 
 from core import function_names as names
+from core.cancellation import canceled_error
 from core.contracts import activities as steps
 from core.contracts.activities import (
     AnalysisItem,
@@ -73,6 +86,8 @@ from core.contracts.wire import from_wire, to_wire
 from core.errors import ErrorInfo, InputError
 from core.jobs import InputFate, from_iso, next_poll_interval, seconds, to_iso
 from core.naming import display_name
+from core.telemetry_fields import log_inputs_failed
+from orchestrators.cancellation import CancelSignal, is_canceled
 from orchestrators.context import DurableTask, DurableTimer, OrchestrationContext
 from orchestrators.tasks import (
     Failed,
@@ -85,6 +100,7 @@ from orchestrators.tasks import (
 )
 
 bp = df.Blueprint()
+logger = logging.getLogger(__name__)
 
 # Poll rounds per execution before continue_as_new; with the default backoff (up to 15 s) an
 # execution covers about 15 minutes of polling and its history stays under ~1,000 events.
@@ -111,16 +127,19 @@ def run_analysis_batch(context: OrchestrationContext) -> Generator[Any, Any, dic
 
 
 def run_batch_inline(
-    context: OrchestrationContext, request: BatchRequest, status: dict[str, Any]
-) -> Generator[Any, Any, BatchResult]:
+    context: OrchestrationContext, request: BatchRequest, status: dict[str, Any], cancel: CancelSignal
+) -> Generator[Any, Any, tuple[BatchResult, list[tuple[int, str]]]]:
     """A job's only batch, run in the job's own orchestration (a small job needs no sub-orchestration).
 
-    ``status``: the job's fields its custom status keeps. It does not continue as new (that would
-    restart the job): a batch's history is bounded by its size and the deadline's poll rounds.
+    ``status``: the job's fields its custom status keeps; ``cancel``: the job's signal. It does not
+    continue as new (that would restart the job): a batch's history is bounded by its size and the
+    deadline's poll rounds. Returns the batch's result and its failed inputs (index, error code),
+    which the job logs after its own last yield.
     """
-    output = yield from _Batch(context, request, job_status=status).run()
+    batch = _Batch(context, request, job_status=status, cancel=cancel)
+    output = yield from batch.run()
     assert output is not None, "an inline batch never continues as new"
-    return from_wire(BatchResult, output)
+    return from_wire(BatchResult, output), batch.failures()
 
 
 @dataclass
@@ -178,10 +197,14 @@ class _Batch:
         request: BatchRequest,
         *,
         job_status: dict[str, Any] | None = None,
+        cancel: CancelSignal | None = None,
     ) -> None:
         self.context = context
         self.request = request
         self.job_status = job_status  # run inline in the job: its status fields, and no continue-as-new
+        # Before the first yield: its event is first yielded with the first work and the timer.
+        self.cancel = cancel if cancel is not None else CancelSignal(context)
+        self.canceled = False  # the cancel came (event or a refused step): nothing new starts
         self.docs = [_Doc.of(document) for document in request.documents]
         self.in_flight: list[_InFlight] = []
         self.timer: _InFlight | None = None  # the one live timer (neither fired nor cancelled)
@@ -200,11 +223,20 @@ class _Batch:
                 return None
             if not any(flight.kind != "timer" for flight in self.in_flight) and not self._waiting():
                 break
-            finished = yield self.context.task_any([flight.task for flight in self.in_flight])
-            flight = next(f for f in self.in_flight if f.task is finished)
-            self.in_flight.remove(flight)
-            self._settle(flight)
+            tasks = [flight.task for flight in self.in_flight]
+            if not self.canceled:
+                # New only in an execution's first yield, which always carries the timer (docstring).
+                tasks.append(self.cancel.task)
+            finished = yield self.context.task_any(tasks)
+            if self.cancel.requested and not self.canceled:
+                self._stop_for_cancel()
+            flight = next((f for f in self.in_flight if f.task is finished), None)
+            if flight is not None:
+                self.in_flight.remove(flight)
+                self._settle(flight)
         self._cancel_timer()  # an open timer would keep the instance running until it fires
+        if self.canceled:
+            self._mark_canceled()
         if self.request.prepare_only:
             return to_wire(BatchResult(self.request.batch, self._counts(), documents=self._documents()))
         saved = yield from wait(
@@ -216,16 +248,44 @@ class _Batch:
                     job_id=self.request.job_id,
                     batch=self.request.batch,
                     inputs=[dict(_fate(doc)) for doc in self.docs],
-                    operations=[_operation(doc) for doc in self.docs if doc.status != "skipped"],
+                    operations=[_operation(doc) for doc in self.docs],
                 ),
             ),
         )
         raise_if_host_gave_up(saved)  # without its record the job cannot report this batch
         record = saved.value.record_blob if isinstance(saved, Succeeded) else None
+        if self.job_status is None:  # after the last yield: once (an inline batch's job logs them)
+            log_inputs_failed(logger, self.request.job_id, self.failures())
         return to_wire(BatchResult(self.request.batch, self._counts(), record_blob=record))
+
+    def failures(self) -> list[tuple[int, str]]:
+        """The failed inputs: (index, error code), for telemetry."""
+        return [
+            (doc.index, doc.error["code"] if doc.error else "Unknown")
+            for doc in self.docs
+            if doc.status == "failed"
+        ]
+
+    def _stop_for_cancel(self) -> None:
+        """The cancel came: nothing new starts, the timer goes; what is in flight drains."""
+        self.canceled = True
+        self.begin_after = None
+        self._cancel_timer()
+
+    def _mark_canceled(self) -> None:
+        """How a canceled batch ends: what had not succeeded is skipped; running operations Canceled."""
+        for doc in self.docs:
+            if doc.status == "succeeded":
+                continue
+            if doc.operation_id is not None and doc.operation_status is None:
+                doc.operation_status = "Canceled"  # left to end at CU, unmonitored
+            doc.status, doc.error = "skipped", canceled_error("The job")
+            doc.next_poll_at = doc.poll_error = None
 
     def _schedule(self) -> None:
         """Start what can start now, with the batch's timer set for what is due later."""
+        if self.canceled:
+            return
         now = self.context.current_utc_datetime
         new: list[tuple[Literal["prepare", "begin", "poll"], Pending[Any], list[_Doc]]] = []
         for doc in self.docs:
@@ -268,8 +328,8 @@ class _Batch:
         return min(later) if later else None
 
     def _waiting(self) -> bool:
-        """Whether any document still waits for a poll or a begin."""
-        return any(
+        """Whether any document still waits for a poll or a begin (none does after a cancel)."""
+        return not self.canceled and any(
             self._waiting_to_poll(doc) or (doc.status == "prepared" and not self.request.prepare_only)
             for doc in self.docs
         )
@@ -357,6 +417,8 @@ class _Batch:
                 self.timer = None
             return
         outcome = flight.pending.outcome()
+        if is_canceled(outcome) and not self.canceled:
+            self._stop_for_cancel()  # a step refused: the job was canceled (the event may come later)
         if flight.kind == "prepare":
             self._prepared(flight.docs[0], outcome)
         elif flight.kind == "begin":
@@ -413,6 +475,8 @@ class _Batch:
         self, docs: tuple[_Doc, ...], outcome: Outcome[PollOperationsResult], sent_at: datetime
     ) -> None:
         now = self.context.current_utc_datetime
+        if is_canceled(outcome):
+            return  # refused after a cancel: the operations are left to end at CU
         if isinstance(outcome, Failed):
             if not outcome.host_gave_up:  # a permanent error reading the operations
                 for doc in docs:
@@ -501,7 +565,7 @@ class _Batch:
         self.context.set_custom_status({**(self.job_status or {}), **status})
 
     def _should_continue_as_new(self) -> bool:
-        if self.rounds < ROUNDS_PER_EXECUTION or self.job_status is not None:
+        if self.rounds < ROUNDS_PER_EXECUTION or self.job_status is not None or self.canceled:
             return False
         # Only while nothing but timers is in flight: activities' answers would be lost.
         return all(flight.kind == "timer" for flight in self.in_flight) and any(
@@ -553,14 +617,19 @@ def _public_status(
 
 
 def _operation(doc: _Doc) -> OperationRecord:
-    """The document's operation as the result document lists it (``Failed`` if it never started)."""
-    status = doc.operation_status or ("Succeeded" if doc.status == "succeeded" else "Failed")
+    """The document's entry in the result index: its operation as it ended, ``Failed`` with why if
+    it never started, ``Skipped`` if the job stopped before analysing it."""
+    if doc.status == "skipped" and doc.operation_id is None:
+        status = "Skipped"
+    else:
+        status = doc.operation_status or ("Succeeded" if doc.status == "succeeded" else "Failed")
     return OperationRecord(
         key=doc.key,
         inputs=[doc.name],
         operation_id=doc.operation_id,
         status=status,
         result_blob=doc.result_blob,
+        error=None if status == "Succeeded" else doc.error,
     )
 
 

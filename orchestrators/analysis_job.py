@@ -24,20 +24,33 @@ batches' own statuses while they run (``api/analyses.py``). The per-input fates 
 to blobs (``save_batch``, then ``save_results`` gathers them into the job's summary blob), so the
 job's output stays small whatever its size; the status API merges the summary back in.
 
-``mode: "combined"`` runs the earlier shape (``orchestrators/combined_job.py``).
+Agentic jobs have their own orchestrator (``orchestrators/agentic_job.py``).
 
-Cancel (planned, see docs/performance.md): the job would add an external event to its waits and,
-when it arrives, tell each batch by its known instance id (``batch_instance_id``).
+**Cancel** (``core/cancellation.py``): ``DELETE`` writes the job's cancel marker and raises the
+cancel event on the job and on every running ``{jobId}:`` child, so each batch hears it itself
+(a batch run inline shares the job's ``CancelSignal``). A batch then starts nothing new, cancels
+its timer, drains what is in flight (queued steps refuse at once: ``refuses_after_cancel``),
+stops polling, and saves its record with every input that had not succeeded ``skipped``
+(``JobCanceled``) and every operation still running at CU ``Canceled`` (CU has no call to stop
+one). A batch the event missed (not yet running when DELETE listed the children) learns of the
+cancel from its first refused step. The job waits for its batches, starts no further phase,
+writes no result index (only the summary: ``save_results`` with ``index`` False), cleans up and
+reports ``canceled`` with every input that had already succeeded.
+
+Telemetry: ``log_job_finished`` after the job's last yield; each batch logs its failed inputs
+after its own (``orchestrators/analysis_batch.py``), the job those of a batch it ran inline.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Generator
 from typing import Any
 
 import azure.durable_functions as df
 
 from core import function_names as names
+from core.cancellation import CANCELED_CODE, canceled_error
 from core.contracts import activities as steps
 from core.contracts.activities import CleanupJobRequest, SaveResultsRequest
 from core.contracts.orchestrations import (
@@ -52,8 +65,9 @@ from core.contracts.orchestrations import (
 )
 from core.errors import ErrorInfo
 from core.jobs import DEFAULT_BATCH_SIZE, JobSpec, batch_instance_id, to_iso
+from core.telemetry_fields import log_inputs_failed, log_job_finished
 from orchestrators.analysis_batch import placeholder_name, run_batch_inline
-from orchestrators.combined_job import run_combined_job
+from orchestrators.cancellation import CancelSignal
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
     Failed,
@@ -69,6 +83,7 @@ from orchestrators.tasks import (
 )
 
 bp = df.Blueprint()
+logger = logging.getLogger(__name__)
 
 
 @bp.function_name(names.ANALYSIS_JOB)
@@ -79,8 +94,6 @@ def analysis_job(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
 
 def run_analysis_job(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     job: JobSpec = context.get_input()
-    if job["mode"] == "combined":
-        return (yield from run_combined_job(context, job))
     return (yield from _PerDocumentJob(context, job).run())
 
 
@@ -96,6 +109,9 @@ class _PerDocumentJob:
         ]
         self.batches = [documents[start : start + size] for start in range(0, len(documents), size)]
         self.total = len(documents)
+        # Before the first yield, so that its event joins the first wave (core/cancellation.py).
+        self.cancel = CancelSignal(context)
+        self.failures: list[tuple[int, str]] = []  # the failed inputs of a batch run inline
 
     def run(self) -> Generator[Any, Any, dict[str, Any]]:
         stop_reason: ErrorInfo | None = None
@@ -106,11 +122,20 @@ class _PerDocumentJob:
         if len(batches) == 1 and stop_reason is None:
             # One batch: run it here; a sub-orchestration would only add episodes and history.
             status = {"mode": self.job["mode"], "analyzerId": self.job["analyzerId"]}
-            result = yield from run_batch_inline(self.context, self._batch_request(0, batches[0]), status)
-            return (yield from self._finish([result], stop_reason))
+            result, self.failures = yield from run_batch_inline(
+                self.context, self._batch_request(0, batches[0]), status, self.cancel
+            )
+            return (yield from self._finish([result], self._canceled() or stop_reason))
+        if stop_reason is not None:
+            # Nothing to analyse: the batches only record every input's fate (no cancel can stop that).
+            results = yield from self._run_batches(batches, prepare_only=False, cancelable=False)
+            return (yield from self._finish(results, stop_reason))
         self._status("analyzing")
         results = yield from self._run_batches(batches, prepare_only=False)
-        return (yield from self._finish(results, stop_reason))
+        return (yield from self._finish(results, self._canceled()))
+
+    def _canceled(self) -> ErrorInfo | None:
+        return canceled_error("The job") if self.cancel.requested else None
 
     # -- stage 1 when it must come first --------------------------------------------------------
 
@@ -122,25 +147,25 @@ class _PerDocumentJob:
                 self.context,
                 ENSURE_ANALYZER,
                 EnsureAnalyzerRequest(
-                    job_id=self.job["jobId"],
-                    analyzer=self.job["analyzer"],
-                    references=self.job["references"],
-                    polling=self.job["polling"],
+                    job_id=self.job["jobId"], analyzer=self.job["analyzer"], polling=self.job["polling"]
                 ),
             )
         calls: list[Pending[Any]] = [
             *([ensure] if ensure else []),
             *self._batch_calls(self.batches, prepare_only=True),
         ]
-        # Scheduled together: settle yields one task_all over the analyzer and every batch.
-        outcomes: list[Outcome[Any]] = yield from settle(self.context, calls)
+        # Scheduled together: one task_all over the analyzer and every batch (with the cancel event).
+        outcomes: list[Outcome[Any]] = yield from self.cancel.settle(calls)
         analyzer = outcomes.pop(0) if ensure else None
         prepared = [_documents_of(self._batch_result(outcome)) for outcome in outcomes]
 
         documents = [document for batch in prepared for document in batch]
         lost = sum(1 for document in documents if document.status == "failed")
         stop: ErrorInfo | None = None
-        if isinstance(analyzer, Failed):
+        if self.cancel.requested:  # each batch has skipped what had not succeeded
+            stop = canceled_error("The job")
+            prepared = [[_cancel(document) for document in batch] for batch in prepared]
+        elif isinstance(analyzer, Failed):
             error = analyzer.error
             stop = {**error, "message": f"Analyzer not ready: {error['message']}"}
         elif lost and self.job["partialFailure"] == "fail":
@@ -152,7 +177,7 @@ class _PerDocumentJob:
             }
         elif lost == len(documents):
             stop = _no_usable_inputs()
-        if stop is not None:
+        if stop is not None and stop["code"] != CANCELED_CODE:
             prepared = [[_skip(document) for document in batch] for batch in prepared]
         return prepared, stop
 
@@ -187,9 +212,11 @@ class _PerDocumentJob:
         ]
 
     def _run_batches(
-        self, batches: list[list[BatchDocument]], *, prepare_only: bool
+        self, batches: list[list[BatchDocument]], *, prepare_only: bool, cancelable: bool = True
     ) -> Generator[Any, Any, list[BatchResult]]:
-        outcomes = yield from settle(self.context, self._batch_calls(batches, prepare_only=prepare_only))
+        calls = self._batch_calls(batches, prepare_only=prepare_only)
+        # A cancel ends the wait for new work only: the batches heard it too and drain themselves.
+        outcomes = yield from (self.cancel.settle(calls) if cancelable else settle(self.context, calls))
         return [self._batch_result(outcome) for outcome in outcomes]
 
     def _batch_result(self, outcome: Outcome[BatchResult]) -> BatchResult:
@@ -205,10 +232,11 @@ class _PerDocumentJob:
         self, results: list[BatchResult], stop_reason: ErrorInfo | None
     ) -> Generator[Any, Any, dict[str, Any]]:
         job = self.job
+        canceled = stop_reason is not None and stop_reason["code"] == CANCELED_CODE
         counts = _add_up([result.counts for result in results])
         if stop_reason is None and counts.started == 0 and counts.failed == self.total:
             stop_reason = _no_usable_inputs()
-        self._status("saving", counts=counts)
+        self._status("canceling" if canceled else "saving", counts=counts)
         saved = yield from wait(
             self.context,
             call_activity(
@@ -220,6 +248,7 @@ class _PerDocumentJob:
                     mode=job["mode"],
                     operations=[],
                     batch_records=[result.record_blob for result in results if result.record_blob],
+                    index=not canceled,  # a canceled job has no result (GET .../result answers 409)
                 ),
             ),
         )
@@ -229,6 +258,8 @@ class _PerDocumentJob:
         )
         raise_if_host_gave_up(cleaned)
         status = "failed" if stop_reason is not None else _outcome(counts, self.total)
+        if canceled:
+            status = "canceled"
         if status == "partially_succeeded" and job["partialFailure"] == "fail":
             status = "failed"  # "fail": the job only succeeds if every input does
         summary: dict[str, Any] = {
@@ -237,7 +268,12 @@ class _PerDocumentJob:
             "analyzerId": job["analyzerId"],
             "mode": job["mode"],
             "apiVersion": job["apiVersion"],
-            "counts": {"total": self.total, "succeeded": counts.done, "failed": self.total - counts.done},
+            "counts": {
+                "total": self.total,
+                "succeeded": counts.done,
+                "failed": counts.failed,
+                "skipped": self.total - counts.done - counts.failed,
+            },
             "batches": len(results),
             "resultBlob": saved.value.result_blob if isinstance(saved, Succeeded) else None,
             # The per-input fates and operations (``inputs``, ``operations``): merged in by the API.
@@ -247,7 +283,10 @@ class _PerDocumentJob:
         }
         if stop_reason is not None:
             summary["error"] = stop_reason
-        self._status("completed" if status != "failed" else "failed", counts=counts)
+        self._status(status if status in ("failed", "canceled") else "completed", counts=counts)
+        # Telemetry after the last yield, so once per job.
+        log_job_finished(logger, summary)
+        log_inputs_failed(logger, job["jobId"], self.failures)
         return summary
 
     def _status(self, stage: str, *, phase: str = "batch", counts: BatchCounts | None = None) -> None:
@@ -268,6 +307,19 @@ class _PerDocumentJob:
 
 def _documents_of(result: BatchResult) -> list[BatchDocument]:
     return result.documents
+
+
+def _cancel(document: BatchDocument) -> BatchDocument:
+    """A prepared document of a canceled job: skipped, with why (a batch did the rest already)."""
+    if document.status in ("succeeded", "skipped"):
+        return document
+    return BatchDocument(
+        index=document.index,
+        name=document.name,
+        status="skipped",
+        stored=document.stored,
+        error=canceled_error("The job"),
+    )
 
 
 def _skip(document: BatchDocument) -> BatchDocument:

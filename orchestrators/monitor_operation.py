@@ -5,6 +5,10 @@ for the server's ``Retry-After`` or a doubling backoff, until the operation ends
 passes. A poll that fails (CU or storage down for a while) does not end the wait: the operation
 runs on at CU, so the next round polls again. Every ``POLLS_PER_EXECUTION`` polls it restarts
 itself with ``continue_as_new`` so that a very long wait keeps a short history.
+
+It ends as ``Canceled`` when its job is canceled: the cancel event cuts its timer short (the API
+raises it on the job's running sub-orchestrations), and ``get_operation`` refuses once the job's
+cancel marker exists, so a monitor the event missed stops at its next poll.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from core.cancellation import canceled_error
 from core.contracts import activities as steps
 from core.contracts.activities import GetOperationRequest
 from core.contracts.orchestrations import MONITOR_OPERATION, MonitorRequest, MonitorResult
 from core.contracts.wire import from_wire, to_wire
 from core.errors import ErrorInfo
 from core.jobs import PollingPolicy, from_iso, next_poll_interval, seconds, to_iso
+from orchestrators.cancellation import CancelSignal, is_canceled
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import Failed, call_activity, wait
 
@@ -45,6 +51,7 @@ def run_monitor(context: OrchestrationContext) -> Generator[Any, Any, dict[str, 
         context.current_utc_datetime + seconds(policy["deadlineSeconds"])
     )
     deadline = from_iso(deadline_at)
+    cancel = CancelSignal(context)
 
     for _ in range(POLLS_PER_EXECUTION):
         # No RetryOptions: the next round is the retry, after the backoff (and the deadline check),
@@ -59,12 +66,13 @@ def run_monitor(context: OrchestrationContext) -> Generator[Any, Any, dict[str, 
                     key=request.key,
                     kind=request.kind,
                     operation_location=request.operation_location,
-                    knowledge_base=request.knowledge_base,
                 ),
                 retry=False,
             ),
         )
         polls += 1
+        if is_canceled(polled):
+            return to_wire(MonitorResult(request.key, "Canceled", polls, error=canceled_error("The job")))
         if isinstance(polled, Failed):
             if not polled.host_gave_up:  # a permanent error reading the operation
                 return to_wire(MonitorResult(request.key, "Failed", polls, error=polled.error))
@@ -99,7 +107,8 @@ def run_monitor(context: OrchestrationContext) -> Generator[Any, Any, dict[str, 
         if poll_error is not None:
             progress["pollError"] = poll_error
         context.set_custom_status(progress)
-        yield context.create_timer(fire_at)
+        if (yield from cancel.sleep_until(fire_at)):
+            return to_wire(MonitorResult(request.key, "Canceled", polls, error=canceled_error("The job")))
 
     context.continue_as_new(to_wire(dataclasses.replace(request, deadline_at=deadline_at, polls=polls)))
     return None

@@ -52,7 +52,7 @@ Payment Terms: Net 30
 Paid: no
 """
 
-# Pro mode: an invoice checked against the contract it was issued under.
+# Agentic mode: an invoice checked against the contract it was issued under (a reference document).
 CONTRACT = [
     "MASTER SERVICES CONTRACT",
     "Contract Number: MSA-77",

@@ -1,0 +1,4 @@
+"""Development scripts, never deployed.
+
+The local stack (make serve), the demo (make demo), Azurite, vendoring helpers.
+"""

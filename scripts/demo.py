@@ -4,8 +4,9 @@
    the stack is already up (``make serve``).
 2. Register the sample analyzers (``PUT /api/analyzers/{id}``).
 3. Submit the sample invoices as one multipart request; show live progress from the status API.
-4. Print each document's fate and extracted fields, then run the pro-mode sample: an invoice
-   checked against a contract given as a reference document.
+4. Print each document's fate and extracted fields, then run the agentic sample: an invoice
+   checked against a contract given as a reference document, both packaged into one PDF (a
+   contents page, then each document) and analysed once in agentic mode (API 2026-06-01-preview).
 Exits 0 when both jobs succeed, non-zero with a clear message otherwise.
 """
 
@@ -26,9 +27,9 @@ from scripts.stack import Ports, running_stack
 SAMPLES = Path(__file__).resolve().parents[1] / "samples"
 PER_DOCUMENT_ANALYZER = "invoice-fields"
 PER_DOCUMENT_FILES = ["invoice-contoso.txt", "invoice-fabrikam.pdf", "invoice-litware.md"]
-COMBINED_ANALYZER = "invoice-contract-check"
-COMBINED_FILES = ["invoice-contoso-msa.pdf"]
-COMBINED_REFERENCES = ["contract-msa-77.pdf"]
+AGENTIC_ANALYZER = "invoice-contract-check"
+AGENTIC_FILES = ["invoice-contoso-msa.pdf"]
+AGENTIC_REFERENCES = ["contract-msa-77.pdf"]
 TIMEOUT_SECONDS = 120.0
 
 
@@ -38,7 +39,7 @@ class DemoFailed(Exception):
 
 async def run_demo(base_url: str) -> None:
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-        for analyzer_id in (PER_DOCUMENT_ANALYZER, COMBINED_ANALYZER):
+        for analyzer_id in (PER_DOCUMENT_ANALYZER, AGENTIC_ANALYZER):
             await register_analyzer(http, analyzer_id)
 
         print(f"\n== Per-document job: {len(PER_DOCUMENT_FILES)} invoices, analyzer {PER_DOCUMENT_ANALYZER}")
@@ -48,12 +49,10 @@ async def run_demo(base_url: str) -> None:
         request = {"analyzerId": PER_DOCUMENT_ANALYZER, "mode": "per-document"}
         await run_job(http, files, request)
 
-        print(
-            f"\n== Combined (pro mode) job: invoice checked against a contract, analyzer {COMBINED_ANALYZER}"
-        )
-        files = [("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in COMBINED_FILES]
-        files += [("references", (n, (SAMPLES / "references" / n).read_bytes())) for n in COMBINED_REFERENCES]
-        await run_job(http, files, {"analyzerId": COMBINED_ANALYZER, "mode": "combined"})
+        print(f"\n== Agentic job: an invoice checked against its contract, analyzer {AGENTIC_ANALYZER}")
+        files = [("files", (name, (SAMPLES / "documents" / name).read_bytes())) for name in AGENTIC_FILES]
+        files += [("references", (n, (SAMPLES / "references" / n).read_bytes())) for n in AGENTIC_REFERENCES]
+        await run_job(http, files, {"analyzerId": AGENTIC_ANALYZER, "mode": "agentic"})
 
 
 async def register_analyzer(http: httpx.AsyncClient, analyzer_id: str) -> None:
@@ -109,6 +108,14 @@ def _progress(status: dict[str, Any]) -> str:
 
 def print_result(summary: dict[str, Any], result: dict[str, Any]) -> None:
     print(f"Job {summary['jobId']}: {summary['status']} ({summary['startedAt']} -> {summary['finishedAt']})")
+    package = summary.get("package")
+    if package:
+        print(f"  packaged into {package['name']}: {package['pages']} pages, {package['size']} bytes")
+        print(f"      page {'1':<3} contents")
+        for part in package["parts"]:
+            last = part["firstPage"] + part["pages"] - 1
+            pages = str(part["firstPage"]) if last == part["firstPage"] else f"{part['firstPage']}-{last}"
+            print(f"      page {pages:<3} {part['name']} ({part['role']})")
     for entry in result["results"]:
         contents = (entry.get("result") or {}).get("contents") or [{}]
         fields = contents[0].get("fields") or {}

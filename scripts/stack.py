@@ -1,7 +1,10 @@
-"""Run the local stack: Azurite, the Content Understanding emulator and devhost (the app).
+"""Run the local stack: Azurite, the CU emulator, devhost (the app) and an Event Grid stand-in.
 
 ``python -m scripts.stack`` (what ``make serve`` runs) starts all three on fixed loopback ports,
-waits until ``GET /api/health`` answers 200, and stops them together on Ctrl-C. Ports come from
+waits until ``GET /api/health`` answers 200, then starts ``python -m devhost.eventgrid``, which
+delivers the intake container's ``BlobCreated`` events to the ``blob_intake`` webhook as Azure's
+Event Grid subscription does (Azurite has no Event Grid, and devhost, like Azure, never scans the
+container of an Event Grid-sourced trigger), and stops them together on Ctrl-C. Ports come from
 environment variables, with these defaults:
 
   APP_PORT 7071, CU_EMULATOR_PORT 7080, AZURITE_BLOB_PORT 10000, AZURITE_QUEUE_PORT 10001,
@@ -108,10 +111,12 @@ class Stack:
         p = self.ports
         azurite = self._spawn("azurite", azurite_command(p.blob, p.queue, p.table, *storage))
         wait_for_port(p.blob, azurite, "azurite")
+        # The emulator keeps analyzers and defaults across restarts, as Azure does (not in-memory runs).
+        emulator_state = ["--state-dir", str(self.state / "cu-emulator")] if self.persistent else []
         emulator = self._spawn(
             "cu-emulator",
             [sys.executable, "-m", "emulators.content_understanding", "--host", "127.0.0.1",
-             "--port", str(p.emulator), "--key", key],
+             "--port", str(p.emulator), "--key", key, *emulator_state],
         )  # fmt: skip
         wait_for_port(p.emulator, emulator, "cu-emulator")
         state_dir = self.state / ("devhost" if self.persistent else f"devhost-{os.getpid()}")
@@ -121,6 +126,13 @@ class Stack:
              "--settings", str(settings), "--state-dir", str(state_dir)],
         )  # fmt: skip
         self._wait_for_health()
+        webhook = f"{self.ports.app_url}/runtime/webhooks/blobs?functionName=Host.Functions.blob_intake"
+        self._spawn(
+            "eventgrid",
+            [sys.executable, "-m", "devhost.eventgrid", "--connection-string",
+             self.ports.storage_connection_string(), "--container",
+             app_settings(self.ports).get("INTAKE_CONTAINER", "intake"), "--endpoint", webhook],
+        )  # fmt: skip
 
     def stop(self) -> None:
         for name, process in reversed(self._processes):

@@ -87,7 +87,13 @@ def _renumbered(node: Any, numbers: dict[int, int]) -> Any:
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/"):
             return {"$ref": f"#/{numbers[int(ref[2:])]}"}
-        return {key: _renumbered(value, numbers) for key, value in node.items() if key != "description"}
+        # A "description" key holding text is documentation; one holding a definition is a
+        # property called "description" (a scheduled query rule has one) and stays.
+        return {
+            key: _renumbered(value, numbers)
+            for key, value in node.items()
+            if not (key == "description" and isinstance(value, str))
+        }
     if isinstance(node, list):
         return [_renumbered(value, numbers) for value in node]
     return node

@@ -2,8 +2,8 @@
 
 A job that names a registered analyzer carries its definition in the orchestration input, and the
 ``ensure_analyzer`` sub-orchestration creates or replaces the analyzer in Content Understanding
-when its fingerprint differs. Definitions never hold secrets: a pro-mode knowledge base comes from
-a job's reference documents, and its SAS is added only inside the activity that calls CU.
+when its fingerprint differs. Definitions never hold secrets (the API refuses knowledgeSources,
+whose container URL would carry a SAS).
 """
 
 from __future__ import annotations
@@ -47,13 +47,14 @@ async def load_definition(analyzer_id: str) -> AnalyzerSpec | None:
 
 def ensure_instance_id(spec: AnalyzerSpec) -> str:
     """The orchestration that ensures this exact definition: one per analyzer and fingerprint."""
-    fingerprint = definition_hash(spec["definition"], [])
+    fingerprint = definition_hash(spec["definition"])
     digest = hashlib.sha256(f"{spec['analyzerId']}\n{fingerprint}".encode()).hexdigest()
     return f"analyzer-{digest[:32]}"
 
 
 def redacted_service_view(analyzer: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The service's analyzer resource without secrets (a knowledge source's SAS URL)."""
+    """The service's analyzer resource without secrets (a knowledge source's SAS URL, should one
+    have been set outside the app)."""
     if analyzer is None:
         return None
     view = dict(analyzer)

@@ -10,9 +10,9 @@ Functions' guidance is never to put a SAS there. So a grant is made in two halve
 
 The activity that calls Content Understanding turns the name back into the URL with
 ``resolve_grant`` at the last moment, inside its own process. Grants are least privilege: read-only
-on one blob of the job's own inputs (or one reference file), read+list on the references container
-for a pro-mode knowledge source, short-lived (``SAS_TTL_MINUTES``, which must cover the analysis
-deadline). Re-granting the same scope overwrites the same grant blob with a fresh expiry.
+on one blob of the job's own inputs (an input, or an agentic job's package), short-lived
+(``SAS_TTL_MINUTES``, which must cover the analysis deadline). Re-granting the same scope
+overwrites the same grant blob with a fresh expiry.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from azure.storage.blob import ContentSettings
 from core import layout
 from core.errors import InputError, PermanentError
 from core.layout import Role
-from core.naming import check_job_id, check_prefix
 from core.settings import get_settings
 from storage.client import container_client, ensure_containers, get_blob_service_client
 from storage.errors import translated
@@ -38,7 +37,7 @@ logger = logging.getLogger(__name__)
 
 GRANT_CONTENT_TYPE = "application/json"
 # A grant resolved with ``renew`` is signed again if it ends sooner than this: CU reads an input
-# when the analysis starts, and a knowledge source while the analyzer is created.
+# when the analysis starts.
 RENEW_MARGIN = timedelta(minutes=10)
 
 
@@ -74,36 +73,6 @@ async def create_input_grant(
         )
     container = get_settings().storage.container(Role.INPUTS)
     return await _grant_blob(job_id, container, blob_name, ttl, must_exist=must_exist)
-
-
-async def create_reference_grant(job_id: str, blob_name: str, *, ttl: timedelta | None = None) -> Grant:
-    """Read-only access to one reference file of a knowledge base (to analyze it)."""
-    check_job_id(job_id)
-    return await _grant_blob(job_id, get_settings().storage.container(Role.REFERENCES), blob_name, ttl)
-
-
-async def create_container_grant(
-    job_id: str, container: str, prefix: str, *, ttl: timedelta | None = None
-) -> Grant:
-    """Read+list access to ``container`` for a pro-mode knowledge source under ``prefix``.
-
-    Only the references container may be granted this way: a container SAS cannot be narrowed to a
-    prefix, and no other container's whole content is meant for Content Understanding.
-    """
-    check_job_id(job_id)
-    check_prefix(prefix)
-    references = get_settings().storage.container(Role.REFERENCES)
-    if container != references:
-        raise InputError(
-            f"Container {container!r} cannot be granted to Content Understanding (only {references!r})",
-            code="GrantNotAllowed",
-            input_name=container,
-        )
-    await ensure_containers()
-    expires_at = _expiry(ttl)
-    url = await get_signer().sign_container(container, expires_at)
-    scope = {"kind": "container", "container": container, "prefix": prefix, "permissions": "rl"}
-    return await _store(job_id, scope, url, expires_at)
 
 
 async def resolve_grant(grant_name: str, *, renew: bool = False) -> str:
@@ -144,10 +113,9 @@ async def _renew(grant_name: str, record: dict[str, str]) -> str:
     if layout.grant_blob(job_id, scope).name != grant_name:
         raise GrantNotFound(f"Grant {grant_name} does not match its own scope; it is not renewed")
     expires_at = _expiry(None)
-    if scope["kind"] == "container":
-        url = await get_signer().sign_container(scope["container"], expires_at)
-    else:
-        url = await get_signer().sign_blob(scope["container"], scope["blob"], expires_at)
+    if scope.get("kind") != "blob":
+        raise GrantNotFound(f"Grant {grant_name} is of a kind this app no longer grants; it is not renewed")
+    url = await get_signer().sign_blob(scope["container"], scope["blob"], expires_at)
     await _store(job_id, scope, url, expires_at)
     logger.warning("Grant %s had expired (or nearly) at %s: renewed", grant_name, record["expiresAt"])
     return url
@@ -189,12 +157,11 @@ async def _store(job_id: str, scope: dict[str, str], url: str, expires_at: datet
             overwrite=True,
             content_settings=ContentSettings(content_type=GRANT_CONTENT_TYPE),
         )
-    target = scope.get("blob") or scope.get("prefix")
     logger.info(
         "Granted %s on %s/%s until %s as %s",
         scope["permissions"],
         scope["container"],
-        target,
+        scope["blob"],
         expires_at,
         name,
     )

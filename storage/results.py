@@ -21,8 +21,8 @@ from azure.storage.blob.aio import ContainerClient
 
 from core import layout
 from core.errors import PermanentError
-from core.layout import Role
-from storage.client import container_client, ensure_containers
+from core.layout import BlobPath, Role
+from storage.client import blob_client, container_client, ensure_containers
 from storage.errors import translated
 from storage.streams import blob_chunks
 
@@ -50,15 +50,34 @@ class ResultStream:
 
 async def save_result(job_id: str, key: str, result: Mapping[str, Any]) -> str:
     """Store ``result`` as JSON (replacing an earlier one: saving is idempotent); return the blob name."""
-    name = layout.result_blob(job_id, key).name
-    await ensure_containers()
-    data = json.dumps(result, ensure_ascii=False, separators=(",", ":")).encode()
-    with translated(f"Writing result {name}"):
-        await _results().upload_blob(
-            name, data, overwrite=True, content_settings=ContentSettings(content_type=JSON_CONTENT_TYPE)
-        )
-    logger.info("Saved result %s (%s bytes)", name, len(data))
+    name = await write_blob_json(layout.result_blob(job_id, key), result)
     return name
+
+
+async def write_blob_json(path: BlobPath, document: Any) -> str:
+    """Store ``document`` as compact JSON at ``path`` (replacing it); return the blob name."""
+    await ensure_containers()
+    data = json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode()
+    with translated(f"Writing result {path.name}"):
+        await blob_client(path).upload_blob(
+            data, overwrite=True, content_settings=ContentSettings(content_type=JSON_CONTENT_TYPE)
+        )
+    logger.info("Saved result %s (%s bytes)", path.name, len(data))
+    return path.name
+
+
+async def read_blob_json(path: BlobPath) -> Any:
+    """The JSON stored at ``path``, parsed; ``ResultNotFound`` if there is none."""
+    action = f"Reading result {path.name}"
+    with translated(action):
+        try:
+            download = await blob_client(path).download_blob()
+        except ResourceNotFoundError:
+            raise ResultNotFound(f"No result {path.name!r}") from None
+    data = bytearray()
+    async for chunk in blob_chunks(download, action):
+        data += chunk
+    return json.loads(data)
 
 
 async def open_result_stream(job_id: str, key: str) -> ResultStream:
@@ -81,8 +100,7 @@ async def open_result_stream(job_id: str, key: str) -> ResultStream:
 
 async def read_result(job_id: str, key: str) -> Any:
     """A stored result, parsed."""
-    stream = await open_result_stream(job_id, key)
-    return json.loads(b"".join([chunk async for chunk in stream.chunks]))
+    return await read_blob_json(layout.result_blob(job_id, key))
 
 
 async def cleanup_job(job_id: str) -> int:

@@ -24,10 +24,8 @@ from urllib.parse import quote
 
 from azure.storage.blob import (
     BlobSasPermissions,
-    ContainerSasPermissions,
     UserDelegationKey,
     generate_blob_sas,
-    generate_container_sas,
 )
 from azure.storage.blob.aio import BlobServiceClient
 
@@ -51,7 +49,7 @@ def utc_now() -> datetime:
 
 
 class SasSigner:
-    """Signs blob and container URLs for one ``BlobServiceClient``."""
+    """Signs read-only blob URLs for one ``BlobServiceClient``."""
 
     def __init__(self, service: BlobServiceClient, *, clock: Clock = utc_now) -> None:
         self.service = service
@@ -90,16 +88,6 @@ class SasSigner:
             **await self._signing(expires_at),
         )
         return self._url(f"{quote(container)}/{quote(blob, safe='/')}", token)
-
-    async def sign_container(self, container: str, expires_at: datetime) -> str:
-        """A read+list URL for a whole container (a knowledge source), valid until ``expires_at``."""
-        token = generate_container_sas(
-            self._account_name,
-            container,
-            permission=ContainerSasPermissions(read=True, list=True),
-            **await self._signing(expires_at),
-        )
-        return self._url(quote(container), token)
 
     async def _signing(self, expires_at: datetime) -> dict[str, Any]:
         """The key, validity and protocol arguments every SAS of this signer shares."""

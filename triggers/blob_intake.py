@@ -19,8 +19,8 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from api import intake
-from core import function_names as names
 from core.settings import DOCUMENT_STORAGE
+from core.telemetry_fields import job_started_record
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
@@ -49,10 +49,15 @@ async def start_from_blob(blob: func.InputStream, client: Any) -> str | None:
         logger.info("Blob %s was delivered again; job %s already exists", name, plan.job_id)
         return plan.job_id
     try:
-        await client.start_new(names.ANALYSIS_JOB, plan.job_id, plan.spec)
+        await client.start_new(plan.orchestrator, plan.job_id, plan.spec)
     except Exception:
         if await client.get_status(plan.job_id):
             return plan.job_id  # a concurrent duplicate delivery started it first
         raise
-    logger.info("Blob %s started job %s", name, plan.job_id)
+    logger.info(
+        "Blob %s started job %s", name, plan.job_id,
+        extra=job_started_record(
+            plan.job_id, trigger="blob", mode=plan.spec["mode"], inputs=len(plan.spec["inputs"])
+        ),
+    )  # fmt: skip
     return plan.job_id

@@ -1,0 +1,1 @@
+"""A tiny Function App that the devhost benchmark runs (never deployed)."""

@@ -17,7 +17,8 @@ from core.contracts.wire import NonEmptyStr
 from core.errors import ErrorInfo
 from core.jobs import InputSource, Mode
 
-OperationKind = Literal["analysis", "analyzer", "reference"]
+OperationKind = Literal["analysis", "analyzer"]
+PartRole = Literal["input", "reference"]
 
 
 # ---- shared pieces --------------------------------------------------------------------------
@@ -25,7 +26,7 @@ OperationKind = Literal["analysis", "analyzer", "reference"]
 
 @dataclass(frozen=True)
 class StoredInput:
-    """A document as stored for analysis (an input, or a reference in a knowledge base)."""
+    """A document as stored for analysis (an input, or an agentic job's reference document)."""
 
     index: int
     name: str
@@ -44,14 +45,6 @@ class IssuedGrant:
     expires_at: str
 
 
-@dataclass(frozen=True)
-class KnowledgeBaseTarget:
-    """Where a reference's analysis goes in the knowledge base."""
-
-    prefix: NonEmptyStr
-    file_name: NonEmptyStr
-
-
 # ---- storage activities (activities/storage.py) -----------------------------------------------
 
 
@@ -60,7 +53,10 @@ class IngestInputRequest:
     job_id: NonEmptyStr
     index: int
     source: InputSource
-    pro_mode: bool = False
+    # True for an agentic job's documents: they go into its package (the packager's types, and the
+    # agentic mode's limits of ``api_version``), not to Content Understanding one by one.
+    packaged: bool = False
+    api_version: str | None = None  # packaged: the agentic job's version
 
 
 @dataclass(frozen=True)
@@ -70,14 +66,10 @@ class IngestInputResult:
 
 @dataclass(frozen=True)
 class CreateSasRequest:
-    """``kind`` "input" or "reference" grants read on ``blob``; "container" grants read+list on
-    ``container``/``prefix`` (a knowledge source)."""
+    """Read access to ``blob`` in the inputs container (an input, or an agentic job's package)."""
 
     job_id: NonEmptyStr
-    kind: Literal["input", "reference", "container"] = "input"
-    blob: NonEmptyStr | None = None
-    container: NonEmptyStr | None = None
-    prefix: NonEmptyStr | None = None
+    blob: NonEmptyStr
 
 
 @dataclass(frozen=True)
@@ -92,59 +84,74 @@ class OperationRecord:
     key: NonEmptyStr
     inputs: list[str]  # the names of the inputs it analysed
     operation_id: str | None  # None: it never started
-    status: str  # Succeeded | Failed | Canceled | TimedOut
+    status: str  # Succeeded | Failed | Canceled | TimedOut | Skipped (never analysed)
     result_blob: str | None = None
+    error: ErrorInfo | None = None  # why it did not succeed (with CU's inner error, if it gave one)
 
 
 @dataclass(frozen=True)
 class SaveResultsRequest:
-    """The job's operations, given here (the combined job) or in its batches' records (``save_batch``):
-    then the per-input fates are gathered into the job's summary blob too."""
+    """The job's operations, given here (the agentic job) or in its batches' records (``save_batch``):
+    then the per-input fates are gathered into the job's summary blob too, in input order.
+
+    ``index``: False for a job that has no result (a canceled one): only its summary is written."""
 
     job_id: NonEmptyStr
     analyzer_id: NonEmptyStr
     mode: Mode
     operations: list[OperationRecord]
     batch_records: list[str] = field(default_factory=list)
+    index: bool = True
 
 
 @dataclass(frozen=True)
 class SaveResultsResult:
-    result_blob: str
+    result_blob: str | None  # the result index's header (None: not written, ``index`` False)
     summary_blob: str | None = None  # the per-input fates and operations of a batched job
 
 
 @dataclass(frozen=True)
-class AddReferenceFileRequest:
+class PackagePart:
+    """One stored document going into an agentic job's package, in the package's order."""
+
+    name: NonEmptyStr
+    role: PartRole
+    blob: NonEmptyStr  # in the inputs container
+    content_type: NonEmptyStr
+
+
+@dataclass(frozen=True)
+class PackageInputsRequest:
     job_id: NonEmptyStr
-    prefix: NonEmptyStr
-    index: int
-    source: InputSource
+    api_version: NonEmptyStr  # whose agentic mode's limits the package must meet
+    parts: list[PackagePart]
 
 
 @dataclass(frozen=True)
-class AddReferenceFileResult:
-    file: StoredInput
+class PackagedPart:
+    """Where one document landed in the package: its pages ``first_page`` .. ``first_page + pages - 1``."""
+
+    name: str
+    role: PartRole
+    first_page: int
+    pages: int
 
 
 @dataclass(frozen=True)
-class WriteKnowledgeBaseRequest:
-    prefix: NonEmptyStr
+class PackagedDocument:
+    """The one PDF an agentic job analyses: a contents page, then every part in order."""
+
+    name: str
+    blob: str
+    size: int
+    pages: int
+    sha256: str
+    parts: list[PackagedPart]
 
 
 @dataclass(frozen=True)
-class KnowledgeBaseInfo:
-    """A checked knowledge base: what an analyzer's knowledge source needs, but the URL."""
-
-    container: str
-    prefix: str
-    file_list_path: str
-    files: list[str]
-
-
-@dataclass(frozen=True)
-class WriteKnowledgeBaseResult:
-    knowledge_base: KnowledgeBaseInfo
+class PackageInputsResult:
+    package: PackagedDocument
 
 
 @dataclass(frozen=True)
@@ -174,22 +181,12 @@ class AnalyzerState:
 
 
 @dataclass(frozen=True)
-class KnowledgeSource:
-    """A knowledge base as the analyzer definition names it; ``grant`` resolves to its URL."""
-
-    grant: NonEmptyStr
-    prefix: NonEmptyStr
-    file_list_path: NonEmptyStr
-
-
-@dataclass(frozen=True)
 class BeginCreateAnalyzerRequest:
     analyzer_id: NonEmptyStr
     api_version: NonEmptyStr
     definition: dict[str, Any]
     definition_hash: NonEmptyStr
     replace: bool
-    knowledge_source: KnowledgeSource | None
 
 
 @dataclass(frozen=True)
@@ -231,7 +228,6 @@ class GetOperationRequest:
     key: NonEmptyStr
     kind: OperationKind
     operation_location: NonEmptyStr
-    knowledge_base: KnowledgeBaseTarget | None = None  # kind "reference" only
 
 
 @dataclass(frozen=True)
@@ -383,12 +379,7 @@ INGEST_INPUT = ActivityContract(
 )
 CREATE_SAS = ActivityContract(names.CREATE_SAS, CreateSasRequest, CreateSasResult)
 SAVE_RESULTS = ActivityContract(names.SAVE_RESULTS, SaveResultsRequest, SaveResultsResult)
-ADD_REFERENCE_FILE = ActivityContract(
-    names.ADD_REFERENCE_FILE, AddReferenceFileRequest, AddReferenceFileResult, echoed_on_failure=("index",)
-)
-WRITE_KNOWLEDGE_BASE = ActivityContract(
-    names.WRITE_KNOWLEDGE_BASE, WriteKnowledgeBaseRequest, WriteKnowledgeBaseResult
-)
+PACKAGE_INPUTS = ActivityContract(names.PACKAGE_INPUTS, PackageInputsRequest, PackageInputsResult)
 CLEANUP_JOB = ActivityContract(names.CLEANUP_JOB, CleanupJobRequest, CleanupJobResult)
 GET_ANALYZER_STATE = ActivityContract(names.GET_ANALYZER_STATE, GetAnalyzerStateRequest, AnalyzerState)
 BEGIN_CREATE_ANALYZER = ActivityContract(

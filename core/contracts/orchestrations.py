@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from core import function_names as names
-from core.contracts.activities import KnowledgeBaseTarget, OperationKind, StoredInput
+from core.contracts.activities import OperationKind, StoredInput
 from core.contracts.named import OrchestratorContract
 from core.contracts.wire import NonEmptyStr
 from core.errors import ErrorInfo
@@ -21,34 +21,25 @@ from core.jobs import AnalyzerSpec, InputSource, PollingPolicy
 
 @dataclass(frozen=True)
 class EnsureAnalyzerRequest:
-    job_id: NonEmptyStr  # the job (or registration) whose knowledge-base folder and grants these are
+    job_id: NonEmptyStr  # the job (or registration) that needs the analyzer
     analyzer: AnalyzerSpec
-    references: list[InputSource]  # pro mode's reference documents, [] for a standard analyzer
     polling: PollingPolicy
-
-
-@dataclass(frozen=True)
-class ReferenceDigest:
-    name: str
-    sha256: str
 
 
 @dataclass(frozen=True)
 class EnsureAnalyzerResult:
     analyzer_id: str
-    definition_hash: str  # the fingerprint of definition + references the analyzer is tagged with
+    definition_hash: str  # the fingerprint of the definition the analyzer is tagged with
     created: bool  # False: an analyzer with this fingerprint already existed and is reused
-    references: list[ReferenceDigest]
 
 
 @dataclass(frozen=True)
 class MonitorRequest:
     job_id: NonEmptyStr
-    key: NonEmptyStr  # which operation of the job: "0", "combined", "analyzer-<id>", "reference-2", ...
+    key: NonEmptyStr  # which operation of the job: "0", "1", ..., "agentic", "analyzer-<id>"
     kind: OperationKind
     operation_location: NonEmptyStr
     polling: PollingPolicy
-    knowledge_base: KnowledgeBaseTarget | None = None  # kind "reference": where its analysis goes
     # Carried through continue_as_new: the deadline set by the first execution, the polls so far.
     deadline_at: str | None = None
     polls: int = 0

@@ -364,22 +364,16 @@ class Engine:
         return started
 
     def _refill_ready(self) -> None:
+        """Take the next queued activities. Like the Azure Storage provider, which dequeues work
+        items without looking at their instance (`AzureStorageOrchestrationService.
+        LockNextTaskActivityWorkItem`), every queued activity runs, even when its instance has
+        been terminated, replaced or purged meanwhile; only its result is then dropped (by the
+        episode, which discards messages for an execution that is over)."""
         items = self._store.work_items_after(self._work_cursor, READY_BATCH)
         self._more_work = len(items) == READY_BATCH
-        instances: dict[str, Instance | None] = {}
         for item in items:
             self._work_cursor = item.id
-            if item.instance_id not in instances:
-                instances[item.instance_id] = self._store.instance(item.instance_id)
-            instance = instances[item.instance_id]
-            if (
-                instance is None
-                or instance.execution_id != item.execution_id
-                or instance.runtime_status.is_terminal
-            ):
-                self._to_outbox(item.id, None)  # its orchestration is over: nobody waits for it
-            else:
-                self._ready.append(item)
+            self._ready.append(item)
 
     def _flush_outbox(self, *, force: bool) -> None:
         """Queue finished activities' results: at once, unless they would only wait in the queue.
@@ -415,7 +409,7 @@ class Engine:
                 outcome = ActivityOutcome(reason=missing_function_message(item.name, "activity"))
             else:
                 log.debug("%s: Function '%s (Activity)' started.", item.instance_id, item.name)
-                outcome = await self._invoker.call_activity(function, item.input)
+                outcome = await self._invoker.call_activity(function, item.input, item.instance_id)
             now = self._clock.now()
             if outcome.failed:
                 log.debug(
@@ -469,7 +463,11 @@ class Engine:
         """Runs in a worker thread: build the payload, call the orchestrator, settle."""
         function = self._app.find(ORCHESTRATION_TRIGGER, plan.instance.name)
         began = time.thread_time()
-        outcome = None if function is None else self._invoker.call_orchestrator(function, context_json(plan))
+        outcome = (
+            None
+            if function is None
+            else self._invoker.call_orchestrator(function, context_json(plan), plan.instance.instance_id)
+        )
         self.stats.replay_cpu_seconds += time.thread_time() - began
         self.stats.events_replayed += len(plan.history) + len(plan.episode_events)
         return settle_episode(

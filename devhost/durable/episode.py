@@ -41,8 +41,10 @@ from devhost.durable.wire import Event, RuntimeStatus
 from devhost.errors import missing_function_message
 from devhost.functions.invoke import OrchestratorOutcome
 
-# "The custom status payload is limited to 16 KB of UTF-16 JSON text" (reference §2.5).
-CUSTOM_STATUS_LIMIT_BYTES = 16 * 1024
+# The extension serializes custom status with a 16 KB limit (`DurableOrchestrationContext.
+# SetCustomStatus` -> `MessagePayloadDataConverter.Serialize(value, 16)`), measured as
+# `(int)(UTF-16 bytes / 1024.0) > 16`: the first size refused is 17 x 1024 = 17,408 bytes.
+CUSTOM_STATUS_LIMIT_KB = 16
 
 
 @dataclass
@@ -187,16 +189,17 @@ def settle_episode(
     custom_status = state.get("customStatus")
     if custom_status is not None:
         text = wire.dumps_compact(custom_status)
-        size = len(text.encode("utf-16-le"))
-        if size > CUSTOM_STATUS_LIMIT_BYTES:
+        size_kb = len(text.encode("utf-16-le")) // 1024
+        if size_kb > CUSTOM_STATUS_LIMIT_KB:
             return _fail(
                 plan,
-                f"Orchestrator function '{name}' failed: the custom status is {size} bytes of UTF-16 JSON, "
-                f"over the limit of {CUSTOM_STATUS_LIMIT_BYTES} bytes (16 KB).",
+                f"Orchestrator function '{name}' failed: The UTF-16 size of the JSON-serialized payload "
+                f"must not exceed {CUSTOM_STATUS_LIMIT_KB} KB. The current payload size is {size_kb:,} KB.",
             )
         instance.custom_status = text
     try:
-        result = replay(plan.history + plan.episode_events, _action_list(state))
+        schema = int(state.get("schemaVersion") or 0)
+        result = replay(plan.history + plan.episode_events, _action_list(state), schema)
         _check_functions_exist(result, activity_exists, orchestrator_exists)
     except ReplayError as exc:
         message = str(exc)
@@ -206,14 +209,17 @@ def settle_episode(
 
     events, messages, work, children = _schedule(instance, result, now)
     error = state.get("error")
-    if result.finished and error:
+    # DTFx ends an instance only when the shim has walked every action AND no scheduled task is
+    # still open (a timer or activity that lost a task_any): until then it stays Running.
+    ended = result.finished and not result.open_tasks
+    if ended and error:
         details = f"Message: {error}, StackTrace: {outcome.stack}"  # the extension's exception details
         settlement = _fail(plan, f"Orchestrator function '{name}' failed: {error}", details, events, result)
         settlement.commit.messages += messages
         return settlement
-    if result.finished and state.get("isDone") and result.continue_as_new:
+    if ended and state.get("isDone") and result.continue_as_new:
         return _continue_as_new(plan, result)
-    if result.finished and state.get("isDone"):
+    if ended and state.get("isDone"):
         output = wire.dumps_compact(state["output"]) if "output" in state else None
         events.append(wire.execution_completed(now, result.next_event_id, RuntimeStatus.COMPLETED, output))
         settlement = _finish(plan, events, RuntimeStatus.COMPLETED, output, messages, work, children)
@@ -246,13 +252,8 @@ def _check_functions_exist(
     for item in result.scheduled:
         if isinstance(item, ScheduledActivity) and not activity_exists(item.name):
             raise ReplayError(missing_function_message(item.name, "activity"))
-        if isinstance(item, ScheduledSubOrchestration):
-            if not orchestrator_exists(item.name):
-                raise ReplayError(missing_function_message(item.name, "orchestrator"))
-            if item.instance_id.startswith("@"):
-                raise ReplayError(
-                    f"Instance ID '{item.instance_id}' of a sub-orchestration cannot start with '@'."
-                )
+        if isinstance(item, ScheduledSubOrchestration) and not orchestrator_exists(item.name):
+            raise ReplayError(missing_function_message(item.name, "orchestrator"))
 
 
 def _schedule(

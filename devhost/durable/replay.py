@@ -15,6 +15,15 @@ through the same context. That decides everything this module reproduces:
   already raised on the first failure; until the shim has walked every action, the instance
   neither completes nor fails.
 - External events go to the most recent waiter of that name, or wait in a buffer (FIFO).
+- Open tasks: DTFx completes (or fails) an instance only when no task it scheduled is still open
+  (`TaskOrchestrationExecutor.ExecuteCore`: `if (!this.context.HasOpenTasks)`), so a timer or an
+  activity that lost a `task_any` keeps the instance Running until it finishes, unless the timer
+  was cancelled (`TaskOrchestrationContext.CreateTimer` removes a cancelled timer from the open
+  tasks). External-event waiters are the extension's, not DTFx tasks: they never keep it open.
+- Limits the extension checks as it replays (`DurableOrchestrationContext`): retry intervals and
+  (for schemas before V3) timers at most 6 days ahead (`AzureStorageDurabilityProvider.
+  MaximumDelayTime`); a sub-orchestration id neither equal to its parent's or grandparent's nor
+  starting with "@" (`CallDurableTaskFunctionAsync`). Each fails the instance with its message.
 
 The simulation runs DTFx's `async` code as Python generators that yield `_Future`s; completing
 a future resumes its waiters at once, as DTFx's single-threaded scheduler does during replay.
@@ -41,6 +50,12 @@ _DOTNET_ACTION_NAMES = {
     "timer": "CreateTimerOrchestratorAction",
     "suborchestration": "CreateSubOrchestrationAction",
 }
+
+# AzureStorageDurabilityProvider.MaximumDelayTime and its ValidateDelayTime message.
+MAXIMUM_DELAY = timedelta(days=6)
+_DELAY_MESSAGE = "The Azure Storage provider supports a maximum of 6 days for time-based delays"
+# OutOfProcOrchestrationShim.SchemaVersion.V3 (the SDK's ReplaySchema.V3 sends schemaVersion 2).
+_SCHEMA_V3 = 2
 
 _UNSUPPORTED_ACTIONS = {7: "call_entity", 8: "call_http", 9: "signal_entity", 10: "signal_entity"}
 
@@ -88,6 +103,7 @@ Scheduled = ScheduledActivity | ScheduledTimer | ScheduledSubOrchestration
 class ReplayResult:
     scheduled: list[Scheduled]  # new work, in sequence-id order
     finished: bool  # the shim awaited every action: the SDK's isDone/error may now take effect
+    open_tasks: int  # scheduled tasks not completed yet (DTFx HasOpenTasks): no completion while > 0
     next_event_id: int  # the id DTFx gives the completion (ExecutionCompleted)
     continue_as_new: bool
     continue_as_new_input: str | None
@@ -179,8 +195,11 @@ class _Planned:
 
 
 class _Replayer:
-    def __init__(self, actions: Sequence[Mapping[str, Any]]) -> None:
+    def __init__(self, actions: Sequence[Mapping[str, Any]], schema_version: int = _SCHEMA_V3) -> None:
         self._actions = actions
+        self._schema_version = schema_version
+        self._instance_id = ""
+        self._parent_instance_id: str | None = None
         self._counter = 0
         self._planned: dict[int, _Planned] = {}  # issued, not yet matched by a history row
         self._open: dict[int, _Future] = {}  # issued, not yet completed
@@ -218,11 +237,30 @@ class _Replayer:
         return future
 
     def _sub_orchestration(self, name: str, instance_id: str | None, input_text: str | None) -> _Future:
+        if instance_id is not None:
+            self._check_sub_orchestration_id(instance_id)
         task_id = self._next_id()
         if instance_id is None or not instance_id.strip():
             instance_id = f"{self._execution_id}:{task_id}"
         planned = _Planned("suborchestration", task_id, name=name, input=input_text, instance_id=instance_id)
         return self._issue(planned)
+
+    def _check_sub_orchestration_id(self, instance_id: str) -> None:
+        """`DurableOrchestrationContext.CallDurableTaskFunctionAsync`: a best-effort check against
+        the instance itself and its parent (ignoring case), then the "@" rule."""
+        family = [self._instance_id, self._parent_instance_id]
+        if any(other is not None and instance_id.casefold() == other.casefold() for other in family):
+            raise ReplayError(
+                "The instance ID of a sub-orchestration must be different than the instance ID of a "
+                "parent orchestration."
+            )
+        if instance_id.startswith("@"):
+            raise ReplayError("Orchestration instance ids must not start with @")
+
+    def _check_delay(self, delay: timedelta) -> None:
+        """`AzureStorageDurabilityProvider.ValidateDelayTime`."""
+        if delay > MAXIMUM_DELAY:
+            raise ReplayError(_DELAY_MESSAGE)
 
     def _external_event(self, name: str) -> _Future:
         future = _Future()
@@ -272,6 +310,8 @@ class _Replayer:
         kind = action.get("actionType")
         if kind == 0:
             return self._activity(action["functionName"], action.get("input"))
+        if kind in (1, 3):
+            self._check_retry_options(action["retryOptions"])
         if kind == 1:
             name, input_text = action["functionName"], action.get("input")
             return _drive(self._with_retry(lambda: self._activity(name, input_text), action["retryOptions"]))
@@ -295,6 +335,8 @@ class _Replayer:
             self.continue_as_new_input = action.get("input")
             return _completed()
         if kind == 5:
+            if self._schema_version < _SCHEMA_V3:  # V3: the SDK splits long timers itself
+                self._check_delay(parse_timestamp(action["fireAt"]) - self._clock())
             return self._timer(parse_timestamp(action["fireAt"]), bool(action.get("isCanceled")))
         if kind == 6:
             return self._external_event(action["externalEventName"])
@@ -307,6 +349,13 @@ class _Replayer:
                 f"(actionType {kind})"
             )
         raise UnsupportedActionError(f"Received an unexpected action type from the orchestrator: '{kind}'")
+
+    def _check_retry_options(self, options: Mapping[str, Any]) -> None:
+        """`CallDurableTaskFunctionAsync` validates both intervals (the maximum defaults to 6 days)."""
+        for key in ("maxRetryIntervalInMilliseconds", "firstRetryIntervalInMilliseconds"):
+            interval = _milliseconds(options.get(key))
+            if interval is not None:
+                self._check_delay(interval)
 
     def _walk(self) -> _Coroutine:
         """`ProcessAsyncActionsV2`: await each top-level action in turn, ignoring failures."""
@@ -321,6 +370,7 @@ class _Replayer:
         return ReplayResult(
             scheduled=[planned.as_scheduled() for planned in sorted(self._planned.values(), key=_task_id)],
             finished=self._shim is not None and self._shim.done,
+            open_tasks=len(self._open),
             next_event_id=self._counter,
             continue_as_new=self.continue_as_new,
             continue_as_new_input=self.continue_as_new_input,
@@ -331,7 +381,11 @@ class _Replayer:
         if kind == EventType.ORCHESTRATOR_STARTED:
             self._now = parse_timestamp(event["Timestamp"])
         elif kind == EventType.EXECUTION_STARTED:
-            self._execution_id = (event.get("OrchestrationInstance") or {}).get("ExecutionId") or ""
+            instance = event.get("OrchestrationInstance") or {}
+            self._execution_id = instance.get("ExecutionId") or ""
+            self._instance_id = instance.get("InstanceId") or ""
+            parent = (event.get("ParentInstance") or {}).get("OrchestrationInstance") or {}
+            self._parent_instance_id = parent.get("InstanceId")
             self._shim = _drive(self._walk())
         elif kind == EventType.TASK_SCHEDULED:
             self._match(event, "activity")
@@ -374,12 +428,17 @@ class _Replayer:
         del self._planned[task_id]
 
 
-def replay(history: Iterable[Mapping[str, Any]], actions: Sequence[Mapping[str, Any]]) -> ReplayResult:
+def replay(
+    history: Iterable[Mapping[str, Any]],
+    actions: Sequence[Mapping[str, Any]],
+    schema_version: int = _SCHEMA_V3,
+) -> ReplayResult:
     """Replay `history` against the SDK's flat V2/V3 action list; see the module docstring.
 
-    Raises NonDeterminismError or UnsupportedActionError; both fail the instance.
+    `schema_version` is the state's `schemaVersion` (1: V2, 2: V3). Raises ReplayError (also as
+    NonDeterminismError or UnsupportedActionError), which fails the instance.
     """
-    return _Replayer(actions).replay(history)
+    return _Replayer(actions, schema_version).replay(history)
 
 
 def _completed() -> _Future:

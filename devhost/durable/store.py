@@ -358,6 +358,13 @@ class Store:
                 (function_name, blob_name, etag, state, attempts),
             )
 
+    def receipts_in_state(self, state: str) -> list[tuple[str, str, str, int]]:
+        """(function, blob, version, attempts) of every receipt in ``state``."""
+        rows = self._db.execute(
+            "SELECT function_name, blob_name, etag, attempts FROM blob_receipts WHERE state = ?", (state,)
+        )
+        return [(str(r[0]), str(r[1]), str(r[2]), int(r[3])) for r in rows]
+
     def keys(self) -> dict[str, str]:
         return {name: value for name, value in self._db.execute("SELECT name, value FROM host_keys")}
 
@@ -421,7 +428,10 @@ def _delete_ids(db: sqlite3.Connection, table: str, ids: Sequence[int]) -> None:
 
 
 def _delete_instance(db: sqlite3.Connection, instance_id: str) -> int:
-    """Remove an instance with its history, messages and work; returns 1 if it existed."""
-    for table in ("history", "messages", "work_items"):
+    """Remove an instance with its history and messages; returns 1 if it existed.
+
+    Its queued activities stay: in Azure they sit in the work-item queue, which neither purge nor
+    a new execution touches, and run anyway (their results are dropped)."""
+    for table in ("history", "messages"):
         db.execute(f"DELETE FROM {table} WHERE instance_id = ?", (instance_id,))  # noqa: S608 - fixed names
     return db.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,)).rowcount

@@ -20,6 +20,7 @@ from devhost.durable_http.client_binding import DurableEndpoints
 from devhost.durable_http.status import status_payload
 from devhost.errors import ManagementError
 from devhost.functions.keys import DURABLE_SYSTEM, HostKeys
+from devhost.monitoring.tracing import HostTracing
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -33,11 +34,16 @@ _RUNNING = (
 
 class DurableApi:
     def __init__(
-        self, engine: Engine, endpoints: Callable[[], DurableEndpoints], keys: HostKeys | None
+        self,
+        engine: Engine,
+        endpoints: Callable[[], DurableEndpoints],
+        keys: HostKeys | None,
+        tracing: HostTracing | None = None,
     ) -> None:
         self._engine = engine
         self._endpoints = endpoints
         self._keys = keys  # None: keys are not enforced
+        self._tracing = tracing
 
     def routes(self, prefix: str, *, public: bool) -> list[web.RouteDef]:
         guard = self._require_system_key if public and self._keys is not None else _unguarded
@@ -78,6 +84,8 @@ class DurableApi:
             )
         except ManagementError as exc:
             return _error(exc)
+        if self._tracing is not None:  # the caller's traceparent, as the SDK sends it
+            self._tracing.instance_started(instance_id, request.match_info["name"], request.headers)
         return self._accepted(instance_id)
 
     async def status(self, request: web.Request) -> web.StreamResponse:

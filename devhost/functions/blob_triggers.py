@@ -1,15 +1,16 @@
 """Blob triggers: a container poller with receipts, and the Event Grid `BlobCreated` webhook.
 
-Polling (the `LogsAndContainerScan` source): every interval, list each trigger's container in the
-storage account named by its `connection` setting; a blob version (ETag) without a receipt fires
-the function, and a receipt in the state keeps it from firing again. A failing blob is retried
-on later scans, five attempts in all, then given up ("poison"), as the Functions host does.
-Azurite sends no Event Grid events, so devhost polls every blob trigger, whatever its `source`.
+Each trigger fires the way its `source` says, and only that way, as in Azure:
 
-Event Grid: `POST /runtime/webhooks/blobs?functionName=Host.Functions.<name>` with header
-`aeg-event-type: Notification` and `Microsoft.Storage.BlobCreated` events (or the
-`SubscriptionValidation` handshake). Delivery is at-least-once, as in Azure: every post fires;
-it also writes the receipt so the poller leaves that version alone.
+- `LogsAndContainerScan` (the default): every interval, list the trigger's container in the
+  storage account named by its `connection` setting; a blob version (ETag) without a receipt
+  fires the function, and a receipt in the state keeps it from firing again. A failing blob is
+  retried on later scans, five attempts in all, then given up ("poison"), as the host does.
+- `EventGrid`: only `POST /runtime/webhooks/blobs?functionName=Host.Functions.<name>` with header
+  `aeg-event-type: Notification` and `Microsoft.Storage.BlobCreated` events (or the
+  `SubscriptionValidation` handshake) fires it; nothing scans its container. Delivery is
+  at-least-once, as in Azure: every post fires. Azurite emits no events: `devhost.eventgrid`
+  stands in for the storage account's Event Grid subscription (`make serve` runs it).
 
 The trigger argument is a `func.InputStream` with `name` ("container/path"), `uri` (without any
 SAS), `length`, `blob_properties` (ETag, ContentLength, ContentType, ...) and `metadata`.
@@ -39,6 +40,7 @@ from devhost.functions.keys import BLOBS_SYSTEM, HostKeys
 log = logging.getLogger("devhost")
 
 MAX_ATTEMPTS = 5
+QUEUED = "queued"  # an Event Grid delivery accepted by the webhook, not yet done
 _SUBJECT = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
 _PARAMETER = re.compile(r"\{[^}]+\}")
 _APP_SETTING = re.compile(r"%([A-Za-z0-9_]+)%")
@@ -78,6 +80,11 @@ class BlobTriggers:
     def functions(self) -> list[str]:
         return sorted(self._functions)
 
+    @property
+    def polled_functions(self) -> list[str]:
+        """The triggers devhost scans for (those not sourced from Event Grid)."""
+        return sorted(name for name, function in self._functions.items() if not _event_grid(function))
+
     async def close(self) -> None:
         for task in self._deliveries:
             task.cancel()
@@ -105,6 +112,8 @@ class BlobTriggers:
         """Scan every blob trigger's container once; returns how many blobs fired successfully."""
         fired = 0
         for function in self._functions.values():
+            if _event_grid(function):
+                continue  # fired only through the webhook, as in Azure
             container = self._container(function)
             if container is None:
                 continue
@@ -200,6 +209,11 @@ class BlobTriggers:
         except ValueError:
             return web.json_response({"error": "the body is not JSON"}, status=400)
         events: list[dict[str, Any]] = body if isinstance(body, list) else [body]
+        function = self._functions.get(name)
+        if function is None or not _event_grid(function):
+            return web.json_response(
+                {"error": f"no Event Grid-sourced blob trigger named {name!r}"}, status=404
+            )
         kind = request.headers.get("aeg-event-type", "")
         if kind == "SubscriptionValidation":
             code = (events[0].get("data") or {}).get("validationCode") if events else None
@@ -208,26 +222,41 @@ class BlobTriggers:
             return web.json_response({"validationResponse": code})
         if kind != "Notification":
             return web.json_response({"error": f"unexpected aeg-event-type {kind!r}"}, status=400)
-        function = self._functions.get(name)
-        if function is None:
-            return web.json_response({"error": f"no blob-triggered function named {name!r}"}, status=404)
         path = _path(function)
         for event in events:
             if event.get("eventType") != "Microsoft.Storage.BlobCreated":
                 continue
             match = _SUBJECT.match(str(event.get("subject", "")))
             if match and match["container"] == path.container and path.matches(match["blob"]):
-                task = asyncio.create_task(self._deliver(function, match["blob"]))
-                self._deliveries.add(task)
-                task.add_done_callback(self._deliveries.discard)
+                # Queued durably before the 202 (the host puts Event Grid deliveries on its blob
+                # trigger queue): a restart resumes it, five attempts in all, then "poison".
+                key = f"{path.container}/{match['blob']}"
+                delivery = f"{(event.get('data') or {}).get('eTag', '')}|{event.get('id', uuid.uuid4())}"
+                self._store.put_receipt(function.name, key, delivery, QUEUED, 0)
+                self._spawn(function, match["blob"], delivery, 0)
         return web.Response(status=202)
 
-    async def _deliver(self, function: FunctionInfo, blob_name: str) -> None:
+    def resume_queued(self) -> int:
+        """After a restart: deliver again what was queued from the webhook and not done."""
+        resumed = 0
+        for name, key, delivery, attempts in self._store.receipts_in_state(QUEUED):
+            function = self._functions.get(name)
+            if function is not None and _event_grid(function):
+                self._spawn(function, key.partition("/")[2], delivery, attempts)
+                resumed += 1
+        return resumed
+
+    def _spawn(self, function: FunctionInfo, blob_name: str, delivery: str, attempts: int) -> None:
+        task = asyncio.create_task(self._deliver(function, blob_name, delivery, attempts))
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, function: FunctionInfo, blob_name: str, delivery: str, attempts: int) -> None:
         container = self._container(function)
         if container is None:
             return
         key = f"{container.container_name}/{blob_name}"
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for attempt in range(attempts + 1, MAX_ATTEMPTS + 1):
             try:
                 etag = await self._fire(function, container, blob_name, "EventGrid")
             except Exception:
@@ -238,11 +267,18 @@ class BlobTriggers:
                     attempt,
                     MAX_ATTEMPTS,
                 )
+                self._store.put_receipt(function.name, key, delivery, QUEUED, attempt)
                 await asyncio.sleep(0.5 * attempt)
                 continue
-            self._store.put_receipt(function.name, key, _version(etag), "done", attempt)
+            self._store.put_receipt(function.name, key, delivery, "done", attempt)
+            log.debug("blob trigger '%s' fired for %s (ETag %s)", function.name, key, etag)
             return
+        self._store.put_receipt(function.name, key, delivery, "poison", MAX_ATTEMPTS)
         log.error("blob trigger '%s' gave up on %s after %d attempts", function.name, key, MAX_ATTEMPTS)
+
+
+def _event_grid(function: FunctionInfo) -> bool:
+    return str(function.trigger.get("source") or "").lower() == "eventgrid"
 
 
 def _version(etag: str) -> str:

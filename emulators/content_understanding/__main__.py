@@ -15,7 +15,7 @@ def parse_args(argv: list[str]) -> tuple[EmulatorConfig, str, int]:
     parser = argparse.ArgumentParser(
         prog="python -m emulators.content_understanding",
         description="An offline emulator of Azure AI Content Understanding's REST API "
-        "(2025-11-01 and 2025-05-01-preview).",
+        "(2025-11-01 and 2026-06-01-preview).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=7080, help="port to listen on, 0 for any free one")
@@ -29,6 +29,9 @@ def parse_args(argv: list[str]) -> tuple[EmulatorConfig, str, int]:
     )
     parser.add_argument("--seed", type=int, default=None, help="seed of the fault dice, for repeatable runs")
     parser.add_argument("--allow-remote-urls", action="store_true", help="fetch non-loopback input URLs too")
+    parser.add_argument(
+        "--state-dir", default=None, help="keep analyzers and defaults in this directory across restarts"
+    )
     args = parser.parse_args(argv)
     for name in ("fault_rate_429", "fault_rate_5xx"):
         if not 0 <= getattr(args, name) <= 1:
@@ -40,8 +43,9 @@ def parse_args(argv: list[str]) -> tuple[EmulatorConfig, str, int]:
         rate_5xx=args.fault_rate_5xx, retry_after=args.retry_after,
     )  # fmt: skip
     config = EmulatorConfig(
-        key=args.key, faults=faults, seed=args.seed, allow_remote_urls=args.allow_remote_urls
-    )
+        key=args.key, faults=faults, seed=args.seed, allow_remote_urls=args.allow_remote_urls,
+        state_dir=args.state_dir,
+    )  # fmt: skip
     return config, args.host, args.port
 
 

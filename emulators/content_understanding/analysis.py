@@ -1,12 +1,15 @@
-"""An analysis: read every input, extract its text, fill the analyzer's fields, build the result.
+"""An analysis: read the input, extract its text, fill the analyzer's fields, build the result and
+its ``usage``.
 
-Several inputs of a pro-mode analyzer give one consolidated content (their markdown joined, the
-fields filled over all of it), as the service returns one result for a pro-mode analysis.
+One input per request (both live versions). An agentic analyzer's input may hold several logical
+documents (a contract and its appendix in one PDF): its fields are answered over the whole file,
+which is what the emulator does for every analyzer, and its usage is billed at the advanced
+contextualization rate (``advancedContextualizationTokens``).
 """
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,30 +17,38 @@ import aiohttp
 
 from emulators.content_understanding.documents import (
     PAGE_BREAK,
+    TEXT_TYPES,
     Extracted,
     check_size,
     detect_mime_type,
     extract,
     fetch,
 )
-from emulators.content_understanding.errors import OperationFailure
 from emulators.content_understanding.fields import fill_fields
 from emulators.content_understanding.validation import InputSpec
 from emulators.content_understanding.versions import GA
 
-# Pro mode (standard-pro-modes.md): documents only, PDF/TIFF/images, 100 MB per request.
-PRO_MODE_TYPES = frozenset(
-    {"application/pdf", "image/tiff", "image/jpeg", "image/png", "image/bmp", "image/heif"}
-)
-PRO_MODE_LIMIT_BYTES = 100 * 1024 * 1024
 SOURCE_NOT_ACCESSIBLE = "ContentSourceNotAccessible"
+TOKENS_PER_PAGE = 1000  # contextualization tokens per page (pricing explainer)
+OFFICE_PREFIX = "application/vnd.openxmlformats-officedocument."
 
 
 def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-async def _load(session: aiohttp.ClientSession, spec: InputSpec, allow_remote: bool) -> tuple[str, bytes]:
+@dataclass(frozen=True)
+class AnalyzerView:
+    """What an analysis needs to know of its analyzer."""
+
+    analyzer_id: str
+    definition: dict[str, Any]
+    agentic: bool
+    completion_model: str | None  # the model name its fields are generated with, if any
+
+
+async def load(session: aiohttp.ClientSession, spec: InputSpec, allow_remote: bool) -> tuple[str, bytes]:
+    """The input's type and bytes: fetched like the service does, or the bytes sent."""
     if spec.data is not None:
         return detect_mime_type(spec.mime_type, None, spec.label, spec.data), spec.data
     assert spec.url is not None
@@ -53,84 +64,83 @@ async def _load(session: aiohttp.ClientSession, spec: InputSpec, allow_remote: b
 
 async def analyze(
     session: aiohttp.ClientSession,
+    analyzer: AnalyzerView,
+    spec: InputSpec,
     *,
-    analyzer_id: str,
-    definition: dict[str, Any],
-    inputs: list[InputSpec],
     api_version: str,
-    pro_mode: bool,
     allow_remote: bool,
-    knowledge: str = "",
-) -> dict[str, Any]:
-    """The ``result`` of a succeeded analysis; ``OperationFailure`` fails the operation instead."""
-    loaded = await asyncio.gather(*(_load(session, spec, allow_remote) for spec in inputs))
-    if pro_mode:
-        _check_pro_mode_inputs(inputs, loaded)
-    documents = []
-    for spec, (mime_type, data) in zip(inputs, loaded, strict=True):
-        check_size(mime_type, data, spec.label)
-        documents.append(extract(mime_type, data, spec.label))
-    if pro_mode and len(documents) > 1:
-        documents = [_combine(documents)]
-    field_schema = definition.get("fieldSchema")
-    contents = [
-        _content(document, field_schema, analyzer_id, api_version, knowledge) for document in documents
-    ]
-    return {
-        "analyzerId": analyzer_id,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``result`` and ``usage`` of a succeeded analysis; ``OperationFailure`` fails it instead."""
+    mime_type, data = await load(session, spec, allow_remote)
+    check_size(mime_type, data, spec.label)
+    document = extract(mime_type, data, spec.label)
+    return build_result(analyzer, document, api_version=api_version, inline=False)
+
+
+def build_result(
+    analyzer: AnalyzerView,
+    document: Extracted,
+    *,
+    api_version: str,
+    inline: bool,
+    warnings: tuple[dict[str, Any], ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    content = _content(document, analyzer)
+    result = {
+        "analyzerId": analyzer.analyzer_id,
         "apiVersion": api_version,
         "createdAt": utc_now(),
-        "warnings": [warning for document in documents for warning in document.warnings],
+        "warnings": [*warnings, *document.warnings],
         "stringEncoding": "codePoint",
-        "contents": contents,
+        "contents": [content],
     }
+    return result, _usage(analyzer, document, content, api_version=api_version, inline=inline)
 
 
-def _check_pro_mode_inputs(inputs: list[InputSpec], loaded: list[tuple[str, bytes]]) -> None:
-    for spec, (mime_type, _) in zip(inputs, loaded, strict=True):
-        if mime_type not in PRO_MODE_TYPES:
-            raise OperationFailure(
-                "InvalidRequest",
-                f"Pro mode analyzes PDF, TIFF and image files only; '{spec.label}' is {mime_type}.",
-                inner_code="UnsupportedContent",
-            )
-    total = sum(len(data) for _, data in loaded)
-    if total > PRO_MODE_LIMIT_BYTES:
-        raise OperationFailure(
-            "InvalidRequest",
-            f"Pro mode analyzes at most {PRO_MODE_LIMIT_BYTES} bytes per request, got {total}.",
-            inner_code="InvalidContentLength",
-        )
-
-
-def _combine(documents: list[Extracted]) -> Extracted:
-    pages = [page for document in documents for page in document.pages]
-    warnings = [warning for document in documents for warning in document.warnings]
-    return Extracted("application/pdf", pages, warnings)
-
-
-def _content(
-    document: Extracted,
-    field_schema: dict[str, Any] | None,
-    analyzer_id: str,
-    api_version: str,
-    knowledge: str,
-) -> dict[str, Any]:
+def _content(document: Extracted, analyzer: AnalyzerView) -> dict[str, Any]:
     markdown = document.markdown
-    pages, offset = [], 0
+    pages, starts, offset = [], [], 0
     for number, page in enumerate(document.pages, start=1):
         pages.append({"pageNumber": number, "spans": [{"offset": offset, "length": len(page)}]})
+        starts.append(offset)
         offset += len(page) + len(PAGE_BREAK)
     content: dict[str, Any] = {
         "kind": "document",
         "mimeType": document.mime_type,
+        "analyzerId": analyzer.analyzer_id,
         "markdown": markdown,
         "startPageNumber": 1,
         "endPageNumber": len(document.pages),
         "pages": pages,
     }
-    if api_version == GA:
-        content["analyzerId"] = analyzer_id
+    field_schema = analyzer.definition.get("fieldSchema")
     if field_schema:
-        content["fields"] = fill_fields(field_schema, markdown, knowledge)
+        config = analyzer.definition.get("config") or {}
+        estimate = bool(config.get("estimateFieldSourceAndConfidence"))
+        content["fields"] = fill_fields(field_schema, markdown, estimate=estimate, page_starts=starts)
     return content
+
+
+def _usage(
+    analyzer: AnalyzerView, document: Extracted, content: dict[str, Any], *, api_version: str, inline: bool
+) -> dict[str, Any]:
+    """Deterministic meters in the shape of GA ``UsageDetails``: pages by extraction level, and, when
+    fields are generated, contextualization and model tokens (keyed ``<model>-input``/``-output``
+    as in concepts/models-deployments.md)."""
+    pages = len(document.pages)
+    if document.mime_type in TEXT_TYPES or document.mime_type.startswith(OFFICE_PREFIX):
+        level = "Minimal"  # digital text: nothing to recognise
+    elif analyzer.analyzer_id == "prebuilt-read":
+        level = "Basic"
+    else:
+        level = "Standard"
+    usage: dict[str, Any] = {f"documentPages{level}{'Inline' if inline else ''}": pages}
+    fields = content.get("fields")
+    if fields is not None and analyzer.completion_model:
+        meter = "advancedContextualizationTokens" if analyzer.agentic and api_version != GA else None
+        usage[meter or "contextualizationTokens"] = TOKENS_PER_PAGE * pages
+        usage["tokens"] = {
+            f"{analyzer.completion_model}-input": len(content["markdown"]) // 4 + 50 * len(fields),
+            f"{analyzer.completion_model}-output": 20 * len(fields),
+        }
+    return usage

@@ -1,4 +1,4 @@
-"""The emulator's web application: CU's REST API under ``/contentunderstanding`` (both versions),
+"""The emulator's web application: CU's REST API under ``/contentunderstanding`` (live versions),
 plus ``/_emulator/{stats,faults,reset}`` for tests. Every request needs the key."""
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def build_app(state: EmulatorState) -> web.Application:
     app[STATE] = state
 
     async def http_session(app: web.Application) -> Any:
-        # The client that fetches inputs and knowledge sources, as the service does.
+        # The client that fetches inputs, as the service does.
         state.session = aiohttp.ClientSession()
         yield
         await state.aclose()

@@ -105,3 +105,4 @@ class EmulatorConfig:
     # that nothing leaves the machine.
     allow_remote_urls: bool = False
     page_size: int = 20  # analyzers per page of GET /analyzers
+    state_dir: str | None = None  # where analyzers and defaults are kept across restarts (else memory)

@@ -22,6 +22,8 @@ TEXT_TYPES = frozenset({"text/plain", "text/markdown", "text/html"})
 # Limits of service-limits.md: text-like files 1 MB, others 200 MB.
 TEXT_LIMIT_BYTES = 1024 * 1024
 FILE_LIMIT_BYTES = 200 * 1024 * 1024
+MAX_PAGES = 300  # pdf/tiff pages per analysis
+PAGE_LIMIT_CODE = "InputExceededLimit"  # the code of Azure's truncation warning (2026-06-01-preview example)
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=60)
 
 _EXTENSIONS = {".md": "text/markdown", ".markdown": "text/markdown", ".heif": "image/heif"}
@@ -58,25 +60,27 @@ async def fetch(
     host = urlsplit(url).hostname or ""
     if not allow_remote and not _is_loopback(host):
         raise OperationFailure(
-            "InvalidRequest",
+            inner_code,
             f"Could not read {what}: the emulator fetches only loopback URLs (see --allow-remote-urls).",
-            inner_code=inner_code,
         )
     try:
         async with session.get(url, allow_redirects=False, timeout=FETCH_TIMEOUT) as response:
             if response.status != 200:
                 raise OperationFailure(
-                    "InvalidRequest",
-                    f"Could not read {what} from {_without_query(url)}: HTTP {response.status}.",
-                    inner_code=inner_code,
+                    inner_code, f"Could not read {what} from {_without_query(url)}: HTTP {response.status}."
                 )
-            data = await response.content.read(FILE_LIMIT_BYTES + 1)
-            return data, response.headers.get("Content-Type")
+            # StreamReader.read(n) returns what is buffered (at most n), not n bytes: read to the end,
+            # stopping one byte past the limit (the caller refuses what is over it).
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(1 << 20):
+                data += chunk
+                if len(data) > FILE_LIMIT_BYTES:
+                    break
+            return bytes(data), response.headers.get("Content-Type")
     except (aiohttp.ClientError, TimeoutError) as error:
         raise OperationFailure(
-            "InvalidRequest", f"Could not read {what} from {_without_query(url)}: {type(error).__name__}.",
-            inner_code=inner_code,
-        ) from None  # fmt: skip
+            inner_code, f"Could not read {what} from {_without_query(url)}: {type(error).__name__}."
+        ) from None
 
 
 def detect_mime_type(declared: str | None, header: str | None, label: str, data: bytes) -> str:
@@ -104,9 +108,9 @@ def check_size(mime_type: str, data: bytes, label: str) -> None:
     limit = TEXT_LIMIT_BYTES if mime_type in TEXT_TYPES else FILE_LIMIT_BYTES
     if len(data) > limit:
         raise OperationFailure(
-            "InvalidRequest", f"Input '{label}' is larger than {limit} bytes, the limit for {mime_type}.",
-            inner_code="InvalidContentLength",
-        )  # fmt: skip
+            "InvalidContentLength",
+            f"Input '{label}' is larger than {limit} bytes, the limit for {mime_type}.",
+        )
 
 
 def extract(mime_type: str, data: bytes, label: str) -> Extracted:
@@ -131,10 +135,14 @@ def _decode(data: bytes) -> str:
 def _pdf_pages(data: bytes, label: str) -> list[str]:
     try:
         reader = pypdf.PdfReader(io.BytesIO(data))
+        if len(reader.pages) > MAX_PAGES:
+            raise OperationFailure(
+                PAGE_LIMIT_CODE, f"Input '{label}' has {len(reader.pages)} pages; the limit is {MAX_PAGES}."
+            )
         return [page.extract_text().strip() for page in reader.pages] or [""]
     except (pypdf.errors.PdfReadError, ValueError) as error:
         raise OperationFailure(
-            "InvalidRequest", f"Input '{label}' is not a readable PDF ({error}).", inner_code="InvalidContent"
+            "InvalidContent", f"Input '{label}' is not a readable PDF ({error})."
         ) from None
 
 

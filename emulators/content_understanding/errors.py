@@ -18,6 +18,7 @@ class ServiceError(Exception):
         *,
         target: str | None = None,
         inner_code: str | None = None,
+        inner_message: str | None = None,
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
@@ -26,6 +27,7 @@ class ServiceError(Exception):
         self.message = message
         self.target = target
         self.inner_code = inner_code
+        self.inner_message = inner_message
         self.headers = headers or {}
 
     def error_body(self) -> dict[str, Any]:
@@ -35,6 +37,8 @@ class ServiceError(Exception):
             body["target"] = self.target
         if self.inner_code:
             body["innererror"] = {"code": self.inner_code}
+            if self.inner_message:
+                body["innererror"]["message"] = self.inner_message
         return body
 
     def response(self) -> web.Response:
@@ -54,12 +58,26 @@ def not_found(message: str) -> ServiceError:
     return ServiceError(404, "NotFound", message)
 
 
-class OperationFailure(Exception):
-    """Ends a long-running operation as ``Failed`` with this error (not an HTTP error)."""
+GENERIC_MESSAGE = "Invalid Request."
 
-    def __init__(self, code: str, message: str, *, inner_code: str | None = None) -> None:
-        super().__init__(message)
-        self.error = ServiceError(0, code, message, inner_code=inner_code).error_body()
+
+class OperationFailure(Exception):
+    """Ends a long-running operation as ``Failed`` (not an HTTP error), in Azure's shape: a generic
+    outer error and the detail inside, ``{"code": "InvalidRequest", "message": "Invalid Request.",
+    "innererror": {"code": "ContentSourceNotAccessible", "message": "..."}}`` (reported from a live
+    service in Azure/azure-sdk-for-net#56192). Where no operation exists (inline analysis) the same
+    failure is an HTTP 400 with that body: ``as_http_error``."""
+
+    def __init__(self, inner_code: str, detail: str) -> None:
+        super().__init__(detail)
+        self.inner_code = inner_code
+        self.detail = detail
+        self.error = self.as_http_error().error_body()
+
+    def as_http_error(self) -> ServiceError:
+        return ServiceError(
+            400, "InvalidRequest", GENERIC_MESSAGE, inner_code=self.inner_code, inner_message=self.detail
+        )
 
 
 INTERNAL_ERROR = {"code": "InternalServerError", "message": "An unexpected error occurred."}

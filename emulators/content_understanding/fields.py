@@ -1,10 +1,15 @@
 """Deterministic field filling: a field takes the value of a ``Label: value`` line in the text.
 
 A field's labels are its name (``invoiceTotal``), its name's words (``invoice total``) and its
-description, compared case-insensitively. The first matching line wins (the document's own text
-before a pro-mode analyzer's reference documents); its value is converted
+description, compared case-insensitively. The first matching line wins; its value is converted
 by the field's type, and a value that does not convert leaves the field empty (just ``type``),
-as the service leaves a field it cannot fill. No model is involved, so no ``confidence``.
+as the service leaves a field it cannot fill.
+
+Where the analyzer asks for it (``config.estimateFieldSourceAndConfidence``, or a field's own
+``estimateSourceAndConfidence``, which wins), a filled value also gets ``confidence`` (0.95 when
+the label is the field's name, 0.9 its name's words, 0.8 its description) and ``source``,
+``D(page,x1,y1,x2,y2,x3,y3,x4,y4)`` in inches: the page is the real one, the polygon is made up
+from the line and column of the value (there is no layout engine), so only its shape is Azure's.
 """
 
 from __future__ import annotations
@@ -46,34 +51,55 @@ def _labels(name: str, definition: dict[str, Any]) -> list[str]:
     return [_normalise(label) for label in labels]
 
 
+_CONFIDENCE = (0.95, 0.9, 0.8)  # matched by the field's name, its name's words, its description
+_INCH_PER_LINE, _INCH_PER_CHAR, _MARGIN = 0.25, 0.1, 1.0
+
+
 class LabelIndex:
-    """Every ``Label: value`` line of a markdown text: normalised label -> (value, offset).
+    """Every ``Label: value`` line of a markdown text: normalised label -> (value, offset)."""
 
-    Lines of ``knowledge`` (a pro-mode analyzer's reference documents) count after the document's
-    own, with offset -1: a value found there has no span in the analysed content.
-    """
-
-    def __init__(self, markdown: str, knowledge: str = "") -> None:
+    def __init__(self, markdown: str, page_starts: list[int] | None = None) -> None:
+        self.markdown = markdown
+        self.page_starts = page_starts or [0]
         self.values: dict[str, tuple[str, int]] = {}
-        for text, in_document in ((markdown, True), (knowledge, False)):
-            for match in _LABEL_LINE.finditer(text):
-                label, value = _normalise(match.group("label")), match.group("value")
-                if value and label not in self.values:  # the first line with a label wins
-                    self.values[label] = (value, match.start("value") if in_document else -1)
+        for match in _LABEL_LINE.finditer(markdown):
+            label, value = _normalise(match.group("label")), match.group("value")
+            if value and label not in self.values:  # the first line with a label wins
+                self.values[label] = (value, match.start("value"))
 
-    def find(self, name: str, definition: dict[str, Any]) -> tuple[str, int] | None:
-        for label in _labels(name, definition):
+    def find(self, name: str, definition: dict[str, Any]) -> tuple[str, int, float] | None:
+        """The value, its offset and the confidence of the match."""
+        for label, confidence in zip(_labels(name, definition), _CONFIDENCE, strict=False):
             if label in self.values:
-                return self.values[label]
+                return (*self.values[label], confidence)
         return None
 
+    def source(self, offset: int, length: int) -> str:
+        """``D(page, polygon)`` of the text at ``offset``: its page, and a box from line and column."""
+        page = max(number for number, start in enumerate(self.page_starts, start=1) if start <= offset)
+        page_start = self.page_starts[page - 1]
+        line = self.markdown.count("\n", page_start, offset)
+        column = offset - (self.markdown.rfind("\n", page_start, offset) + 1 if line else page_start)
+        x1 = round(_MARGIN + column * _INCH_PER_CHAR, 4)
+        x2 = round(x1 + length * _INCH_PER_CHAR, 4)
+        y1 = round(_MARGIN + line * _INCH_PER_LINE, 4)
+        y2 = round(y1 + _INCH_PER_LINE * 0.8, 4)
+        return f"D({page},{x1:g},{y1:g},{x2:g},{y1:g},{x2:g},{y2:g},{x1:g},{y2:g})"
 
-def fill_fields(field_schema: dict[str, Any], markdown: str, knowledge: str = "") -> dict[str, Any]:
-    """``contents[].fields`` for ``field_schema`` over ``markdown`` (then ``knowledge``)."""
-    index = LabelIndex(markdown, knowledge)
+
+def fill_fields(
+    field_schema: dict[str, Any],
+    markdown: str,
+    *,
+    estimate: bool = False,
+    page_starts: list[int] | None = None,
+) -> dict[str, Any]:
+    """``contents[].fields`` for ``field_schema`` over ``markdown``; ``estimate`` is the analyzer's
+    ``estimateFieldSourceAndConfidence``; ``page_starts`` the offset where each page begins."""
+    index = LabelIndex(markdown, page_starts)
     definitions = field_schema.get("definitions", {})
     return {
-        name: _fill(name, _resolve(definition, definitions), index, definitions)
+        name: _fill(name, _resolve(definition, definitions), index, definitions, estimate)
         for name, definition in field_schema.get("fields", {}).items()
     }
 
@@ -88,32 +114,41 @@ def _resolve(definition: dict[str, Any], definitions: dict[str, Any]) -> dict[st
 
 
 def _fill(
-    name: str, definition: dict[str, Any], index: LabelIndex, definitions: dict[str, Any]
+    name: str, definition: dict[str, Any], index: LabelIndex, definitions: dict[str, Any], estimate: bool
 ) -> dict[str, Any]:
     field_type = str(definition.get("type", "string"))
+    estimate = bool(definition.get("estimateSourceAndConfidence", estimate))
     if field_type == "object":
         properties = definition.get("properties", {})
         values = {
-            key: _fill(key, _resolve(sub, definitions), index, definitions) for key, sub in properties.items()
+            key: _fill(key, _resolve(sub, definitions), index, definitions, estimate)
+            for key, sub in properties.items()
         }
         return {"type": "object", "valueObject": values}
     found = index.find(name, definition)
     if found is None:
         return {"type": field_type}
-    text, offset = found
+    text, offset, confidence = found
     if field_type == "array":
-        return _fill_array(definition, text, offset, definitions)
+        return _fill_array(definition, text, offset, definitions, index if estimate else None, confidence)
     value = _convert(field_type, text, definition)
     if value is None:
         return {"type": field_type}
     field: dict[str, Any] = {"type": field_type, _VALUE_KEYS[field_type]: value}
-    if offset >= 0:
-        field["spans"] = [{"offset": offset, "length": len(text)}]
+    field["spans"] = [{"offset": offset, "length": len(text)}]
+    if estimate:
+        field["confidence"] = confidence
+        field["source"] = index.source(offset, len(text))
     return field
 
 
 def _fill_array(
-    definition: dict[str, Any], text: str, offset: int, definitions: dict[str, Any]
+    definition: dict[str, Any],
+    text: str,
+    offset: int,
+    definitions: dict[str, Any],
+    estimating: LabelIndex | None,
+    confidence: float,
 ) -> dict[str, Any]:
     """``Label: a; b; c`` gives three items of the array's item type."""
     items = _resolve(definition.get("items", {"type": "string"}), definitions)
@@ -127,9 +162,11 @@ def _fill_array(
         value = _convert(item_type, stripped, items) if stripped and item_type in _VALUE_KEYS else None
         if value is not None:
             item: dict[str, Any] = {"type": item_type, _VALUE_KEYS[item_type]: value}
-            if offset >= 0:
-                item_offset = offset + start + (len(part) - len(part.lstrip()))
-                item["spans"] = [{"offset": item_offset, "length": len(stripped)}]
+            item_offset = offset + start + (len(part) - len(part.lstrip()))
+            item["spans"] = [{"offset": item_offset, "length": len(stripped)}]
+            if estimating is not None:
+                item["confidence"] = confidence
+                item["source"] = estimating.source(item_offset, len(stripped))
             values.append(item)
     return {"type": "array", "valueArray": values}
 

@@ -14,7 +14,7 @@ from aiohttp import web
 from emulators.content_understanding.errors import INTERNAL_ERROR, ServiceError
 from emulators.content_understanding.protocol import API_VERSION, BASE, seconds_header, state_of
 from emulators.content_understanding.state import EmulatorState
-from emulators.content_understanding.versions import RULES
+from emulators.content_understanding.versions import RETIRED, RULES
 
 logger = logging.getLogger(__name__)
 _DENIED = (
@@ -70,13 +70,18 @@ def _authenticate(request: web.Request, state: EmulatorState) -> None:
 
 
 def _api_version(request: web.Request) -> str:
+    """A live version. Unknown and retired versions get ``400 UnsupportedApiVersion``, the code the
+    Azure REST API guidelines give for a version the service does not support; Azure does not document
+    what a retired CU version answers, so this shape is our choice (the message names the version)."""
     version = request.query.get("api-version")
     if not version:
         raise ServiceError(400, "MissingApiVersionParameter", "The api-version query parameter is required.")
     if version not in RULES:
+        state = "has been retired" if version in RETIRED else "is not supported"
         raise ServiceError(
             400, "UnsupportedApiVersion",
-            f"The api-version '{version}' is not supported. Supported versions: {', '.join(sorted(RULES))}.",
+            f"The api-version '{version}' {state}. Supported versions: {', '.join(sorted(RULES))}.",
+            target="api-version",
         )  # fmt: skip
     return version
 

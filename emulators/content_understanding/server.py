@@ -43,15 +43,16 @@ class Emulator:
 @contextlib.asynccontextmanager
 async def running_emulator(
     *, key: str = DEFAULT_KEY, host: str = "127.0.0.1", port: int = 0, seed: int | None = None,
-    allow_remote_urls: bool = False, page_size: int = 20, **faults: Any,
+    allow_remote_urls: bool = False, page_size: int = 20, state_dir: str | None = None, **faults: Any,
 ) -> AsyncIterator[Emulator]:  # fmt: skip
     """Serve the emulator on ``host:port`` (a free port by default) until the block exits.
 
     ``faults`` are ``Faults`` fields: ``analysis_seconds=0.2``, ``rate_429=0.3``, ...
+    ``state_dir`` keeps analyzers and defaults across restarts (else they live in memory).
     """
     config = EmulatorConfig(
         key=key, faults=update_faults(Faults(), faults, json_names=False), seed=seed,
-        allow_remote_urls=allow_remote_urls, page_size=page_size,
+        allow_remote_urls=allow_remote_urls, page_size=page_size, state_dir=state_dir,
     )  # fmt: skip
     state = EmulatorState(config)
     runner = web.AppRunner(build_app(state), access_log=None, handle_signals=False)
@@ -74,7 +75,7 @@ async def serve(config: EmulatorConfig, host: str, port: int) -> None:
     faults = {name: getattr(config.faults, name) for name in Faults.__dataclass_fields__}
     async with running_emulator(
         key=config.key, host=host, port=port, seed=config.seed, allow_remote_urls=config.allow_remote_urls,
-        page_size=config.page_size, **faults,
+        page_size=config.page_size, state_dir=config.state_dir, **faults,
     ) as emulator:  # fmt: skip
         print(f"Content Understanding emulator listening on {emulator.endpoint}", flush=True)
         await stop.wait()

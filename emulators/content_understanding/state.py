@@ -2,6 +2,7 @@
 
 Operations progress by the wall clock: each runs as a task that does the work (fetching,
 extracting) and then waits out the rest of ``analysis_seconds`` before it reports an outcome.
+Analyzers and defaults outlive a restart when the emulator has a state directory (``store``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import aiohttp
 from emulators.content_understanding.analysis import utc_now
 from emulators.content_understanding.config import EmulatorConfig, Faults, faults_to_json
 from emulators.content_understanding.errors import INTERNAL_ERROR, OperationFailure
-from emulators.content_understanding.versions import RULES
+from emulators.content_understanding.store import StateStore
+from emulators.content_understanding.versions import AGENTIC, PREBUILTS
 
 logger = logging.getLogger(__name__)
 
@@ -38,14 +40,18 @@ class Analyzer:
     created_at: str = field(default_factory=utc_now)
     last_modified_at: str = field(default_factory=utc_now)
     prebuilt: bool = False
-    knowledge: str = ""  # a pro-mode analyzer's reference documents, as markdown (read at creation)
 
     @property
-    def mode(self) -> str:
-        return str(self.definition.get("mode", "standard"))
+    def agentic(self) -> bool:
+        return str(self.definition.get("config", {}).get("workflow", "")).startswith(AGENTIC)
 
-    def to_json(self, api_version: str) -> dict[str, Any]:
-        body: dict[str, Any] = {
+    @property
+    def config(self) -> dict[str, Any]:
+        config = self.definition.get("config")
+        return config if isinstance(config, dict) else {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
             "analyzerId": self.analyzer_id,
             **self.definition,
             "status": self.status,
@@ -53,9 +59,22 @@ class Analyzer:
             "lastModifiedAt": self.last_modified_at,
             "warnings": [],
         }
-        if api_version == "2025-05-01-preview" and not self.prebuilt:
-            body.setdefault("mode", "standard")
-        return body
+
+    def to_record(self) -> dict[str, Any]:
+        """What the state directory keeps of a custom analyzer."""
+        return {
+            "definition": self.definition, "apiVersion": self.api_version, "status": self.status,
+            "createdAt": self.created_at, "lastModifiedAt": self.last_modified_at,
+        }  # fmt: skip
+
+    @classmethod
+    def from_record(cls, analyzer_id: str, record: dict[str, Any]) -> Analyzer:
+        # A creation cut short by a restart completes, as the service would go on with it.
+        status = "ready" if record["status"] == "creating" else str(record["status"])
+        return cls(
+            analyzer_id, dict(record["definition"]), str(record["apiVersion"]), status,
+            str(record["createdAt"]), str(record["lastModifiedAt"]),
+        )  # fmt: skip
 
 
 @dataclass
@@ -66,6 +85,7 @@ class Operation:
     status: str = NOT_STARTED
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
     task: asyncio.Task[None] | None = None
 
     @property
@@ -78,6 +98,8 @@ class Operation:
             body["error"] = self.error
         if self.result is not None:
             body["result"] = self.result
+        if self.usage is not None:
+            body["usage"] = self.usage
         return body
 
 
@@ -105,10 +127,12 @@ class EmulatorState:
     def __init__(self, config: EmulatorConfig) -> None:
         self.config = config
         self.session: aiohttp.ClientSession | None = None  # opened with the web app
-        self.reset()
+        self.store = StateStore(config.state_dir) if config.state_dir else None
+        self.reset(forget_saved=False)
 
-    def reset(self) -> None:
-        """Forget everything created since start-up; faults go back to the start-up settings."""
+    def reset(self, *, forget_saved: bool = True) -> None:
+        """Forget everything created since start-up (and what the state directory kept, unless
+        ``forget_saved`` is false: then it is loaded); faults go back to the start-up settings."""
         for operation in getattr(self, "operations", {}).values():
             if operation.task is not None:
                 operation.task.cancel()
@@ -118,6 +142,24 @@ class EmulatorState:
         self.operations: dict[str, Operation] = {}
         self.defaults: dict[str, Any] = {"modelDeployments": {}}
         self.stats = Stats()
+        if self.store is not None:
+            if forget_saved:
+                self.save()
+            else:
+                saved = self.store.load()
+                self.defaults = saved.get("defaults") or self.defaults
+                for analyzer_id, record in (saved.get("analyzers") or {}).items():
+                    self.analyzers[analyzer_id] = Analyzer.from_record(analyzer_id, record)
+
+    def save(self) -> None:
+        """Write analyzers and defaults to the state directory (if any): after every change."""
+        if self.store is not None:
+            self.store.save(
+                {
+                    "analyzers": {key: analyzer.to_record() for key, analyzer in self.analyzers.items()},
+                    "defaults": self.defaults,
+                }
+            )
 
     def stats_json(self) -> dict[str, Any]:
         return {**self.stats.to_json(), "faults": faults_to_json(self.faults)}
@@ -127,24 +169,16 @@ class EmulatorState:
         return self.session
 
     def find_analyzer(self, analyzer_id: str, api_version: str) -> Analyzer | None:
-        """A custom analyzer (any version), or a prebuilt one of ``api_version``."""
+        """A custom analyzer (created with any live version), or a prebuilt one."""
         if analyzer_id in self.analyzers:
             return self.analyzers[analyzer_id]
-        prebuilt = RULES[api_version].prebuilt_analyzers.get(analyzer_id)
+        prebuilt = PREBUILTS.get(analyzer_id)
         if prebuilt is None:
             return None
-        definition = {"description": prebuilt["description"]}
-        if "models" in prebuilt:
-            definition["models"] = dict(prebuilt["models"])
         return Analyzer(
-            analyzer_id,
-            definition,
-            api_version,
-            "ready",
-            PREBUILT_CREATED_AT,
-            PREBUILT_CREATED_AT,
-            prebuilt=True,
-        )
+            analyzer_id, prebuilt.definition(), api_version, "ready",
+            PREBUILT_CREATED_AT, PREBUILT_CREATED_AT, prebuilt=True,
+        )  # fmt: skip
 
     def pick_fault(self) -> int | None:
         """The status of a fault to serve for this request, if the dice say so."""
@@ -159,7 +193,7 @@ class EmulatorState:
         self,
         kind: str,
         analyzer_id: str,
-        work: Callable[[], Awaitable[dict[str, Any]]],
+        work: Callable[[], Awaitable[tuple[dict[str, Any], dict[str, Any] | None]]],
         *,
         fail: bool = False,
         hang: bool = False,
@@ -174,9 +208,10 @@ class EmulatorState:
             started = time.monotonic()
             operation.status = RUNNING
             result: dict[str, Any] | None = None
+            usage: dict[str, Any] | None = None
             error: dict[str, Any] | None = None
             try:
-                result = await work()
+                result, usage = await work()
             except OperationFailure as failure:
                 error = failure.error
             except Exception:  # a bug in the emulator must still end the operation
@@ -190,6 +225,7 @@ class EmulatorState:
             await asyncio.sleep(max(0.0, duration - (time.monotonic() - started)))
             operation.status = FAILED if error is not None else SUCCEEDED
             operation.result, operation.error = result, error
+            operation.usage = usage if error is None else None
             if on_done is not None:
                 on_done(operation)
 

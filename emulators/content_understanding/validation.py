@@ -11,17 +11,30 @@ from urllib.parse import unquote, urlsplit
 
 from emulators.content_understanding.errors import invalid
 from emulators.content_understanding.versions import (
+    AGENTIC,
+    ANALYZE_PROPERTIES,
+    ANALYZER_PROPERTIES,
+    FIELD_PROPERTIES,
+    FIELD_TYPES,
+    INPUT_PROPERTIES,
+    LABELED_DATA_PROPERTIES,
     MAX_FIELDS,
     MAX_TAGS,
-    PRO_MODE_BASE_ANALYZER,
+    MODEL_ALIASES,
+    PATCHABLE_PROPERTIES,
+    PREBUILTS,
     PROCESSING_LOCATIONS,
     READ_ONLY_ANALYZER_PROPERTIES,
+    RESOLVED_WORKFLOWS,
+    SUPPORTED_MODELS,
+    TABLE_FORMATS,
+    WORKFLOW_SELECTORS,
     VersionRules,
 )
 
 MAX_URL_LENGTH = 8192
+MAX_INPUTS = 1  # per analyze request, both live versions ("regardless of workflow" in 2026-06-01-preview)
 _METHODS = {"generate", "extract", "classify"}
-_MODES = {"standard", "pro"}
 
 
 @dataclass(frozen=True)
@@ -64,21 +77,23 @@ def _url(value: Any, target: str) -> str:
     return value
 
 
-def validate_analyzer(body: Any, rules: VersionRules, base_ids: set[str]) -> dict[str, Any]:
-    """The stored definition of a ``PUT /analyzers/{id}`` body (read-only properties dropped)."""
+def _boolean(config: dict[str, Any], name: str) -> None:
+    if name in config and not isinstance(config[name], bool):
+        raise invalid(f"'config.{name}' must be true or false.", target=f"config.{name}")
+
+
+def validate_analyzer(body: Any, rules: VersionRules) -> dict[str, Any]:
+    """The stored definition of a ``PUT /analyzers/{id}`` body (read-only properties dropped,
+    ``config.workflow`` resolved to the versioned value the service reports)."""
     body = _object(body, "resource")
     definition = {k: v for k, v in body.items() if k not in READ_ONLY_ANALYZER_PROPERTIES}
-    _unknown(definition, rules.analyzer_properties, "", rules.name)
-    base = definition.get("baseAnalyzerId")
-    if not isinstance(base, str) or not base:
-        raise invalid("The property 'baseAnalyzerId' is required.", target="baseAnalyzerId")
-    if base not in base_ids:
-        raise invalid(f"The base analyzer '{base}' does not exist.", target="baseAnalyzerId")
-    mode = definition.get("mode", "standard")
-    if mode not in _MODES:
-        raise invalid("'mode' must be 'standard' or 'pro'.", target="mode")
-    if mode == "pro" and base != PRO_MODE_BASE_ANALYZER:
-        raise invalid(f"Pro mode analyzers must use '{PRO_MODE_BASE_ANALYZER}'.", target="baseAnalyzerId")
+    _unknown(definition, ANALYZER_PROPERTIES, "", rules.name)
+    base = definition.get("baseAnalyzerId")  # optional in the spec and the SDK
+    if base is not None and not (isinstance(base, str) and base in PREBUILTS and PREBUILTS[base].base):
+        bases = ", ".join(sorted(name for name, prebuilt in PREBUILTS.items() if prebuilt.base))
+        raise invalid(
+            f"The base analyzer '{base}' does not exist; use one of {bases}.", target="baseAnalyzerId"
+        )
     if "description" in definition and not isinstance(definition["description"], str):
         raise invalid("'description' must be a string.", target="description")
     _check_tags(definition.get("tags"))
@@ -86,26 +101,60 @@ def validate_analyzer(body: Any, rules: VersionRules, base_ids: set[str]) -> dic
         raise invalid(
             "'processingLocation' must be geography, dataZone or global.", target="processingLocation"
         )
-    if "config" in definition:
-        config = _object(definition["config"], "config")
-        _unknown(config, rules.config_properties, "config", rules.name)
-        if "tableFormat" in config and config["tableFormat"] not in rules.table_formats:
-            raise invalid(
-                f"'config.tableFormat' must be one of {sorted(rules.table_formats)}.", target="config"
-            )
+    if "dynamicFieldSchema" in definition and not isinstance(definition["dynamicFieldSchema"], bool):
+        raise invalid("'dynamicFieldSchema' must be true or false.", target="dynamicFieldSchema")
+    config = _check_config(definition.get("config"), rules)
+    if config is not None:
+        definition["config"] = config
+    agentic = bool(config and str(config.get("workflow", "")).startswith(AGENTIC))
+    if agentic and base is not None and PREBUILTS[base].kind != "document":
+        raise invalid("Agentic mode supports document analyzers only.", target="baseAnalyzerId")
+    if agentic and definition.get("knowledgeSources"):
+        raise invalid("Agentic mode does not support labeled samples.", target="knowledgeSources")
     if "fieldSchema" in definition:
-        _check_field_schema(definition["fieldSchema"], rules, mode)
+        estimate = bool(config and config.get("estimateFieldSourceAndConfidence"))
+        _check_field_schema(definition["fieldSchema"], rules, agentic=agentic, estimate=estimate)
     if "models" in definition:
-        models = _object(definition["models"], "models")
-        if not all(isinstance(v, str) for v in models.values()):
-            raise invalid("'models' must map model roles to model names.", target="models")
-    if "trainingData" in definition:
-        training = _object(definition["trainingData"], "trainingData")
-        if training.get("kind") != "blob":
-            raise invalid("'trainingData.kind' must be 'blob'.", target="trainingData.kind")
-        _url(training.get("containerUrl"), "trainingData.containerUrl")
-    check_knowledge_sources(definition.get("knowledgeSources"), rules)
+        _check_models(_object(definition["models"], "models"))
+    check_knowledge_sources(definition.get("knowledgeSources"))
     return definition
+
+
+def _check_config(value: Any, rules: VersionRules) -> dict[str, Any] | None:
+    if value is None:
+        return None if not rules.has_workflows else {"workflow": WORKFLOW_SELECTORS["default"]}
+    config = dict(_object(value, "config"))
+    _unknown(config, rules.config_properties, "config", rules.name)
+    if "tableFormat" in config and config["tableFormat"] not in TABLE_FORMATS:
+        raise invalid(
+            f"'config.tableFormat' must be one of {sorted(TABLE_FORMATS)}.", target="config.tableFormat"
+        )
+    for name in ("returnDetails", "enableOcr", "enableLayout", "enableFormula", "enableBarcode",
+                 "enableAnnotations", "estimateFieldSourceAndConfidence", "enableSegment", "omitContent",
+                 "allowInputTruncation"):  # fmt: skip
+        _boolean(config, name)
+    if rules.has_workflows:
+        workflow = config.get("workflow", "default")
+        if workflow in WORKFLOW_SELECTORS:
+            config["workflow"] = WORKFLOW_SELECTORS[workflow]
+        elif workflow not in RESOLVED_WORKFLOWS:  # a GET result sent back keeps its resolved value
+            raise invalid("'config.workflow' must be 'default' or 'agentic'.", target="config.workflow")
+    return config
+
+
+def _check_models(models: dict[str, Any]) -> None:
+    """Model names must be among the base analyzer's ``supportedModels`` (analyzer-reference.md,
+    ``models``); the prebuilt aliases are accepted too."""
+    for role, model in models.items():
+        if role not in SUPPORTED_MODELS:
+            raise invalid(
+                f"'models.{role}' is not a model role; use completion or embedding.", target="models"
+            )
+        if not isinstance(model, str) or (model not in SUPPORTED_MODELS[role] and model not in MODEL_ALIASES):
+            raise invalid(
+                f"'models.{role}' must be one of the supported models: {', '.join(SUPPORTED_MODELS[role])}.",
+                target=f"models.{role}",
+            )
 
 
 def _check_tags(tags: Any) -> None:
@@ -117,7 +166,9 @@ def _check_tags(tags: Any) -> None:
         raise invalid(f"An analyzer has at most {MAX_TAGS} tags.", target="tags")
 
 
-def check_knowledge_sources(sources: Any, rules: VersionRules) -> None:
+def check_knowledge_sources(sources: Any) -> None:
+    """``labeledData`` sources: ``containerUrl`` and ``fileListPath`` required, ``prefix`` optional
+    (SDK ``LabeledDataKnowledgeSource``)."""
     if sources is None:
         return
     if not isinstance(sources, list):
@@ -125,45 +176,53 @@ def check_knowledge_sources(sources: Any, rules: VersionRules) -> None:
     for index, source in enumerate(sources):
         target = f"knowledgeSources[{index}]"
         source = _object(source, target)
-        if source.get("kind") != rules.knowledge_source_kind:
-            raise invalid(
-                f"'{target}.kind' must be '{rules.knowledge_source_kind}' in API version {rules.name}.",
-                target=f"{target}.kind",
-            )
-        allowed = frozenset({"kind", "containerUrl", "prefix", "fileListPath"})
-        _unknown(source, allowed, target, rules.name)
-        for name in rules.knowledge_source_required:
+        if source.get("kind") != "labeledData":
+            raise invalid(f"'{target}.kind' must be 'labeledData'.", target=f"{target}.kind")
+        _unknown(source, LABELED_DATA_PROPERTIES, target, "this")
+        for name in ("containerUrl", "fileListPath"):
             if not isinstance(source.get(name), str) or not source[name]:
                 raise invalid(f"The property '{target}.{name}' is required.", target=f"{target}.{name}")
+        if "prefix" in source and not isinstance(source["prefix"], str):
+            raise invalid(f"'{target}.prefix' must be a string.", target=f"{target}.prefix")
         _url(source["containerUrl"], f"{target}.containerUrl")
 
 
-def _check_field_schema(schema: Any, rules: VersionRules, mode: str) -> None:
+def _check_field_schema(schema: Any, rules: VersionRules, *, agentic: bool, estimate: bool) -> None:
     schema = _object(schema, "fieldSchema")
     _unknown(schema, frozenset({"name", "description", "fields", "definitions"}), "fieldSchema", rules.name)
     fields = _object(schema.get("fields"), "fieldSchema.fields")
-    if len(fields) > MAX_FIELDS[mode]:
-        raise invalid(
-            f"A {mode} mode analyzer has at most {MAX_FIELDS[mode]} fields.", target="fieldSchema.fields"
-        )
+    if len(fields) > MAX_FIELDS:
+        raise invalid(f"An analyzer has at most {MAX_FIELDS} fields.", target="fieldSchema.fields")
     for name, definition in fields.items():
-        _check_field(definition, f"fieldSchema.fields.{name}", rules, mode)
+        _check_field(definition, f"fieldSchema.fields.{name}", rules, agentic=agentic, estimate=estimate)
     for name, definition in _object(schema.get("definitions", {}), "fieldSchema.definitions").items():
-        _check_field(definition, f"fieldSchema.definitions.{name}", rules, mode)
+        _check_field(definition, f"fieldSchema.definitions.{name}", rules, agentic=agentic, estimate=estimate)
 
 
-def _check_field(definition: Any, target: str, rules: VersionRules, mode: str) -> None:
+def _check_field(definition: Any, target: str, rules: VersionRules, *, agentic: bool, estimate: bool) -> None:
     definition = _object(definition, target)
-    _unknown(definition, rules.field_properties, target, rules.name)
+    _unknown(definition, FIELD_PROPERTIES, target, rules.name)
     if "$ref" in definition:
         return  # resolved against fieldSchema.definitions at analysis time
-    if definition.get("type") not in rules.field_types:
-        raise invalid(f"'{target}.type' must be one of {sorted(rules.field_types)}.", target=f"{target}.type")
+    if definition.get("type") not in FIELD_TYPES:
+        raise invalid(f"'{target}.type' must be one of {sorted(FIELD_TYPES)}.", target=f"{target}.type")
     method = definition.get("method")
     if method is not None and method not in _METHODS:
         raise invalid(f"'{target}.method' must be generate, extract or classify.", target=f"{target}.method")
-    if mode == "pro" and method == "extract":
-        raise invalid("Pro mode supports only generate and classify fields.", target=f"{target}.method")
+    if agentic and method == "extract":
+        raise invalid("Agentic mode supports only generate and classify fields.", target=f"{target}.method")
+    if "estimateSourceAndConfidence" in definition and not isinstance(
+        definition["estimateSourceAndConfidence"], bool
+    ):
+        raise invalid(f"'{target}.estimateSourceAndConfidence' must be true or false.", target=target)
+    # analyzer-reference.md, method: "Extract requires [estimateSourceAndConfidence] to be set to true
+    # for this field"; the field's own setting overrides the analyzer's.
+    if method == "extract" and not definition.get("estimateSourceAndConfidence", estimate):
+        raise invalid(
+            f"The extract field '{target}' needs estimateSourceAndConfidence (on the field, or "
+            "config.estimateFieldSourceAndConfidence on the analyzer).",
+            target=f"{target}.estimateSourceAndConfidence",
+        )
     if method == "classify" and not definition.get("enum"):
         raise invalid(f"The classify field '{target}' needs an 'enum'.", target=f"{target}.enum")
     if "enum" in definition and not (
@@ -171,39 +230,36 @@ def _check_field(definition: Any, target: str, rules: VersionRules, mode: str) -
     ):
         raise invalid(f"'{target}.enum' must be an array of strings.", target=f"{target}.enum")
     if definition["type"] == "array":
-        _check_field(definition.get("items"), f"{target}.items", rules, mode)
+        _check_field(definition.get("items"), f"{target}.items", rules, agentic=agentic, estimate=estimate)
     if definition["type"] == "object":
         for name, sub in _object(definition.get("properties"), f"{target}.properties").items():
-            _check_field(sub, f"{target}.properties.{name}", rules, mode)
+            _check_field(sub, f"{target}.properties.{name}", rules, agentic=agentic, estimate=estimate)
 
 
 def validate_patch(body: Any, rules: VersionRules) -> dict[str, Any]:
-    """A ``PATCH /analyzers/{id}`` merge patch (``application/merge-patch+json``)."""
+    """A ``PATCH /analyzers/{id}`` merge patch (``application/merge-patch+json``): in both versions
+    only ``description`` and ``tags`` have update visibility in the SDK's ``ContentAnalyzer``."""
     patch = _object(body, "resource")
-    _unknown(patch, rules.patchable_properties, "", rules.name)
+    _unknown(patch, PATCHABLE_PROPERTIES, "", rules.name)
     if patch.get("description") is not None and not isinstance(patch["description"], str):
         raise invalid("'description' must be a string.", target="description")
     if patch.get("tags") is not None:
         _check_tags(patch["tags"])
-    check_knowledge_sources(patch.get("knowledgeSources"), rules)
     return patch
 
 
 def validate_analyze(body: Any, rules: VersionRules) -> tuple[list[InputSpec], dict[str, str]]:
     """The inputs and per-request model deployments of a ``POST :analyze`` JSON body."""
     body = _object(body, "body")
-    _unknown(body, rules.analyze_properties, "", rules.name)
-    inputs: list[InputSpec] = []
-    if "url" in body or "data" in body:  # 2025-05-01-preview's single-input form
-        inputs.append(_input({k: body[k] for k in ("url", "data") if k in body}, "", rules))
-    if "inputs" in body:
-        items = body["inputs"]
-        if not isinstance(items, list):
-            raise invalid("'inputs' must be an array.", target="inputs")
-        inputs.extend(_input(item, f"inputs[{i}]", rules) for i, item in enumerate(items))
-    if not inputs:
-        what = "'inputs'" if "url" not in rules.analyze_properties else "one of 'url', 'data' or 'inputs'"
-        raise invalid(f"The request must specify {what}.", target="inputs")
+    _unknown(body, ANALYZE_PROPERTIES, "", rules.name)
+    items = body.get("inputs")
+    if not isinstance(items, list) or not items:
+        raise invalid("The request must specify 'inputs'.", target="inputs")
+    if len(items) > MAX_INPUTS:
+        raise invalid(
+            f"An analyze request takes {MAX_INPUTS} input in API version {rules.name}.", target="inputs"
+        )
+    inputs = [_input(item, f"inputs[{i}]", rules) for i, item in enumerate(items)]
     deployments = _object(body.get("modelDeployments", {}), "modelDeployments")
     if not all(isinstance(v, str) and v for v in deployments.values()):
         raise invalid(
@@ -213,12 +269,11 @@ def validate_analyze(body: Any, rules: VersionRules) -> tuple[list[InputSpec], d
 
 
 def _input(item: Any, target: str, rules: VersionRules) -> InputSpec:
-    item = _object(item, target or "body")
-    _unknown(item, rules.input_properties, target, rules.name)
-    prefix = f"{target}." if target else ""
+    item = _object(item, target)
+    _unknown(item, INPUT_PROPERTIES, target, rules.name)
     if ("url" in item) == ("data" in item):
-        raise invalid(f"Specify exactly one of '{prefix}url' or '{prefix}data'.", target=f"{prefix}url")
-    url = _url(item["url"], f"{prefix}url") if "url" in item else None
+        raise invalid(f"Specify exactly one of '{target}.url' or '{target}.data'.", target=f"{target}.url")
+    url = _url(item["url"], f"{target}.url") if "url" in item else None
     data = None
     if "data" in item:
         try:
@@ -226,8 +281,8 @@ def _input(item: Any, target: str, rules: VersionRules) -> InputSpec:
         except binascii.Error:
             data = None
         if data is None:
-            raise invalid(f"'{prefix}data' must be base64-encoded bytes.", target=f"{prefix}data")
-    for name in ("name", "mimeType"):
+            raise invalid(f"'{target}.data' must be base64-encoded bytes.", target=f"{target}.data")
+    for name in ("name", "mimeType", "range"):
         if name in item and not isinstance(item[name], str):
-            raise invalid(f"'{prefix}{name}' must be a string.", target=f"{prefix}{name}")
+            raise invalid(f"'{target}.{name}' must be a string.", target=f"{target}.{name}")
     return InputSpec(url=url, data=data, name=item.get("name"), mime_type=item.get("mimeType"))

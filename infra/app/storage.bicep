@@ -13,6 +13,9 @@ param containerNames array
 @description('Blob name prefixes ("container/" or "container/path") whose blobs are deleted a day after their last change.')
 param shortLivedPrefixes array
 
+@description('Retention of what finished jobs leave: {name, prefix ("container/"), days} each; blobs under the prefix are deleted that many days after their last change.')
+param retentionRules array = []
+
 @description('Zone-redundant storage (ZRS) instead of locally redundant (LRS).')
 param zoneRedundant bool = false
 
@@ -91,13 +94,40 @@ resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-0
 }
 
 // Staged uploads and SAS claim-check blobs are only needed while a job runs; the app deletes them
-// itself, and this rule removes whatever a crash or a cancelled job left behind.
+// itself, and the first rule removes whatever a crash or a cancelled job left behind. The
+// retention rules expire results and ingested inputs after the ages the deployment chose (their
+// jobs' history is purged by the app's purge_history timer, INSTANCE_HISTORY_RETENTION_DAYS).
+var retentionPolicyRules = [
+  for rule in retentionRules: {
+    name: rule.name
+    enabled: true
+    type: 'Lifecycle'
+    definition: {
+      filters: {
+        blobTypes: [
+          'blockBlob'
+        ]
+        prefixMatch: [
+          rule.prefix
+        ]
+      }
+      actions: {
+        baseBlob: {
+          delete: {
+            daysAfterModificationGreaterThan: rule.days
+          }
+        }
+      }
+    }
+  }
+]
+
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: storage
   name: 'default'
   properties: {
     policy: {
-      rules: [
+      rules: concat([
         {
           name: 'delete-short-lived-blobs'
           enabled: true
@@ -118,7 +148,7 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
             }
           }
         }
-      ]
+      ], retentionPolicyRules)
     }
   }
   dependsOn: [

@@ -26,6 +26,7 @@ from core.errors import InputError
 from core.jobs import InputSource
 from core.layout import USER_READABLE
 from core.naming import sanitize_name
+from core.redact import shorten
 from core.settings import Settings, get_settings
 from inputs.destination import Destination
 from inputs.sources.base import ByteStream, write_stream
@@ -35,6 +36,10 @@ from storage.streams import blob_chunks
 
 # Percent-decoding rounds checked: enough for any double encoding a proxy chain might undo.
 _DECODE_ROUNDS = 3
+# Azure's limits on a blob name: 1,024 characters, at most 254 path segments
+# (https://learn.microsoft.com/rest/api/storageservices/naming-and-referencing-containers--blobs--and-metadata).
+MAX_BLOB_NAME_LENGTH = 1024
+MAX_BLOB_SEGMENTS = 254
 
 
 class BlobSource(BaseModel):
@@ -66,6 +71,13 @@ def parse_blob_reference(reference: str, allowed: Sequence[str]) -> BlobReferenc
             input_name=reference,
         )
     container, _, name = reference.partition("/")
+    if len(name) > MAX_BLOB_NAME_LENGTH or name.count("/") >= MAX_BLOB_SEGMENTS:
+        raise InputError(
+            f"Blob {shorten(repr(reference), 120)} is longer than a blob name can be "
+            f"({MAX_BLOB_NAME_LENGTH} characters, {MAX_BLOB_SEGMENTS} segments)",
+            code="BlobNotAllowed",
+            input_name=reference,
+        )
     # Checked in every decoded form: an encoded container name must not slip past the allow list.
     if not name or any(form.partition("/")[0] != container for form in forms) or container not in allowed:
         raise InputError(
@@ -81,13 +93,16 @@ def allowed_containers(settings: Settings) -> tuple[str, ...]:
 
 
 def _decoded_forms(reference: str) -> list[str]:
+    """``reference`` as each layer might read it: percent-decoded, and compatibility-normalised
+    (NFKC turns the fullwidth dots and slash U+FF0E U+FF0E U+FF0F into ``../``, as a server's
+    Unicode handling might)."""
     forms = [reference]
     for _ in range(_DECODE_ROUNDS):
         decoded = unquote(forms[-1])
         if decoded == forms[-1]:
             break
         forms.append(decoded)
-    return forms
+    return forms + [unicodedata.normalize("NFKC", form) for form in forms]
 
 
 def _is_plain_path(path: str) -> bool:

@@ -23,7 +23,6 @@ from azure.storage.blob import BlobProperties
 from pydantic import BaseModel
 
 from core import layout
-from core.api_versions import PRO_MODE
 from core.content_types import size_limit, sniff_content_type
 from core.errors import InputError
 from core.jobs import InputSource
@@ -64,7 +63,6 @@ async def stage_upload(
     *,
     max_bytes: int,
     api_version: str | None = None,
-    pro_mode: bool = False,
 ) -> StagedUpload:
     """Stream one uploaded file into the staging container, at most ``max_bytes`` long.
 
@@ -81,8 +79,7 @@ async def stage_upload(
         content_type = sniff_content_type(head, name)
         if api_version is None:
             return content_type or UNKNOWN_CONTENT_TYPE, max_bytes
-        mode = PRO_MODE if pro_mode else None
-        return cast(str, content_type), size_limit(content_type, api_version, mode=mode, name=name)
+        return cast(str, content_type), size_limit(content_type, api_version, name=name)
 
     written = await write_checked_stream(
         blob_client(staged),

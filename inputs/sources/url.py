@@ -40,7 +40,10 @@ class UrlKind:
 
     def from_request(self, value: str, settings: Settings) -> InputSource:
         check_url_input(value, allow_local=settings.allow_local_urls)
-        return {"url": value}
+        # Kept in history as given, less its fragment: a fragment is never sent to the server (so
+        # it is never needed) and is where OAuth puts tokens. The query stays: it is part of what
+        # the server serves, and credential parameters were refused above (docs/api.md).
+        return {"url": value.partition("#")[0]}
 
     def default_name(self, source: InputSource) -> str:
         path = unquote(urlsplit(source["url"]).path)

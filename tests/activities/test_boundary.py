@@ -9,7 +9,7 @@ import pytest
 
 from activities.analysis import run_begin_analysis, run_get_analyzer_state, run_get_operation
 from activities.boundary import activity_boundary
-from activities.storage import run_add_reference_file, run_write_knowledge_base
+from activities.storage import run_create_sas, run_package_inputs
 from core.contracts.named import ActivityContract
 from core.contracts.wire import NonEmptyStr
 from core.errors import InputError, TransientError
@@ -79,8 +79,8 @@ async def test_a_malformed_payload_is_a_permanent_invalid_activity_input(payload
         run_get_analyzer_state,
         run_begin_analysis,
         run_get_operation,
-        run_add_reference_file,
-        run_write_knowledge_base,
+        run_create_sas,
+        run_package_inputs,
     ],
 )
 async def test_every_activity_checks_its_payload_before_any_io(run: Any) -> None:

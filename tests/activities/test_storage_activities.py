@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import logging
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
+import pypdf
 import pytest
 from azure.storage.blob.aio import BlobClient, BlobServiceClient
 
@@ -14,12 +17,15 @@ from activities.storage import (
     run_cleanup_job,
     run_create_sas,
     run_ingest_input,
+    run_package_inputs,
     run_save_results,
 )
 from core.errors import TransientError
 from inputs.ingest import stage_upload
+from samples.pdf import make_pdf
 from storage.grants import resolve_grant
-from storage.results import read_result, save_result
+from storage.result_document import read_header, read_results
+from storage.results import save_result
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob
 from tests.support.loopback import FileServer
@@ -85,9 +91,7 @@ async def test_create_sas_returns_a_grant_name_and_expiry_only(
     assert envelope["ok"] is True
     assert set(envelope) == {"ok", "grant"}
     assert set(envelope["grant"]) == {"grant", "expiresAt"}
-    refused = await run_create_sas(
-        {"jobId": job_id, "kind": "container", "container": "grants", "prefix": "x/"}
-    )
+    refused = await run_create_sas({"jobId": job_id, "blob": "another-job/0-a.pdf"})
     assert refused["error"]["code"] == "GrantNotAllowed"
 
 
@@ -106,16 +110,22 @@ async def test_save_results_and_cleanup(storage: BlobServiceClient, job_id: str)
         }
     )
 
-    assert saved == {"ok": True, "resultBlob": f"{job_id}/result.json"}
-    assert await read_result(job_id, "result") == {
-        "id": job_id,
-        "analyzerId": "a1",
-        "mode": "per-document",
-        "results": [
-            {"inputs": ["a.pdf"], "operationId": "op-0", "status": "succeeded", "result": {"x": "ü"}},
-            {"inputs": ["b.pdf"], "operationId": None, "status": "timed_out", "result": None},
-        ],
-    }
+    assert saved == {"ok": True, "resultBlob": f"{job_id}/result-index.json"}
+    header = await read_header(job_id)
+    assert (header.analyzer_id, header.mode, header.total) == ("a1", "per-document", 2)
+    read = [(entry, result) async for entry, result in read_results(header, 0, 2)]
+    assert read == [
+        (
+            {"index": 0, "key": "0", "inputs": ["a.pdf"], "operationId": "op-0", "status": "succeeded",
+             "error": None},
+            {"x": "ü"},
+        ),
+        (
+            {"index": 1, "key": "1", "inputs": ["b.pdf"], "operationId": None, "status": "timed_out",
+             "error": None},
+            None,
+        ),
+    ]  # fmt: skip
     assert await run_cleanup_job({"jobId": job_id}) == {"ok": True, "deleted": 1}
     assert await blob_names(storage, "staging", staged.staged) == []
 
@@ -162,3 +172,77 @@ async def test_no_sas_signature_leaves_the_grant_blobs(
         assert secret not in logged
         assert all(secret not in message for message in errors)
     assert any(form in grant_blob for form in signature_forms(url))  # it exists, and only there
+
+
+PREVIEW = "2026-06-01-preview"
+
+
+async def _packaged_parts(job_id: str, parts: list[tuple[str, bytes, str]]) -> list[dict[str, Any]]:
+    """Stage and ingest ``(name, data, role)`` parts as an agentic job does; their package parts."""
+    packaged = []
+    for index, (name, data, role) in enumerate(parts):
+        staged = await stage_upload(job_id, name, data, max_bytes=10**7)
+        source = dict(staged.source())
+        ingested = await run_ingest_input(
+            {"jobId": job_id, "index": index, "source": source, "packaged": True, "apiVersion": PREVIEW}
+        )
+        assert ingested["ok"] is True, ingested
+        stored = ingested["input"]
+        packaged.append(
+            {
+                "name": stored["name"],
+                "role": role,
+                "blob": stored["blob"],
+                "contentType": stored["contentType"],
+            }
+        )
+    return packaged
+
+
+async def test_package_inputs_writes_one_pdf_with_a_contents_page_and_every_part_in_order(
+    storage: BlobServiceClient, job_id: str
+) -> None:
+    parts = await _packaged_parts(
+        job_id,
+        [
+            ("invoice.pdf", make_pdf([["Invoice Number: INV-1"], ["Total Amount: 10"]]), "input"),
+            ("notes.md", b"# Notes\n\nPayment Terms: Net 30\n", "input"),
+            ("contract.txt", b"Contract Number: MSA-77\n", "reference"),
+        ],
+    )
+
+    envelope = await run_package_inputs({"jobId": job_id, "apiVersion": PREVIEW, "parts": parts})
+
+    assert envelope["ok"] is True, envelope
+    package = envelope["package"]
+    assert (package["name"], package["blob"], package["pages"]) == ("package.pdf", f"{job_id}/package.pdf", 5)
+    assert package["parts"] == [
+        {"name": "invoice.pdf", "role": "input", "firstPage": 2, "pages": 2},
+        {"name": "notes.md", "role": "input", "firstPage": 4, "pages": 1},
+        {"name": "contract.txt", "role": "reference", "firstPage": 5, "pages": 1},
+    ]
+    data = await read_blob(storage, "inputs", package["blob"])
+    assert len(data) == package["size"]
+    assert hashlib.sha256(data).hexdigest() == package["sha256"]
+    texts = [page.extract_text() for page in pypdf.PdfReader(io.BytesIO(data)).pages]
+    assert "1. invoice.pdf (document to analyse), pages 2-3" in texts[0]
+    assert "3. contract.txt (reference document), page 5" in texts[0]
+    assert ("Invoice Number: INV-1" in texts[1], "Total Amount: 10" in texts[2]) == (True, True)
+    assert texts[3].splitlines()[:2] == ["notes.md", "Notes"]
+    assert "Contract Number: MSA-77" in texts[4]
+    props = await storage.get_blob_client("inputs", package["blob"]).get_blob_properties()
+    assert props.content_settings.content_type == "application/pdf"
+
+
+async def test_a_package_over_the_page_limit_is_a_permanent_failure(
+    storage: BlobServiceClient, job_id: str
+) -> None:
+    parts = await _packaged_parts(job_id, [("long.pdf", make_pdf([["page"]] * 300), "input")])
+
+    envelope = await run_package_inputs({"jobId": job_id, "apiVersion": PREVIEW, "parts": parts})
+
+    assert envelope["ok"] is False
+    assert envelope["error"]["code"] == "PackageTooLarge"
+    assert "301 pages" in envelope["error"]["message"]
+    assert "at most 300 pages" in envelope["error"]["message"]
+    assert await blob_names(storage, "inputs", f"{job_id}/package.pdf") == []

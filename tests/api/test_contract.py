@@ -18,8 +18,8 @@ from api.analyses import status_document
 from api.job_request import parse_job_request
 from api.openapi import openapi_document
 from api.problems import input_error_response, json_response, problem_response
-from core.api_versions import DEFAULT_PRO_MODE_API_VERSION as PRO_MODE_API_VERSION
 from core.errors import InputError
+from core.naming import ANALYZER_ID_PATTERN
 from core.settings import Settings
 from inputs import sources
 from tests.conftest import example_settings
@@ -29,7 +29,9 @@ DOCUMENTED = {
     ("/analyses", "post"): {"202", "400", "413", "415", "503"},
     ("/analyses/{id}", "get"): {"200", "404"},
     ("/analyses/{id}", "delete"): {"202", "404", "409"},
-    ("/analyses/{id}/result", "get"): {"200", "404", "409", "503"},
+    ("/analyses/{id}/result", "get"): {"200", "400", "404", "409", "410", "503"},
+    ("/analyses/{id}/results/{index}", "get"): {"200", "400", "404", "409", "410", "503"},
+    ("/analyses/{id}/fields", "get"): {"200", "400", "404", "409", "410", "503"},
     ("/analyzers/{analyzerId}", "put"): {"202", "400", "503"},
     ("/analyzers/{analyzerId}", "get"): {"200", "404", "503"},
     ("/health", "get"): {"200", "503"},
@@ -75,14 +77,16 @@ def test_bodies_are_generated_from_the_models() -> None:
     # Optional members are never documented as null.
     assert schemas["JobRequestBody"]["properties"]["analyzerId"] == {
         "type": "string",
-        "pattern": models.ANALYZER_ID_PATTERN,
+        "maxLength": 64,
+        "pattern": ANALYZER_ID_PATTERN,
         "description": "default: the app's DEFAULT_ANALYZER_ID",
     }
 
 
 VALID_BODIES: list[dict[str, Any]] = [
     {"inputs": [{"blob": "intake/a.pdf"}]},
-    {"analyzerId": "invoices", "mode": "combined", "references": [{"url": "https://example.com/r.pdf"}]},
+    {"analyzerId": "invoices", "mode": "agentic", "references": [{"url": "https://example.com/r.pdf"}]},
+    {"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": "2025-11-01"},
     {"inputs": [{"url": "https://example.com/a.pdf"}], "partialFailure": "fail", "idempotencyKey": "k-1"},
     {"idempotencyKey": None},
 ]
@@ -92,6 +96,9 @@ INVALID_BODIES: list[dict[str, Any]] = [
     {"analyzerId": None},
     {"analyzerId": 7},
     {"mode": "batch"},
+    {"mode": "combined"},
+    {"apiVersion": None},
+    {"apiVersion": 2025},
     {"mode": None},
     {"partialFailure": "maybe"},
     {"partialFailure": None},
@@ -121,9 +128,7 @@ def test_the_published_schema_and_the_validation_agree(body: dict[str, Any]) -> 
 
 def parse(body: dict[str, Any], **changes: Any) -> Any:
     configured = replace(Settings.from_env(example_settings()), **changes)
-    return parse_job_request(
-        json.dumps(body).encode(), "application/json", configured, pro_api_version=PRO_MODE_API_VERSION
-    )
+    return parse_job_request(json.dumps(body).encode(), "application/json", configured)
 
 
 @pytest.mark.parametrize(
@@ -141,7 +146,8 @@ def parse(body: dict[str, Any], **changes: Any) -> Any:
         ({"inputs": [{"staged": "job-1/a.pdf", "name": "a"}]}, "InvalidInputs", '{"blob": ...} or {"url"'),
         ({"inputs": [{"blob": "intake/a.pdf"}, 7]}, "InvalidInputs", "inputs[1] must be"),
         # The request's own fields are reported before its sources, as before.
-        ({"inputs": [{"blob": "grants/x"}], "analyzerId": "a b"}, "InvalidAnalyzerId", "must match"),
+        ({"inputs": [{"blob": "grants/x"}], "analyzerId": "a b"}, "InvalidAnalyzerId", "must be 1-64"),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "analyzerId": ".."}, "InvalidAnalyzerId", "not only dots"),
         ({"inputs": [{"file": "a"}], "idempotencyKey": "a b"}, "InvalidIdempotencyKey", "printable"),
         ({"inputs": [{"blob": "intake/../grants/job-1/x.json"}]}, "BlobNotAllowed", "plain container/path"),
     ],
@@ -223,15 +229,39 @@ def test_problems_match_their_schema() -> None:
 
 
 def test_a_result_document_matches_its_schema() -> None:
-    # The shape storage/result_document.py writes and GET /result serves as is.
+    # The shape GET /result serves (api/results.py): a page of entries, each one an OperationResult.
     document = {
         "id": "job-1",
         "analyzerId": "prebuilt-document",
         "mode": "per-document",
+        "total": 3,
         "results": [
-            {"inputs": ["a.pdf"], "operationId": "op-1", "status": "succeeded", "result": {"contents": []}},
-            {"inputs": ["b.pdf"], "operationId": None, "status": "failed", "result": None},
+            {
+                "index": 0,
+                "inputs": ["a.pdf"],
+                "operationId": "op-1",
+                "status": "succeeded",
+                "error": None,
+                "result": {"contents": []},
+            },
+            {
+                "index": 1,
+                "inputs": ["b.pdf"],
+                "operationId": "op-2",
+                "status": "failed",
+                "error": {
+                    "code": "InvalidRequest",
+                    "message": "Invalid Request.",
+                    "innererror": {"code": "ContentSourceNotAccessible", "message": "no"},
+                },
+                "result": None,
+            },
         ],
+        "nextLink": "/api/analyses/job-1/result?start=2&pageSize=2",
     }
     validator(models.ResultDocument).validate(document)
     assert models.ResultDocument.model_validate(document).model_dump(mode="json") == document
+    last_page = {**document, "results": [], "nextLink": None}
+    assert not validator(models.ResultDocument).is_valid(last_page)  # absent, never null
+    del last_page["nextLink"]
+    validator(models.ResultDocument).validate(last_page)

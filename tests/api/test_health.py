@@ -29,7 +29,28 @@ def test_health_reports_version_and_configured_dependencies() -> None:
     cu = body["dependencies"]["contentUnderstanding"]
     assert cu["auth"] == "key"
     assert cu["apiVersion"] == "2025-11-01"
-    assert cu["proModeApiVersion"] == "2025-05-01-preview"
+    assert cu["agenticApiVersion"] == "2026-06-01-preview"
+    assert "prebuilt-analyzer-completion" in cu["modelDeployments"]  # the local settings map the aliases
+    assert cu["unmappedModelAliases"] == []
+
+
+def test_health_names_the_model_aliases_without_a_deployment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTENT_UNDERSTANDING_MODEL_DEPLOYMENTS", '{"gpt-4.1": "gpt-4.1"}')
+    cu = json.loads(call_health().get_body())["dependencies"]["contentUnderstanding"]
+    assert cu["unmappedModelAliases"] == [
+        "prebuilt-analyzer-completion",
+        "prebuilt-analyzer-completion-mini",
+        "prebuilt-analyzer-embedding",
+    ]
+
+
+def test_a_retired_api_version_makes_the_app_unhealthy_saying_so(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONTENT_UNDERSTANDING_API_VERSION", "2025-05-01-preview")
+    response = call_health()
+    assert response.status_code == 503
+    problem = json.loads(response.get_body())
+    assert problem["error"]["setting"] == "CONTENT_UNDERSTANDING_API_VERSION"
+    assert "retired" in problem["detail"]
 
 
 def test_health_never_shows_secrets(app_settings_env: dict[str, str]) -> None:

@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 
 from api.job_request import parse_job_request
-from core.api_versions import DEFAULT_PRO_MODE_API_VERSION as PRO_VERSION
+from api.submission import request_digest
 from core.errors import InputError
 from core.settings import Settings
+from samples.pdf import make_pdf
 from tests.conftest import example_settings
+from tests.support import documents
 
 PDF = b"%PDF-1.4\n" + b"x" * 100 + b"\n%%EOF\n"
 BOUNDARY = "test-boundary"
@@ -32,17 +34,12 @@ def multipart(parts: list[tuple[str, str | None, bytes]]) -> tuple[bytes, str]:
 
 
 def parse_json(body: dict[str, Any], **limits: int):
-    return parse_job_request(
-        json.dumps(body).encode(),
-        "application/json",
-        settings(**limits),
-        pro_api_version=PRO_VERSION,
-    )
+    return parse_job_request(json.dumps(body).encode(), "application/json", settings(**limits))
 
 
 def parse_parts(parts: list[tuple[str, str | None, bytes]], **limits: int):
     body, content_type = multipart(parts)
-    return parse_job_request(body, content_type, settings(**limits), pro_api_version=PRO_VERSION)
+    return parse_job_request(body, content_type, settings(**limits))
 
 
 def test_a_json_job_with_references() -> None:
@@ -62,12 +59,13 @@ def test_a_json_job_with_references() -> None:
 def test_a_multipart_job_with_files_references_and_request_part() -> None:
     request = parse_parts(
         [
-            ("files", "invoice.pdf", PDF),
-            ("references", "contract.pdf", PDF),
-            ("request", None, b'{"analyzerId": "check", "mode": "combined", "idempotencyKey": "k-1"}'),
+            ("files", "invoice.pdf", documents.pdf()),
+            ("references", "contract.pdf", documents.pdf()),
+            ("request", None, b'{"analyzerId": "check", "mode": "agentic", "idempotencyKey": "k-1"}'),
         ]
     )
-    assert request.mode == "combined"
+    assert request.mode == "agentic"
+    assert request.api_version == "2026-06-01-preview"
     assert request.partial_failure == "fail"
     assert [(u.role, u.name, u.content_type) for u in request.uploads] == [
         ("input", "invoice.pdf", "application/pdf"),
@@ -105,7 +103,17 @@ def test_defaults_come_from_settings() -> None:
         ({"inputs": [{"url": "https://example.com/a.pdf?sv=1&sig=abc"}]}, "UrlHasSignature"),
         (
             {"inputs": [{"blob": "intake/a.pdf"}], "references": [{"blob": "references/c.pdf"}]},
-            "ReferencesNeedCombined",
+            "ReferencesNeedAgentic",
+        ),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "mode": "combined"}, "RetiredMode"),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": "2025-05-01-preview"}, "RetiredApiVersion"),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": "2024-12-01-preview"}, "RetiredApiVersion"),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": "2030-01-01"}, "UnsupportedApiVersion"),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": "2026-06-01-preview"}, "ApiVersionMismatch"),
+        ({"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": 2025}, "InvalidField"),
+        (
+            {"inputs": [{"blob": "intake/a.pdf"}], "mode": "agentic", "apiVersion": "2025-11-01"},
+            "ApiVersionMismatch",
         ),
     ],
 )
@@ -125,11 +133,10 @@ def test_private_urls_are_refused_unless_local_urls_are_allowed() -> None:
                 json.dumps({"inputs": [{"url": url}]}).encode(),
                 "application/json",
                 strict,
-                pro_api_version=PRO_VERSION,
             )
         assert caught.value.code == "UrlNotAllowed", url
     with pytest.raises(InputError, match="https"):
-        parse_job_request(json.dumps(body).encode(), "application/json", strict, pro_api_version=PRO_VERSION)
+        parse_job_request(json.dumps(body).encode(), "application/json", strict)
 
 
 @pytest.mark.parametrize(
@@ -167,17 +174,88 @@ def test_size_and_count_limits() -> None:
     assert caught.value.code == "TooManyInputs"
 
 
-def test_pro_mode_refuses_types_it_cannot_analyse() -> None:
-    body, content_type = multipart(
-        [("files", "a.txt", b"plain text"), ("request", None, b'{"mode": "combined"}')]
+def test_the_mode_s_api_version_may_be_named() -> None:
+    assert (
+        parse_json({"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": "2025-11-01"}).api_version
+        == "2025-11-01"
     )
+    agentic = {"inputs": [{"blob": "intake/a.pdf"}], "mode": "agentic", "apiVersion": "2026-06-01-preview"}
+    assert parse_json(agentic).api_version == "2026-06-01-preview"
+
+
+def test_retired_names_get_messages_that_say_what_to_use() -> None:
+    with pytest.raises(InputError, match="use mode 'agentic'"):
+        parse_json({"inputs": [{"blob": "intake/a.pdf"}], "mode": "combined"})
+    with pytest.raises(InputError, match=r"2025-05-01-preview is retired in Azure.*agentic mode"):
+        parse_json({"inputs": [{"blob": "intake/a.pdf"}], "apiVersion": "2025-05-01-preview"})
+
+
+def agentic_parts(*files: tuple[str, str, bytes]) -> list[tuple[str, str | None, bytes]]:
+    return [*((role, name, data) for role, name, data in files), ("request", None, b'{"mode": "agentic"}')]
+
+
+def test_an_agentic_job_takes_what_its_package_takes() -> None:
+    """PDF, text and Markdown (set as pages in the package), not what CU alone would take."""
+    request = parse_parts(
+        agentic_parts(
+            ("files", "a.pdf", documents.pdf()),
+            ("files", "b.md", b"# B\n"),
+            ("references", "c.txt", b"terms"),
+        )
+    )
+    assert [u.content_type for u in request.uploads] == ["application/pdf", "text/markdown", "text/plain"]
     with pytest.raises(InputError) as caught:
-        parse_job_request(body, content_type, settings(), pro_api_version=PRO_VERSION)
+        parse_parts(agentic_parts(("files", "a.docx", documents.docx())))
     assert caught.value.code == "UnsupportedContentType"
+    assert "packages its documents into one PDF" in caught.value.message
+    with pytest.raises(InputError) as caught:  # its pages are counted now, so a broken PDF shows now
+        parse_parts(agentic_parts(("files", "broken.pdf", PDF)))
+    assert (caught.value.code, caught.value.input_name) == ("UnpackageableInput", "broken.pdf")
+
+
+def test_an_agentic_package_over_300_pages_is_refused_before_anything_starts() -> None:
+    fits = make_pdf([["p"]] * 298)
+    request = parse_parts(agentic_parts(("files", "a.pdf", fits), ("references", "r.txt", b"terms")))
+    assert request.input_count == 1  # 1 contents page + 298 + 1 = 300 pages: fits
+    with pytest.raises(InputError) as caught:
+        parse_parts(agentic_parts(("files", "a.pdf", fits), ("references", "r.txt", b"a\n" * 60)))
+    assert caught.value.code == "PackageTooLarge"
+    assert "would have 301 pages" in caught.value.message
+    # Documents given by reference count as one page each until the package is built.
+    with pytest.raises(InputError, match="would have 301 pages"):
+        parse_parts(
+            [
+                ("files", "a.pdf", fits),
+                (
+                    "request",
+                    None,
+                    b'{"mode": "agentic", "inputs": [{"blob": "intake/x.pdf"}, {"blob": "intake/y.pdf"}]}',
+                ),
+            ]
+        )
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "", "application/x-www-form-urlencoded"])
 def test_other_media_types_are_refused(content_type: str) -> None:
     with pytest.raises(InputError) as caught:
-        parse_job_request(b"x", content_type, settings(), pro_api_version=PRO_VERSION)
+        parse_job_request(b"x", content_type, settings())
     assert caught.value.code == "UnsupportedMediaType"
+
+
+def test_the_request_digest_covers_what_the_job_does_and_nothing_else() -> None:
+    key = {"idempotencyKey": "k-1"}
+    inputs = {"inputs": [{"blob": "intake/a.pdf"}]}
+    base = request_digest(parse_json({**key, **inputs}))
+    # The same job, said differently: defaults spelled out, another key, members reordered.
+    assert request_digest(parse_json({**inputs, "mode": "per-document", "idempotencyKey": "k-2"})) == base
+    assert request_digest(parse_json({**inputs, "partialFailure": "continue"})) == base
+    # A different job.
+    assert request_digest(parse_json({**key, **inputs, "partialFailure": "fail"})) != base
+    assert request_digest(parse_json({**key, **inputs, "analyzerId": "other"})) != base
+    assert request_digest(parse_json({**key, "inputs": [{"blob": "intake/b.pdf"}]})) != base
+
+    uploads = request_digest(parse_parts([("files", "a.pdf", PDF)]))
+    assert request_digest(parse_parts([("files", "a.pdf", PDF)])) == uploads
+    assert request_digest(parse_parts([("files", "a.pdf", PDF + b" ")])) != uploads
+    assert request_digest(parse_parts([("files", "b.pdf", PDF)])) != uploads
+    assert request_digest(parse_parts([("files", "a.pdf", PDF), ("files", "a.pdf", PDF)])) != uploads

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 import pytest
 
@@ -18,12 +19,22 @@ from content_understanding import (
     redact_text,
     redact_url,
 )
+from content_understanding.errors import inner_error, operation_error_info
 from core.errors import AppError, InputError, PermanentError, TransientError, error_info
 
-GA, PREVIEW = "2025-11-01", "2025-05-01-preview"
+GA, PREVIEW = "2025-11-01", "2026-06-01-preview"
 SAS = "https://acct.blob.core.windows.net/refs?sv=2024-08-04&sr=c&sp=rl&se=2030-01-01T00%3A00%3A00Z&sig=S3cr%2Bt%3D"
-KB = {"kind": "reference", "containerUrl": SAS, "prefix": "kb/", "fileListPath": "sources.jsonl"}
-PRO = {"baseAnalyzerId": "prebuilt-documentAnalyzer", "mode": "pro", "knowledgeSources": [KB]}
+LABELED = {"kind": "labeledData", "containerUrl": SAS, "fileListPath": "files.jsonl"}
+AGENTIC = {
+    "baseAnalyzerId": "prebuilt-document",
+    "config": {"workflow": "agentic"},
+    "fieldSchema": {
+        "fields": {
+            "Total": {"type": "number", "method": "generate"},
+            "Kind": {"type": "string", "method": "classify", "enum": ["invoice", "receipt"]},
+        }
+    },
+}
 
 
 def test_redact_url_hides_every_sas_value_but_keeps_the_resource() -> None:
@@ -60,23 +71,80 @@ def test_error_tree() -> None:
     assert error_info(ContentUnderstandingRequestError("x"))["code"] == "InvalidContentUnderstandingRequest"
 
 
-def test_pro_mode_analyzer_body_is_preview_only() -> None:
-    assert build_analyzer_body(PRO, PREVIEW) == PRO
-    with pytest.raises(ContentUnderstandingRequestError, match="mode") as caught:
-        build_analyzer_body(PRO, GA)
-    assert "pro mode exists only in 2025-05-01-preview" in str(caught.value)
+def test_pro_mode_is_refused_saying_its_version_is_retired() -> None:
+    for version in (GA, PREVIEW):
+        with pytest.raises(ContentUnderstandingRequestError, match="mode") as caught:
+            build_analyzer_body({"baseAnalyzerId": "prebuilt-document", "mode": "pro"}, version)
+        assert "pro mode existed only in 2025-05-01-preview, which Azure retired" in str(caught.value)
+        assert "agentic mode" in str(caught.value)
+
+
+def test_an_agentic_analyzer_body_is_preview_only_and_follows_the_mode_s_rules() -> None:
+    assert build_analyzer_body(AGENTIC, PREVIEW) == AGENTIC
+    with pytest.raises(
+        ContentUnderstandingRequestError, match=f"agentic mode, which exists only in {PREVIEW}"
+    ):
+        build_analyzer_body(AGENTIC, GA)
+    extract = {"type": "string", "method": "extract"}
+    nested = {"type": "array", "items": {"type": "object", "properties": {"Name": extract}}}
+    for fields, where in [
+        ({"Name": extract}, "fieldSchema.fields.Name"),
+        ({"Lines": nested}, "Lines.items.properties.Name"),
+    ]:
+        with pytest.raises(ContentUnderstandingRequestError, match="method 'extract'") as caught:
+            build_analyzer_body({**AGENTIC, "fieldSchema": {"fields": fields}}, PREVIEW)
+        assert where in str(caught.value)
+    with pytest.raises(
+        ContentUnderstandingRequestError, match="builds on prebuilt-document, not 'prebuilt-audio'"
+    ):
+        build_analyzer_body({**AGENTIC, "baseAnalyzerId": "prebuilt-audio"}, PREVIEW)
+    with pytest.raises(ContentUnderstandingRequestError, match="takes no knowledgeSources"):
+        build_analyzer_body({**AGENTIC, "knowledgeSources": [LABELED]}, PREVIEW)
+    with pytest.raises(
+        ContentUnderstandingRequestError, match=r"config\.workflow must be 'default' or 'agentic'"
+    ):
+        build_analyzer_body({"config": {"workflow": "clever"}}, PREVIEW)
+    standard = {"baseAnalyzerId": "prebuilt-document", "config": {"workflow": "default"}}
+    assert build_analyzer_body(standard, PREVIEW) == standard
 
 
 def test_knowledge_source_rules_per_version() -> None:
-    without_list = {**PRO, "knowledgeSources": [{k: v for k, v in KB.items() if k != "fileListPath"}]}
+    # A labeled-data source's prefix is optional (the spec); its file list is not.
+    assert build_analyzer_body({"knowledgeSources": [LABELED]}, GA)["knowledgeSources"] == [LABELED]
+    without_list = {k: v for k, v in LABELED.items() if k != "fileListPath"}
     with pytest.raises(ContentUnderstandingRequestError, match="lacks fileListPath") as caught:
-        build_analyzer_body(without_list, PREVIEW)
+        build_analyzer_body({"knowledgeSources": [without_list]}, GA)
     assert "S3cr" not in str(caught.value)
-    ga = {"baseAnalyzerId": "prebuilt-document", "knowledgeSources": [KB]}
     with pytest.raises(ContentUnderstandingRequestError, match="accepts only 'labeledData'"):
-        build_analyzer_body(ga, GA)
-    labeled = {**KB, "kind": "labeledData"}
-    assert build_analyzer_body({**ga, "knowledgeSources": [labeled]}, GA)["knowledgeSources"] == [labeled]
+        build_analyzer_body({"knowledgeSources": [{**LABELED, "kind": "reference"}]}, GA)
+
+
+def test_a_failed_operation_s_inner_error_is_kept_and_told() -> None:
+    """Azure puts the detail in innererror under a generic outer error (azure-sdk-for-net#56192)."""
+    inner: dict[str, Any] = {
+        "code": "ContentSourceNotAccessible",
+        "message": f"Could not read {SAS}",
+        "innererror": {"code": "BlobNotFound", "message": "The blob does not exist."},
+    }
+    error = {"code": "InvalidRequest", "message": "Invalid Request.", "innererror": inner}
+    info = operation_error_info(error)
+    assert info == {
+        "code": "InvalidRequest",
+        "message": "Invalid Request. (BlobNotFound: The blob does not exist.)",
+        "transient": False,
+        "innerError": {"code": "BlobNotFound", "message": "The blob does not exist."},
+    }
+    shallow = operation_error_info({**error, "innererror": {**inner, "innererror": None}})
+    assert shallow["innerError"]["code"] == "ContentSourceNotAccessible"
+    assert "S3cr" not in shallow["message"]  # the inner message's URL is redacted
+    assert "sig=REDACTED" in shallow["message"]
+    assert operation_error_info({"code": "InternalServerError", "message": "Oops"}) == {
+        "code": "InternalServerError",
+        "message": "Oops",
+        "transient": False,
+    }
+    assert operation_error_info(None)["code"] == "OperationFailed"
+    assert inner_error({"innererror": {"message": "no code"}}) is None
 
 
 def test_analyzer_body_drops_read_only_and_refuses_other_versions_properties() -> None:
@@ -84,8 +152,8 @@ def test_analyzer_body_drops_read_only_and_refuses_other_versions_properties() -
         {"baseAnalyzerId": "prebuilt-document", "status": "ready", "analyzerId": "a"}, GA
     )
     assert body == {"baseAnalyzerId": "prebuilt-document"}
-    with pytest.raises(ContentUnderstandingRequestError, match="models"):
-        build_analyzer_body({"baseAnalyzerId": "prebuilt-documentAnalyzer", "models": {}}, PREVIEW)
+    with pytest.raises(ContentUnderstandingRequestError, match="trainingData"):
+        build_analyzer_body({"baseAnalyzerId": "prebuilt-document", "trainingData": {}}, PREVIEW)
     with pytest.raises(ContentUnderstandingRequestError, match="colour"):
         build_analyzer_body({"baseAnalyzerId": "prebuilt-document", "colour": "red"}, GA)
     with pytest.raises(ContentUnderstandingRequestError, match="'fields' object"):
@@ -105,13 +173,11 @@ def test_ga_analyze_body() -> None:
 
 
 def test_preview_analyze_body() -> None:
-    assert build_analyze_body([AnalyzeInput(url=SAS, mime_type="application/pdf")], PREVIEW) == {"url": SAS}
-    two = build_analyze_body(
-        [AnalyzeInput(url=SAS, name="a.pdf"), AnalyzeInput(data=b"%PDF", name="b.pdf")], PREVIEW
-    )
-    assert two == {"inputs": [{"url": SAS, "name": "a.pdf"}, {"data": "JVBERg==", "name": "b.pdf"}]}
-    with pytest.raises(ContentUnderstandingRequestError, match="modelDeployments"):
-        build_analyze_body([AnalyzeInput(url=SAS)], PREVIEW, {"gpt-4.1": "x"})
+    # As GA's: every input in inputs[], model deployments per request, and one file per request.
+    body = build_analyze_body([AnalyzeInput(url=SAS, name="package.pdf")], PREVIEW, {"gpt-4.1": "x"})
+    assert body == {"inputs": [{"url": SAS, "name": "package.pdf"}], "modelDeployments": {"gpt-4.1": "x"}}
+    with pytest.raises(ContentUnderstandingRequestError, match="one input per request"):
+        build_analyze_body([AnalyzeInput(url=SAS), AnalyzeInput(url=SAS)], PREVIEW)
 
 
 @pytest.mark.parametrize(
@@ -129,6 +195,8 @@ def test_bad_inputs_are_refused(inputs: list[AnalyzeInput], message: str) -> Non
         build_analyze_body(inputs, GA)
 
 
-def test_unknown_api_version_is_refused() -> None:
-    with pytest.raises(ContentUnderstandingRequestError, match="2026-06-01-preview"):
-        build_analyze_body([AnalyzeInput(url=SAS)], "2026-06-01-preview")
+def test_unknown_and_retired_api_versions_are_refused() -> None:
+    with pytest.raises(ContentUnderstandingRequestError, match="'2030-01-01' is not supported"):
+        build_analyze_body([AnalyzeInput(url=SAS)], "2030-01-01")
+    with pytest.raises(ContentUnderstandingRequestError, match="2025-05-01-preview is retired in Azure"):
+        build_analyze_body([AnalyzeInput(url=SAS)], "2025-05-01-preview")

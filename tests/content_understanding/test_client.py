@@ -281,12 +281,23 @@ async def test_list_follows_next_link_and_get_missing_is_none() -> None:
     assert str(recorder.requests[1].url) == next_link
 
 
-async def test_invalid_analyzer_id_is_refused_before_sending() -> None:
+@pytest.mark.parametrize("analyzer_id", ["bad id/../x", ".", "..", "...", "a#b", "a?b", "\x84", "a" * 65])
+async def test_invalid_analyzer_id_is_refused_before_sending(analyzer_id: str) -> None:
+    # "." and ".." are dot segments: "/analyzers/." reached the service as the list of analyzers.
     recorder = Recorder()
     async with recorder.client() as client:
         with pytest.raises(PermanentError, match="Analyzer id"):
-            await client.get_analyzer("bad id/../x")
+            await client.get_analyzer(analyzer_id)
+        with pytest.raises(PermanentError, match="Analyzer id"):
+            await client.delete_analyzer(analyzer_id)
     assert recorder.requests == []
+
+
+async def test_an_analyzer_id_is_one_path_segment() -> None:
+    recorder = Recorder(httpx.Response(404, json={"error": {"code": "NotFound", "message": "no"}}))
+    async with recorder.client() as client:
+        await client.get_analyzer("a.b_c-1")
+    assert recorder.requests[0].url.path.endswith("/analyzers/a.b_c-1")
 
 
 class FakeCredential:

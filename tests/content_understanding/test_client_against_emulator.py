@@ -1,4 +1,4 @@
-"""The client against the emulator over real loopback HTTP, under both API versions."""
+"""The client against the emulator over real loopback HTTP, under both live API versions."""
 
 from __future__ import annotations
 
@@ -16,7 +16,10 @@ from content_understanding import (
     ContentUnderstandingRequestError,
     ContentUnderstandingTransientError,
 )
+from content_understanding.errors import operation_error_info
 from emulators.content_understanding import Emulator
+from inputs.package import package_limits
+from inputs.packaging import Part, build_package
 from samples.pdf import make_pdf
 from tests.support.cu_emulator import DEPLOYMENTS, GA, PREVIEW, emulator_client, wait_for_operation
 
@@ -35,7 +38,7 @@ INVOICE = b"Invoice number: INV-7\nTotal: 99.50\n"
     ("api_version", "definition", "deployments"),
     [
         (GA, {"baseAnalyzerId": "prebuilt-document", "fieldSchema": FIELDS}, DEPLOYMENTS),
-        (PREVIEW, {"baseAnalyzerId": "prebuilt-documentAnalyzer", "fieldSchema": FIELDS}, None),
+        (PREVIEW, {"baseAnalyzerId": "prebuilt-document", "fieldSchema": FIELDS}, DEPLOYMENTS),
     ],
 )
 async def test_create_use_delete_an_analyzer(
@@ -73,7 +76,7 @@ async def test_create_use_delete_an_analyzer(
     assert cu_emulator.stats()["analysesStarted"] == {"invoices": 1}
 
 
-async def test_existing_analyzer_conflicts_unless_replaced_in_ga(cu_emulator: Emulator) -> None:
+async def test_existing_analyzer_conflicts_unless_replaced(cu_emulator: Emulator) -> None:
     definition = {"baseAnalyzerId": "prebuilt-document", "description": "v1"}
     async with emulator_client(cu_emulator) as client:
         await wait_for_operation(client, await client.begin_create_analyzer("a", definition))
@@ -87,11 +90,13 @@ async def test_existing_analyzer_conflicts_unless_replaced_in_ga(cu_emulator: Em
         analyzer = await client.get_analyzer("a")
         assert analyzer is not None
         assert analyzer["description"] == "v2"
-    async with emulator_client(cu_emulator, PREVIEW) as client:
-        with pytest.raises(ContentUnderstandingRequestError, match="allowReplace"):
-            await client.begin_create_analyzer(
-                "a", {"baseAnalyzerId": "prebuilt-documentAnalyzer"}, allow_replace=True
-            )
+        # Pro mode's retired version: refused before anything is sent, by a client or by a call.
+        requests = cu_emulator.stats()["requests"]
+        with pytest.raises(ContentUnderstandingRequestError, match="retired"):
+            await client.begin_create_analyzer("a", definition, api_version="2025-05-01-preview")
+        assert cu_emulator.stats()["requests"] == requests
+    with pytest.raises(ContentUnderstandingRequestError, match="retired"):
+        emulator_client(cu_emulator, "2025-05-01-preview")
 
 
 async def test_ga_analysis_needs_model_deployments(cu_emulator: Emulator) -> None:
@@ -100,43 +105,56 @@ async def test_ga_analysis_needs_model_deployments(cu_emulator: Emulator) -> Non
             await client.begin_analyze("prebuilt-document", [AnalyzeInput(data=INVOICE)])
     assert caught.value.status_code == 400
     assert caught.value.target == "modelDeployments"
-    assert "gpt-4.1" in str(caught.value)
+    assert "prebuilt-analyzer-completion" in str(caught.value)  # prebuilts name the model aliases
     assert cu_emulator.stats()["analysesStarted"] == {}
 
 
-async def test_pro_mode_combines_all_inputs_into_one_result(cu_emulator: Emulator) -> None:
-    definition = {"baseAnalyzerId": "prebuilt-documentAnalyzer", "mode": "pro", "fieldSchema": FIELDS}
-    inputs = [
-        AnalyzeInput(data=make_pdf([["Invoice number: INV-9"]]), name="invoice.pdf"),
-        AnalyzeInput(data=make_pdf([["Total: 12.25"], ["Signed: yes"]]), name="estimate.pdf"),
-    ]
+AGENTIC = {
+    "baseAnalyzerId": "prebuilt-document",
+    "config": {"workflow": "agentic"},
+    "fieldSchema": {
+        "fields": {
+            "invoiceNumber": {"type": "string", "method": "generate", "description": "The invoice number"},
+            "agreedTerms": {"type": "string", "method": "generate", "description": "The contract's terms"},
+        }
+    },
+}
+
+
+async def test_an_agentic_analyzer_reads_every_document_of_one_package(cu_emulator: Emulator) -> None:
+    package = build_package(
+        [
+            Part("invoice.pdf", "input", "application/pdf", make_pdf([["Invoice number: INV-9"]])),
+            Part("contract.md", "reference", "text/markdown", b"# Contract\n\nAgreed terms: Net 45\n"),
+        ],
+        package_limits(PREVIEW),
+    )
     async with emulator_client(cu_emulator, PREVIEW) as client:
-        await wait_for_operation(client, await client.begin_create_analyzer("pro", definition))
-        done = await wait_for_operation(
-            client, (await client.begin_analyze("pro", inputs)).operation_location
+        await wait_for_operation(client, await client.begin_create_analyzer("agentic", AGENTIC))
+        created = await client.get_analyzer("agentic")
+        assert created is not None
+        assert created["config"]["workflow"] == "agentic.2026-06-01-preview"  # resolved, as Azure reports it
+        operation = await client.begin_analyze(
+            "agentic", [AnalyzeInput(data=package.data, name="package.pdf")], model_deployments=DEPLOYMENTS
         )
+        done = await wait_for_operation(client, operation.operation_location)
+    assert done.status == "Succeeded", done.error
     assert done.result is not None
     [content] = done.result["contents"]
     assert content["fields"]["invoiceNumber"]["valueString"] == "INV-9"
-    assert content["fields"]["total"]["valueNumber"] == 12.25
-    assert content["endPageNumber"] == 3
+    assert content["fields"]["agreedTerms"]["valueString"] == "Net 45"
+    assert content["endPageNumber"] == package.pages == 3
 
 
-async def test_pro_mode_refuses_text_inputs_and_standard_analyzers_refuse_several(
-    cu_emulator: Emulator,
-) -> None:
+async def test_agentic_mode_takes_one_file_and_is_preview_only(cu_emulator: Emulator) -> None:
     async with emulator_client(cu_emulator, PREVIEW) as client:
-        pro = {"baseAnalyzerId": "prebuilt-documentAnalyzer", "mode": "pro", "fieldSchema": FIELDS}
-        await wait_for_operation(client, await client.begin_create_analyzer("pro", pro))
-        two_texts = [AnalyzeInput(data=INVOICE, name="a.txt"), AnalyzeInput(data=INVOICE, name="b.txt")]
-        failed = await wait_for_operation(
-            client, (await client.begin_analyze("pro", two_texts)).operation_location
-        )
-        assert failed.status == "Failed"
-        assert failed.error is not None
-        assert failed.error["innererror"]["code"] == "UnsupportedContent"
-        with pytest.raises(ContentUnderstandingPermanentError, match="mode=pro"):
-            await client.begin_analyze("prebuilt-documentAnalyzer", two_texts)
+        await wait_for_operation(client, await client.begin_create_analyzer("agentic", AGENTIC))
+        two = [AnalyzeInput(data=INVOICE, name="a.txt"), AnalyzeInput(data=INVOICE, name="b.txt")]
+        with pytest.raises(ContentUnderstandingRequestError, match="one input per request"):
+            await client.begin_analyze("agentic", two)
+    async with emulator_client(cu_emulator) as client:
+        with pytest.raises(ContentUnderstandingRequestError, match="agentic mode, which exists only in"):
+            await client.begin_create_analyzer("agentic", AGENTIC)
 
 
 async def test_injected_429_and_5xx_are_survived_within_bounds(cu_emulator: Emulator) -> None:
@@ -195,9 +213,11 @@ async def test_polls_honour_retry_after(cu_emulator: Emulator) -> None:
 
 
 async def test_failed_and_never_ending_operations_can_be_injected(cu_emulator: Emulator) -> None:
-    cu_emulator.set_faults(fail_input_names=["broken.txt"], hang_analyzer_ids=["prebuilt-documentAnalyzer"])
+    cu_emulator.set_faults(fail_input_names=["broken.txt"], hang_analyzer_ids=["prebuilt-layout"])
     async with emulator_client(cu_emulator, PREVIEW) as client:
-        hanging = await client.begin_analyze("prebuilt-documentAnalyzer", [AnalyzeInput(data=INVOICE)])
+        hanging = await client.begin_analyze(
+            "prebuilt-layout", [AnalyzeInput(data=INVOICE)], model_deployments=DEPLOYMENTS
+        )
         await asyncio.sleep(0.5)  # more than analysis_seconds
         assert (await client.get_operation(hanging.operation_location)).status == "Running"
     async with emulator_client(cu_emulator) as client:
@@ -215,6 +235,25 @@ async def test_failed_and_never_ending_operations_can_be_injected(cu_emulator: E
     assert failed.error == {"code": "InternalServerError", "message": "An unexpected error occurred."}
 
 
+async def test_an_unreadable_input_fails_with_the_detail_in_innererror(cu_emulator: Emulator) -> None:
+    """Azure's shape: a generic outer error, the detail inside; the app keeps and tells both."""
+    async with emulator_client(cu_emulator) as client:
+        operation = await client.begin_analyze(
+            "prebuilt-document",
+            [AnalyzeInput(url="http://127.0.0.1:9/gone.pdf?sig=SECRET", name="gone.pdf")],
+            model_deployments=DEPLOYMENTS,
+        )
+        failed = await wait_for_operation(client, operation.operation_location)
+    assert failed.status == "Failed"
+    assert failed.error is not None
+    assert (failed.error["code"], failed.error["message"]) == ("InvalidRequest", "Invalid Request.")
+    assert failed.error["innererror"]["code"] == "ContentSourceNotAccessible"
+    info = operation_error_info(failed.error)
+    assert info["innerError"]["code"] == "ContentSourceNotAccessible"
+    assert info["message"].startswith("Invalid Request. (ContentSourceNotAccessible: ")
+    assert "SECRET" not in str(info)
+
+
 async def test_wrong_key_is_a_permanent_401(cu_emulator: Emulator) -> None:
     async with ContentUnderstandingClient(cu_emulator.endpoint, key="wrong") as client:
         with pytest.raises(ContentUnderstandingPermanentError) as caught:
@@ -224,8 +263,10 @@ async def test_wrong_key_is_a_permanent_401(cu_emulator: Emulator) -> None:
 
 async def test_list_follows_pages(cu_emulator: Emulator) -> None:
     async with emulator_client(cu_emulator) as client:
+        prebuilt = [a["analyzerId"] for a in await client.list_analyzers()]
         for index in range(25):
             await client.begin_create_analyzer(f"a{index:02d}", {"baseAnalyzerId": "prebuilt-document"})
         analyzers = await client.list_analyzers()
     ids = [a["analyzerId"] for a in analyzers]
-    assert len(ids) == len(set(ids)) == 4 + 25  # four GA prebuilt analyzers and ours, over two pages
+    assert all(analyzer_id.startswith("prebuilt-") for analyzer_id in prebuilt)
+    assert len(ids) == len(set(ids)) == len(prebuilt) + 25  # the prebuilt analyzers and ours, over pages

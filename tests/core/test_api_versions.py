@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import base64
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -27,16 +28,18 @@ from content_understanding import (
 )
 from core import api_versions, content_types as types
 from core.api_versions import (
+    AGENTIC_MODE,
     API_VERSIONS,
+    DEFAULT_AGENTIC_API_VERSION as PREVIEW,
     DEFAULT_API_VERSION as GA,
-    DEFAULT_PRO_MODE_API_VERSION as PREVIEW,
-    PRO_MODE,
+    MODEL_ALIASES,
     AnalysisMode,
     AnalyzeBodyShape,
     ApiVersionProfile,
     FileLimits,
     KnowledgeSourceKind,
     Lifecycle,
+    RetiredApiVersionError,
     UnknownApiVersionError,
     get_profile,
 )
@@ -80,11 +83,22 @@ FUTURE_PROFILE = ApiVersionProfile(
 )
 
 
+NO_DEPLOYMENTS = "2099-02-01-preview"
+
+
 @pytest.fixture
 def future_version(monkeypatch: pytest.MonkeyPatch) -> ApiVersionProfile:
     """The made-up version, registered for this test only: one registry entry, nothing else."""
     monkeypatch.setitem(API_VERSIONS, FUTURE, FUTURE_PROFILE)
     return FUTURE_PROFILE
+
+
+@pytest.fixture
+def no_deployments_version(monkeypatch: pytest.MonkeyPatch) -> ApiVersionProfile:
+    """A made-up version without per-request model deployments (every live version has them)."""
+    without = dataclasses.replace(FUTURE_PROFILE, version=NO_DEPLOYMENTS, model_deployments=False)
+    monkeypatch.setitem(API_VERSIONS, NO_DEPLOYMENTS, without)
+    return without
 
 
 class Service:
@@ -128,28 +142,48 @@ def settings_with(**overrides: str) -> Settings:
 
 def test_an_unknown_version_is_refused_naming_the_known_ones() -> None:
     with pytest.raises(UnknownApiVersionError) as caught:
-        get_profile("2024-12-01-preview")
+        get_profile("2024-06-01-preview")
     assert isinstance(caught.value, PermanentError)
-    assert f"known versions: {PREVIEW}, {GA}" in str(caught.value)
-    assert "'2024-12-01-preview'" in str(caught.value)
+    assert not isinstance(caught.value, RetiredApiVersionError)
+    assert f"known versions: {GA}, {PREVIEW}" in str(caught.value)
+    assert "'2024-06-01-preview'" in str(caught.value)
+
+
+@pytest.mark.parametrize("retired", ["2024-12-01-preview", "2025-05-01-preview"])
+def test_a_retired_version_is_refused_saying_what_replaced_it(retired: str) -> None:
+    with pytest.raises(RetiredApiVersionError) as caught:
+        get_profile(retired)
+    assert caught.value.code == "RetiredApiVersion"
+    assert f"{retired} is retired in Azure" in str(caught.value)
+    assert GA in str(caught.value)
+    if retired == "2025-05-01-preview":
+        assert f'agentic mode (config.workflow "agentic") in {PREVIEW}' in str(caught.value)
 
 
 def test_the_profiles_state_what_each_version_allows() -> None:
     ga, preview = get_profile(GA), get_profile(PREVIEW)
-    assert (ga.lifecycle, preview.lifecycle) == (Lifecycle.GA, Lifecycle.RETIRED)
-    assert (ga.allow_replace, preview.allow_replace) == (True, False)
-    assert (ga.model_deployments, preview.model_deployments) == (True, False)
-    assert (ga.has_mode(PRO_MODE), preview.has_mode(PRO_MODE)) == (False, True)
-    assert set(ga.knowledge_sources) == {"labeledData"}
-    assert set(preview.knowledge_sources) == {"reference"}
-    assert (ga.binary_analyze_operation, preview.binary_analyze_operation) == (":analyzeBinary", ":analyze")
-    assert (ga.default_processing_location, preview.default_processing_location) == ("global", "geography")
-    assert (ga.most_inputs_per_request, preview.most_inputs_per_request) == (1, None)
-    pro = preview.mode(PRO_MODE)
-    assert pro.limits.max_request_bytes == 100_000_000
-    assert types.DOCX not in pro.limits.max_bytes
-    assert preview.mode_of({"mode": "pro"}) is pro
-    assert preview.mode_of({"mode": "standard"}) is None
+    assert (ga.lifecycle, preview.lifecycle) == (Lifecycle.GA, Lifecycle.PREVIEW)
+    assert (ga.allow_replace, preview.allow_replace) == (True, True)
+    assert (ga.model_deployments, preview.model_deployments) == (True, True)
+    assert (ga.model_aliases, preview.model_aliases) == (MODEL_ALIASES, MODEL_ALIASES)
+    assert (ga.has_mode(AGENTIC_MODE), preview.has_mode(AGENTIC_MODE)) == (False, True)
+    assert not ga.inline_analysis
+    assert set(preview.inline_analysis) == {"prebuilt-read", "prebuilt-layout"}
+    assert (
+        preview.mode_of({"config": {"workflow": "agentic.2026-06-01-preview"}}) is not None
+    )  # as GET shows it
+    assert set(ga.knowledge_sources) == set(preview.knowledge_sources) == {"labeledData"}
+    assert ga.knowledge_sources["labeledData"].required == ("containerUrl", "fileListPath")  # prefix optional
+    assert (ga.most_inputs_per_request, preview.most_inputs_per_request) == (1, 1)
+    agentic = preview.mode(AGENTIC_MODE)
+    # One file: 200 MB, 300 pages; documents only; generate and classify fields; no labeled data.
+    assert (agentic.limits.max_request_bytes, agentic.limits.max_pages) == (200_000_000, 300)
+    assert types.PDF in agentic.limits.max_bytes
+    assert types.TEXT not in agentic.limits.max_bytes
+    assert set(agentic.field_methods or ()) == {"generate", "classify"}
+    assert not agentic.knowledge_sources
+    assert preview.mode_of({"config": {"workflow": "agentic"}}) is agentic
+    assert preview.mode_of({"config": {"workflow": "default"}}) is None
     assert preview.mode_of({}) is None
 
 
@@ -196,9 +230,24 @@ def test_settings_accept_a_registered_version_and_only_then() -> None:
 def test_settings_accept_the_made_up_version(future_version: ApiVersionProfile) -> None:
     settings = settings_with(CONTENT_UNDERSTANDING_API_VERSION=FUTURE)
     assert settings.content_understanding.api_version == FUTURE
-    # It has no pro mode, so it cannot be the pro-mode version.
+    # It has no agentic mode, so it cannot be the agentic version.
     with pytest.raises(SettingsError, match=f"must be one of {PREVIEW}, got '{FUTURE}'"):
-        settings_with(CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION=FUTURE)
+        settings_with(CONTENT_UNDERSTANDING_AGENTIC_API_VERSION=FUTURE)
+
+
+@pytest.mark.parametrize(
+    "setting", ["CONTENT_UNDERSTANDING_API_VERSION", "CONTENT_UNDERSTANDING_AGENTIC_API_VERSION"]
+)
+def test_settings_refuse_a_retired_version_saying_so(setting: str) -> None:
+    with pytest.raises(
+        SettingsError, match=f"'{setting}' names a retired version: .*2025-05-01-preview is retired"
+    ):
+        settings_with(**{setting: "2025-05-01-preview"})
+
+
+def test_the_retired_pro_mode_setting_is_refused_saying_what_to_do() -> None:
+    with pytest.raises(SettingsError, match=r"CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION.*agentic jobs"):
+        settings_with(CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION="2025-05-01-preview")
 
 
 def test_content_type_limits_follow_the_made_up_table(future_version: ApiVersionProfile) -> None:
@@ -216,8 +265,8 @@ def test_content_type_limits_follow_the_made_up_table(future_version: ApiVersion
             types.check_supported(content_type, size, FUTURE, mode=mode, name="f.bin")
         assert caught.value.code == code
     assert api_versions.get_profile(FUTURE).file_limits(DEEP).max_request_bytes == 3_000_000
-    with pytest.raises(PermanentError, match=f"Pro mode needs API version {PREVIEW}, not {FUTURE}"):
-        types.check_supported(types.PDF, 10, FUTURE, mode=PRO_MODE)
+    with pytest.raises(PermanentError, match=f"Agentic mode needs API version {PREVIEW}, not {FUTURE}"):
+        types.check_supported(types.PDF, 10, FUTURE, mode=AGENTIC_MODE)
     with pytest.raises(PermanentError, match=f"Deep mode needs API version {FUTURE}, not {GA}"):
         types.check_supported(types.PDF, 10, GA, mode=DEEP)
 
@@ -262,7 +311,9 @@ async def test_the_client_speaks_the_made_up_version_by_its_flags(future_version
 def test_bodies_check_the_made_up_version_s_properties_modes_and_sources(
     future_version: ApiVersionProfile,
 ) -> None:
-    with pytest.raises(ContentUnderstandingRequestError, match="model selection exists only in 2025-11-01"):
+    with pytest.raises(
+        ContentUnderstandingRequestError, match=f"model selection exists only in {GA} or {PREVIEW}"
+    ):
         build_analyzer_body({"models": {}}, FUTURE)
     with pytest.raises(ContentUnderstandingRequestError, match="the future option exists only in 2099"):
         build_analyzer_body({"futureOption": 1}, GA)
@@ -307,7 +358,6 @@ async def test_create_analyzer_step_replaces_by_the_profile(
                     "definition": {"baseAnalyzerId": "prebuilt-document"},
                     "definitionHash": "h1",
                     "replace": True,
-                    "knowledgeSource": None,
                 },
             )
         )
@@ -316,9 +366,12 @@ async def test_create_analyzer_step_replaces_by_the_profile(
 
 
 @pytest.mark.integration
-@pytest.mark.parametrize(("version", "sends_deployments"), [(FUTURE, True), (GA, True), (PREVIEW, False)])
+@pytest.mark.parametrize(
+    ("version", "sends_deployments"), [(FUTURE, True), (GA, True), (PREVIEW, True), (NO_DEPLOYMENTS, False)]
+)
 async def test_analysis_step_sends_model_deployments_by_the_profile(
     future_version: ApiVersionProfile,
+    no_deployments_version: ApiVersionProfile,
     storage: BlobServiceClient,
     job_id: str,
     monkeypatch: pytest.MonkeyPatch,

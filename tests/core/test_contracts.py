@@ -11,12 +11,10 @@ import pytest
 from core.contracts import activities, orchestrations
 from core.contracts.activities import (
     BeginAnalysisResult,
-    CreateSasRequest,
     CreateSasResult,
     GetOperationRequest,
     IngestInputRequest,
     IssuedGrant,
-    KnowledgeBaseTarget,
 )
 from core.contracts.named import ActivityContract, OrchestratorContract
 from core.contracts.orchestrations import MonitorRequest
@@ -42,11 +40,9 @@ def test_an_optional_field_left_out_is_its_default_and_none_is_not_written() -> 
         "kind": "analysis",
         "operationLocation": "https://cu/op",
     }
-    assert from_wire(GetOperationRequest, {**to_wire(request), "knowledgeBase": None}) == request
-    with_target = GetOperationRequest(
-        "j", "0", "reference", "https://cu/op", KnowledgeBaseTarget("kb/", "a.pdf")
-    )
-    assert to_wire(with_target)["knowledgeBase"] == {"prefix": "kb/", "fileName": "a.pdf"}
+    ingest = IngestInputRequest(job_id="j", index=0, source={"url": "https://x/a.pdf"})
+    assert "apiVersion" not in to_wire(ingest)
+    assert from_wire(IngestInputRequest, {**to_wire(ingest), "apiVersion": None}) == ingest
     assert from_wire(BeginAnalysisResult, {"operationLocation": "l", "operationId": "o"}).attempts == 1
 
 
@@ -61,7 +57,7 @@ def test_an_optional_field_left_out_is_its_default_and_none_is_not_written() -> 
         ({"jobId": "j", "index": "0", "source": {}}, "'index' must be an integer"),
         ({"jobId": "j", "index": True, "source": {}}, "'index' must be an integer"),
         ({"jobId": "j", "index": 0, "source": "https://x/a.pdf"}, "'source' must be a JSON object"),
-        ({"jobId": "j", "index": 0, "source": {}, "proMode": "yes"}, "'proMode' must be true or false"),
+        ({"jobId": "j", "index": 0, "source": {}, "packaged": "yes"}, "'packaged' must be true or false"),
     ],
 )
 def test_a_payload_that_does_not_fit_names_the_field(payload: Any, problem: str) -> None:
@@ -71,10 +67,15 @@ def test_a_payload_that_does_not_fit_names_the_field(payload: Any, problem: str)
 
 
 def test_nested_fields_literals_and_typed_dicts_are_checked() -> None:
-    with pytest.raises(
-        ContractError, match="'kind' must be one of 'input', 'reference', 'container', not 'x'"
-    ):
-        from_wire(CreateSasRequest, {"jobId": "j", "kind": "x"})
+    with pytest.raises(ContractError, match=r"'parts\[0\].role' must be one of 'input', 'reference'"):
+        from_wire(
+            activities.PackageInputsRequest,
+            {
+                "jobId": "j",
+                "apiVersion": "v",
+                "parts": [{"name": "a", "role": "x", "blob": "j/0-a", "contentType": "text/plain"}],
+            },
+        )
     with pytest.raises(ContractError, match=r"'grant.expiresAt' is missing"):
         from_wire(CreateSasResult, {"grant": {"grant": "g"}})
     with pytest.raises(ContractError, match="'polling' lacks 'deadlineSeconds'"):
@@ -128,7 +129,8 @@ def test_every_activity_and_sub_orchestration_has_a_contract_named_once() -> Non
 
     contracts = every_contract()
     declared = {value for key, value in vars(function_names).items() if key.isupper()}
-    assert sorted(c.name for c in contracts) == sorted(declared - {function_names.ANALYSIS_JOB})
+    jobs = {function_names.ANALYSIS_JOB, function_names.AGENTIC_JOB}  # orchestrations taking a JobSpec
+    assert sorted(c.name for c in contracts) == sorted(declared - jobs)
 
 
 # One example of every request and result, as it would travel: each must survive the round trip.
@@ -137,7 +139,8 @@ EXAMPLES: dict[type, dict[str, Any]] = {
         "jobId": "j",
         "index": 0,
         "source": {"url": "https://x/a.pdf"},
-        "proMode": True,
+        "packaged": True,
+        "apiVersion": "v",
     },
     activities.IngestInputResult: {
         "input": {
@@ -150,21 +153,30 @@ EXAMPLES: dict[type, dict[str, Any]] = {
             "sha256": "s",
         }
     },
-    activities.CreateSasRequest: {
-        "jobId": "j",
-        "kind": "container",
-        "container": "references",
-        "prefix": "kb/",
-    },
+    activities.CreateSasRequest: {"jobId": "j", "blob": "j/package.pdf"},
     activities.CreateSasResult: {"grant": {"grant": "g", "expiresAt": "t"}},
     activities.SaveResultsRequest: {
         "jobId": "j",
         "analyzerId": "a",
-        "mode": "combined",
-        "operations": [{"key": "combined", "inputs": ["a.pdf"], "operationId": None, "status": "TimedOut"}],
+        "mode": "agentic",
+        "operations": [
+            {
+                "key": "agentic",
+                "inputs": ["a.pdf", "r.md"],
+                "operationId": "o",
+                "status": "Failed",
+                "error": {
+                    "code": "InvalidRequest",
+                    "message": "Invalid Request. (ContentSourceNotAccessible: m)",
+                    "transient": False,
+                    "innerError": {"code": "ContentSourceNotAccessible", "message": "m"},
+                },
+            }
+        ],
         "batchRecords": ["j/batch-0.json"],
+        "index": False,
     },
-    activities.SaveResultsResult: {"resultBlob": "j/result.json", "summaryBlob": "j/summary.json"},
+    activities.SaveResultsResult: {"resultBlob": None, "summaryBlob": "j/summary.json"},
     activities.PrepareInputRequest: {
         "jobId": "j",
         "index": 2,
@@ -219,30 +231,25 @@ EXAMPLES: dict[type, dict[str, Any]] = {
         ],
     },
     activities.SaveBatchResult: {"recordBlob": "j/batch-3.json"},
-    activities.AddReferenceFileRequest: {
+    activities.PackageInputsRequest: {
         "jobId": "j",
-        "prefix": "kb/",
-        "index": 1,
-        "source": {"blob": "c/b.pdf"},
+        "apiVersion": "v",
+        "parts": [
+            {"name": "a.pdf", "role": "input", "blob": "j/0-a.pdf", "contentType": "application/pdf"},
+            {"name": "r.md", "role": "reference", "blob": "j/1-r.md", "contentType": "text/markdown"},
+        ],
     },
-    activities.AddReferenceFileResult: {
-        "file": {
-            "index": 1,
-            "name": "b.pdf",
-            "blob": "kb/b.pdf",
-            "size": 3,
-            "contentType": "application/pdf",
-            "etag": "e",
+    activities.PackageInputsResult: {
+        "package": {
+            "name": "package.pdf",
+            "blob": "j/package.pdf",
+            "size": 9,
+            "pages": 4,
             "sha256": "s",
-        }
-    },
-    activities.WriteKnowledgeBaseRequest: {"prefix": "kb/"},
-    activities.WriteKnowledgeBaseResult: {
-        "knowledgeBase": {
-            "container": "references",
-            "prefix": "kb/",
-            "fileListPath": "sources.jsonl",
-            "files": ["b.pdf"],
+            "parts": [
+                {"name": "a.pdf", "role": "input", "firstPage": 2, "pages": 2},
+                {"name": "r.md", "role": "reference", "firstPage": 4, "pages": 1},
+            ],
         }
     },
     activities.CleanupJobRequest: {"jobId": "j"},
@@ -255,7 +262,6 @@ EXAMPLES: dict[type, dict[str, Any]] = {
         "definition": {"x": [1]},
         "definitionHash": "h",
         "replace": True,
-        "knowledgeSource": {"grant": "g", "prefix": "kb/", "fileListPath": "sources.jsonl"},
     },
     activities.BeginCreateAnalyzerResult: {"conflict": True},
     activities.BeginAnalysisRequest: {
@@ -269,10 +275,9 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     activities.BeginAnalysisResult: {"operationLocation": "l", "operationId": "o", "attempts": 2},
     activities.GetOperationRequest: {
         "jobId": "j",
-        "key": "reference-0",
-        "kind": "reference",
+        "key": "agentic",
+        "kind": "analysis",
         "operationLocation": "l",
-        "knowledgeBase": {"prefix": "kb/", "fileName": "a"},
     },
     activities.OperationState: {
         "status": "Failed",
@@ -282,14 +287,12 @@ EXAMPLES: dict[type, dict[str, Any]] = {
     orchestrations.EnsureAnalyzerRequest: {
         "jobId": "j",
         "analyzer": {"analyzerId": "a", "apiVersion": "v", "definition": {}},
-        "references": [{"url": "https://x/r.pdf"}],
         "polling": POLICY,
     },
     orchestrations.EnsureAnalyzerResult: {
         "analyzerId": "a",
         "definitionHash": "h",
         "created": False,
-        "references": [{"name": "r.pdf", "sha256": "s"}],
     },
     orchestrations.MonitorRequest: {
         "jobId": "j",

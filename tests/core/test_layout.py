@@ -31,6 +31,12 @@ def test_per_job_paths() -> None:
         Role.RESULTS, "job-1/operation-0.started.json"
     )
     assert layout.analyzer_definition_blob("invoices") == BlobPath(Role.ANALYZERS, "invoices.json")
+    assert layout.result_index_blob("job-1") == BlobPath(Role.RESULTS, "job-1/result-index.json")
+    assert layout.result_index_part_blob("job-1", 12).name == "job-1/result-index-12.json"
+    assert layout.field_columns_blob("job-1").name == "job-1/field-columns.json"
+    for part in (-1, True, "0"):
+        with pytest.raises(ValueError, match="part"):
+            layout.result_index_part_blob("job-1", part)  # type: ignore[arg-type]
 
 
 def test_a_grant_blob_is_a_function_of_its_scope() -> None:
@@ -45,16 +51,12 @@ def test_a_grant_blob_is_a_function_of_its_scope() -> None:
     assert not layout.is_grant_name(None)
 
 
-def test_knowledge_base_files_live_under_their_prefix() -> None:
-    prefix = layout.knowledge_base_prefix("invoices", "job-1")
-    assert prefix == "invoices/job-1/"
-    assert layout.reference_file_blob(prefix, "policy.pdf") == BlobPath(
-        Role.REFERENCES, "invoices/job-1/policy.pdf"
-    )
-    assert layout.reference_result_blob(prefix, "policy.pdf").name == "invoices/job-1/policy.pdf.result.json"
-    assert layout.sources_manifest_blob(prefix).name == "invoices/job-1/sources.jsonl"
-    with pytest.raises(InputError):
-        layout.sources_manifest_blob("../")
+def test_an_agentic_job_s_package_lives_beside_its_inputs_and_cannot_be_one_of_them() -> None:
+    package = layout.package_blob("job-1")
+    assert package == BlobPath(Role.INPUTS, "job-1/package.pdf")
+    assert layout.belongs_to_job("job-1", package.name)
+    # Every input's name starts with its index, so no input can be called package.pdf.
+    assert layout.input_blob("job-1", 0, "package.pdf").name == "job-1/0-package.pdf"
 
 
 @pytest.mark.parametrize("job_id", ["", "../x", "a/b", "job..1", "-job"])

@@ -14,9 +14,16 @@ from azure.core.exceptions import (
 )
 
 from core import content_types as types
-from core.api_versions import DEFAULT_API_VERSION as GA, DEFAULT_PRO_MODE_API_VERSION as PREVIEW, PRO_MODE
+from core.api_versions import AGENTIC_MODE, DEFAULT_AGENTIC_API_VERSION as PREVIEW, DEFAULT_API_VERSION as GA
 from core.errors import InputError, PermanentError, TransientError
-from core.naming import MAX_NAME_LENGTH, check_job_id, check_prefix, sanitize_name
+from core.naming import (
+    MAX_NAME_LENGTH,
+    check_analyzer_id,
+    check_job_id,
+    check_prefix,
+    is_job_instance_id,
+    sanitize_name,
+)
 from core.redact import display_url, redact_text
 from inputs.url_fetch import address_allowed, check_url_input
 from storage.errors import StorageAccessDenied, translate
@@ -63,6 +70,36 @@ def test_bad_job_ids_are_refused(job_id: str) -> None:
         check_job_id(job_id)
 
 
+@pytest.mark.parametrize("analyzer_id", ["invoice-fields", "a", "a.b", "v1..2", "_", "-", "A" * 64, ".x"])
+def test_analyzer_ids_follow_the_service_pattern(analyzer_id: str) -> None:
+    assert check_analyzer_id(analyzer_id) == analyzer_id
+
+
+@pytest.mark.parametrize("analyzer_id", ["", ".", "..", "...", "a b", "a/b", "a#b", "\x84", "é", "A" * 65])
+def test_analyzer_ids_outside_the_pattern_or_only_dots_are_refused(analyzer_id: str) -> None:
+    with pytest.raises(InputError) as caught:
+        check_analyzer_id(analyzer_id)
+    assert caught.value.code == "InvalidAnalyzerId"
+
+
+@pytest.mark.parametrize(
+    ("instance_id", "is_job"),
+    [
+        ("job-" + "0123456789abcdef" * 2, True),
+        ("intake-" + "0123456789abcdef" * 2, True),
+        ("job-" + "0123456789abcdef" * 2 + ":op-0", False),  # a job's monitor
+        ("analyzer-" + "0123456789abcdef" * 2, False),  # an analyzer check
+        ("job-" + "0123456789ABCDEF" * 2, False),
+        ("job-nope", False),
+        ("job-" + "0" * 31 + "#", False),
+        ("job-" + "0" * 32 + "\n", False),
+        ("..", False),
+    ],
+)
+def test_only_jobs_have_job_instance_ids(instance_id: str, is_job: bool) -> None:
+    assert is_job_instance_id(instance_id) is is_job
+
+
 @pytest.mark.parametrize("prefix", ["kb", "kb//", "/kb/", "kb/../x/", "k b/"])
 def test_bad_prefixes_are_refused(prefix: str) -> None:
     with pytest.raises(InputError):
@@ -100,10 +137,10 @@ def test_content_types_are_sniffed_from_the_bytes(head: bytes, name: str, expect
 
 def test_content_type_limits_follow_the_api_version_and_mode() -> None:
     types.check_supported(types.DOCX, 5_000_000, GA)
-    types.check_supported(types.PDF, 100_000_000, PREVIEW, mode=PRO_MODE)
+    types.check_supported(types.PDF, 200_000_000, PREVIEW, mode=AGENTIC_MODE)
     cases = [
-        (types.DOCX, 10, PREVIEW, PRO_MODE, "UnsupportedContentType"),
-        (types.PDF, 100_000_001, PREVIEW, PRO_MODE, "InputTooLarge"),
+        (types.TEXT, 10, PREVIEW, AGENTIC_MODE, "UnsupportedContentType"),  # documents only
+        (types.PDF, 200_000_001, PREVIEW, AGENTIC_MODE, "InputTooLarge"),
         (types.TEXT, 1_000_001, GA, None, "InputTooLarge"),
         (types.PDF, 0, GA, None, "EmptyInput"),
         (None, 10, GA, None, "UnsupportedContentType"),
@@ -115,8 +152,19 @@ def test_content_type_limits_follow_the_api_version_and_mode() -> None:
         assert (caught.value.code, "'f.bin'" in caught.value.message) == (code, True)
     with pytest.raises(InputError, match="limit of 10 bytes"):
         types.check_supported(types.PDF, 11, GA, max_bytes=10)
-    with pytest.raises(PermanentError, match="Pro mode needs"):
-        types.check_supported(types.PDF, 10, GA, mode=PRO_MODE)
+    with pytest.raises(PermanentError, match="Agentic mode needs"):
+        types.check_supported(types.PDF, 10, GA, mode=AGENTIC_MODE)
+
+
+def test_what_an_agentic_job_packages_and_how_large() -> None:
+    """The package takes PDF, text and Markdown: a PDF up to the whole file's size, text bounded."""
+    assert types.package_part_limit(types.PDF, PREVIEW, AGENTIC_MODE) == 200_000_000
+    assert types.package_part_limit(types.MARKDOWN, PREVIEW, AGENTIC_MODE) == types.MAX_PACKAGED_TEXT_BYTES
+    assert types.package_part_limit(types.TEXT, PREVIEW, AGENTIC_MODE, max_bytes=10) == 10
+    for refused in (types.DOCX, types.PNG, types.HTML, None):
+        with pytest.raises(InputError, match="packages its documents into one PDF") as caught:
+            types.package_part_limit(refused, PREVIEW, AGENTIC_MODE, name="f.bin")
+        assert caught.value.code == "UnsupportedContentType"
 
 
 @pytest.mark.parametrize(
@@ -126,6 +174,20 @@ def test_content_type_limits_follow_the_api_version_and_mode() -> None:
         ("ftp://example.com/a.pdf", True, "UrlNotHttps"),
         ("https://user:pw@example.com/a.pdf", False, "UrlHasCredentials"),
         ("https://example.com/a.pdf?sv=1&SIG=abc", False, "UrlHasSignature"),
+        # Every credential a query string commonly carries, not only a SAS signature (issue 10).
+        ("https://s3.example.com/a.pdf?X-Amz-Signature=abc&X-Amz-Credential=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?X-Amz-Security-Token=abc", False, "UrlHasSignature"),
+        ("https://storage.example.com/a.pdf?X-Goog-Signature=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?token=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?access_token=abc", False, "UrlHasSignature"),
+        ("https://example.com/api/file?code=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?KEY=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?api-key=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?apiKey=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?subscription-key=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?client_secret=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?password=abc", False, "UrlHasSignature"),
+        ("https://example.com/a.pdf?x=1&Sig=", False, "UrlHasSignature"),
         ("https://127.0.0.1/a.pdf", False, "UrlNotAllowed"),
         ("https://[::1]/a.pdf", False, "UrlNotAllowed"),
         ("https://[::ffff:10.0.0.1]/a.pdf", False, "UrlNotAllowed"),
@@ -143,6 +205,26 @@ def test_url_inputs_are_checked_before_any_request(url: str, allow_local: bool, 
     assert caught.value.code == code
     assert "abc" not in caught.value.message
     assert "pw" not in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://example.com/a.pdf?version=2&page=1",
+        "https://example.com/download?id=42&format=pdf",
+        "https://example.com/a.pdf?keyword=x&signed=true&codec=h264",
+    ],
+)
+def test_harmless_query_parameters_pass(url: str) -> None:
+    assert check_url_input(url, allow_local=False) == url
+
+
+def test_a_redirect_may_lead_to_a_signed_url() -> None:
+    # Servers hand downloads off to short-lived signed URLs; a redirect target is never stored.
+    signed = "https://s3.example.com/a.pdf?X-Amz-Signature=abc"
+    assert check_url_input(signed, allow_local=False, redirect=True) == signed
+    with pytest.raises(InputError):
+        check_url_input("https://10.0.0.1/a.pdf?X-Amz-Signature=abc", allow_local=False, redirect=True)
 
 
 def test_local_urls_pass_only_in_development() -> None:

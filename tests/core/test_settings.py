@@ -82,7 +82,7 @@ def test_the_key_is_not_in_the_repr() -> None:
         ({"SAS_TTL_MINUTES": "10"}, "SAS_TTL_MINUTES", "ANALYSIS_DEADLINE_SECONDS"),
         ({"ALLOW_LOCAL_URLS": "maybe"}, "ALLOW_LOCAL_URLS", "true or false"),
         (
-            {"CONTENT_UNDERSTANDING_API_VERSION": "2024-12-01-preview"},
+            {"CONTENT_UNDERSTANDING_API_VERSION": "2024-06-01-preview"},
             "CONTENT_UNDERSTANDING_API_VERSION",
             "one of",
         ),

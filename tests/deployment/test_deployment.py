@@ -43,8 +43,12 @@ LOCAL_ONLY = {
 # Settings the app reads (with a default) that Azure must not set, and why.
 NOT_IN_AZURE = {
     "CONTENT_UNDERSTANDING_PRO_MODE_API_VERSION": (
-        "pro mode's 2025-05-01-preview is retired in Azure: the app keeps its built-in default until it"
-        " moves off pro mode, and infra does not advertise a version that cannot work"
+        "pro mode's 2025-05-01-preview is retired in Azure: the app refuses this setting with a message"
+        " saying so (agentic jobs replaced combined ones), so Azure must never set it"
+    ),
+    "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT": (
+        "the Functions host's own setting, left unset so that the host keeps its 100 MiB body limit,"
+        " which MAX_JOB_BYTES is checked against (docs/settings.md, Upload size)"
     ),
 }
 # Azure settings with no local counterpart, and why.
@@ -62,8 +66,16 @@ AZURE_ONLY = {
     "AzureFunctionsJobHost__extensions__durableTask__storageProvider__maxQueuePollingInterval": (
         "Flex Consumption guidance for the Azure Storage provider; host.json keeps the default locally"
     ),
-    "APPLICATIONINSIGHTS_CONNECTION_STRING": "telemetry (none locally)",
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__type": (
+        "the Durable Task Scheduler backend (durableBackend); locally devhost, or Core Tools on Azurite"
+    ),
+    "AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName": (
+        "the Durable Task Scheduler backend: which setting holds its connection string"
+    ),
+    "DURABLE_TASK_SCHEDULER_CONNECTION_STRING": "the scheduler's endpoint and the identity to use",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING": "telemetry (none locally: nothing is exported)",
     "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "telemetry as the managed identity",
+    "PYTHON_ENABLE_OPENTELEMETRY": "the Python worker passes each invocation's trace context to the app",
 }
 # Settings whose Azure value is meant to differ from the local one.
 AZURE_VALUES = {"ALLOW_LOCAL_URLS": "false"}
@@ -81,6 +93,7 @@ RUNTIME_ENTRIES = {
     "inputs",
     "orchestrators",
     "storage",
+    "telemetry",
     "triggers",
 }
 # Development-only folders and files that must never be deployed (DESIGN.md, Layout).
@@ -100,8 +113,16 @@ NOT_DEPLOYED = [
 ]
 
 
-def azure_settings() -> dict[str, Any]:
-    settings: dict[str, Any] = bicep.variable(bicep.MAIN, "appSettings")
+# The variables of main.bicep holding each Durable backend's own settings (durableBackend).
+BACKEND_SETTINGS = {"DurableTaskScheduler": "schedulerSettings", "AzureStorage": "azureStorageSettings"}
+
+
+def azure_settings(backend: str | None = None) -> dict[str, Any]:
+    """The app settings in Azure with ``backend``'s settings; with None, every backend's (all names)."""
+    settings: dict[str, Any] = dict(bicep.variable(bicep.MAIN, "appSettings"))
+    for name, variable in BACKEND_SETTINGS.items():
+        if backend in (None, name):
+            settings.update(bicep.variable(bicep.MAIN, variable))
     return settings
 
 
@@ -172,7 +193,7 @@ def test_local_only_settings_are_absent_in_azure() -> None:
 
 
 def test_the_retired_pro_mode_version_is_nowhere_in_infra() -> None:
-    # The app still reads the setting (with a default); Azure neither sets nor offers it.
+    # The app reads the setting only to refuse it; Azure neither sets nor offers it.
     assert set(NOT_IN_AZURE) <= settings_read_by_the_app()
     assert not set(NOT_IN_AZURE) & set(azure_settings())
     for path in bicep.INFRA.rglob("*"):
@@ -272,11 +293,14 @@ def test_the_postdeploy_hook_scripts_exist_and_are_executable(platform: str) -> 
 def test_host_json_follows_the_reference() -> None:
     host = json.loads((REPO_ROOT / "host.json").read_text(encoding="utf-8"))
     assert host["version"] == "2.0"
-    # Flex Consumption needs bundle 4.x or later for non-C# apps.
+    # Flex Consumption needs bundle 4.x or later for non-C# apps; the Durable Task Scheduler
+    # (storageProvider type azureManaged) needs 4.32.0 or later.
     assert host["extensionBundle"] == {
         "id": "Microsoft.Azure.Functions.ExtensionBundle",
-        "version": "[4.*, 5.0.0)",
+        "version": "[4.32.0, 5.0.0)",
     }
+    # The host's own telemetry through OpenTelemetry (supported on Flex Consumption).
+    assert host["telemetryMode"] == "OpenTelemetry"
     durable = host["extensions"]["durableTask"]
     assert durable["hubName"] == "%TASKHUB_NAME%"
     assert durable["maxConcurrentActivityFunctions"] >= 1
@@ -406,9 +430,10 @@ def test_packaged_code_imports_only_packaged_code_and_requirements() -> None:
 
 def test_the_import_check_sees_a_development_import(tmp_path: Path) -> None:
     module = tmp_path / "bad.py"
-    module.write_text("from emulators.content_understanding import app\nimport pypdf\n", encoding="utf-8")
-    assert list(imported_modules(module)) == ["emulators.content_understanding", "pypdf"]
-    # pypdf is installed (a dev requirement) but Azure would not install it.
-    assert distributions_providing("pypdf") == {"pypdf"}
-    assert "pypdf" not in required_distributions()
+    module.write_text("from emulators.content_understanding import app\nimport yaml\n", encoding="utf-8")
+    assert list(imported_modules(module)) == ["emulators.content_understanding", "yaml"]
+    # PyYAML is installed (a dev requirement) but Azure would not install it.
+    assert distributions_providing("yaml") == {"pyyaml"}
+    assert "pyyaml" not in required_distributions()
+    assert "pypdf" in required_distributions()  # agentic jobs' packaging needs it in Azure
     assert "azure-storage-blob" in distributions_providing("azure.storage.blob")

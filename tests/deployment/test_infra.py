@@ -108,8 +108,39 @@ def test_every_container_the_app_uses_is_created() -> None:
     ]
 
 
+def lifecycle_rules() -> tuple[list[dict[str, Any]], str]:
+    """The lifecycle policy's fixed rules, and the variable that adds the retention rules."""
+    rules = bicep.resource_config(APP / "storage.bicep", "lifecycle")["properties"]["policy"]["rules"]
+    call = rules["function"]
+    assert call["type"] == "concat"
+    fixed, added = call["parameters"]["arg_1"], call["parameters"]["arg_2"]
+    return fixed, added
+
+
+def test_results_and_ingested_inputs_expire_after_the_chosen_ages() -> None:
+    added = lifecycle_rules()[1]
+    assert added == "retentionPolicyRules"
+    loop = bicep.variable(APP / "storage.bicep", added)
+    assert loop["loop_type"]["detail"] == {"item_name": "rule", "array_name": "retentionRules"}
+    rule = loop["config"]
+    assert rule["enabled"] is True
+    assert rule["definition"]["filters"]["blobTypes"] == ["blockBlob"]
+    assert bicep.dotted(rule["definition"]["filters"]["prefixMatch"][0]) == "rule.prefix"
+    delete = rule["definition"]["actions"]["baseBlob"]["delete"]
+    assert bicep.dotted(delete["daysAfterModificationGreaterThan"]) == "rule.days"
+    # main.bicep: results and inputs, each after its own azd-chosen age.
+    chosen = bicep.module_config(modules()["storage"])["params"]["retentionRules"]
+    assert {(r["prefix"], r["days"]) for r in chosen} == {
+        ("${containers.results}/", "resultsRetentionDays"),
+        ("${containers.inputs}/", "inputsRetentionDays"),
+    }
+    parameters = json.loads((bicep.INFRA / "main.parameters.json").read_text(encoding="utf-8"))["parameters"]
+    assert parameters["resultsRetentionDays"]["value"] == "${AZURE_RESULTS_RETENTION_DAYS=30}"
+    assert parameters["inputsRetentionDays"]["value"] == "${AZURE_INPUTS_RETENTION_DAYS=7}"
+
+
 def test_staged_uploads_and_grants_expire_after_a_day() -> None:
-    rule = bicep.resource_config(APP / "storage.bicep", "lifecycle")["properties"]["policy"]["rules"][0]
+    rule = lifecycle_rules()[0][0]
     assert rule["enabled"] is True
     assert rule["definition"]["filters"]["prefixMatch"] == "shortLivedPrefixes"
     assert rule["definition"]["actions"]["baseBlob"]["delete"] == {"daysAfterModificationGreaterThan": 1}

@@ -30,6 +30,7 @@ APP_PACKAGES = {
     "inputs",
     "orchestrators",
     "storage",
+    "telemetry",
     "triggers",
 }
 DEV_TOOLS = {"devhost", "emulators", "bench", "scripts", "samples", "tests"}

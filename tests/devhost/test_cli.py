@@ -21,7 +21,7 @@ def test_cli_prints_one_ready_line_and_stops_cleanly(
     port = free_port()
     with devhost_process(tmp_path / "state", settings_file, port) as process:
         line = ready_line(process)
-        assert line == f"devhost ready on http://127.0.0.1:{port} (37 functions)"
+        assert line == f"devhost ready on http://127.0.0.1:{port} (49 functions)"
         assert httpx.get(f"http://127.0.0.1:{port}/api/items/7").text == "item 7"
         process.send_signal(signum)
         assert process.wait(timeout=15) == 0

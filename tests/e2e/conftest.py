@@ -19,6 +19,7 @@ from azure.storage.blob.aio import BlobServiceClient
 from content_understanding import close_content_understanding_client
 from core.settings import get_settings
 from devhost import Clock, DevHost
+from devhost.eventgrid import BlobCreatedPublisher, Subscription
 from emulators.content_understanding import Emulator
 from storage.client import close_blob_service_client
 from tests.conftest import example_settings
@@ -34,6 +35,7 @@ class AppStack:
     emulator: Emulator
     storage: BlobServiceClient
     settings: dict[str, str]
+    events: BlobCreatedPublisher  # the intake container's Event Grid subscription, as in Azure
 
     @property
     def intake(self) -> str:
@@ -113,16 +115,22 @@ def start_stack(
         settings = {**stack_settings, **overrides}
         get_settings.cache_clear()
         await close_content_understanding_client()
-        host = DevHost(
-            REPO_ROOT, settings=settings, state_dir=tmp_path / "devhost", blob_poll_interval=0.2, clock=clock
-        )
+        host = DevHost(REPO_ROOT, settings=settings, state_dir=tmp_path / "devhost", clock=clock)
         try:
-            async with (
-                host,
-                httpx.AsyncClient(base_url=host.base_url, timeout=30) as http,
-                BlobServiceClient.from_connection_string(azurite.connection_string) as storage,
-            ):
-                yield AppStack(host, http, cu_emulator, storage, settings)
+            async with host:
+                # blob_intake is Event Grid-sourced: devhost fires it only through its webhook.
+                webhook = f"{host.base_url}/runtime/webhooks/blobs?functionName=Host.Functions.blob_intake"
+                events = BlobCreatedPublisher(
+                    azurite.connection_string,
+                    [Subscription(settings["INTAKE_CONTAINER"], webhook)],
+                    interval=0.1,
+                )
+                async with (
+                    events,
+                    httpx.AsyncClient(base_url=host.base_url, timeout=30) as http,
+                    BlobServiceClient.from_connection_string(azurite.connection_string) as storage,
+                ):
+                    yield AppStack(host, http, cu_emulator, storage, settings, events)
         finally:
             await close_content_understanding_client()
             await close_blob_service_client()

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
 import pytest
 
+from samples.pdf import make_pdf
 from tests.conftest import example_settings
 from tests.e2e.conftest import AppStack, all_blobs, sample
+from tests.support import documents
+from tests.support.cu_emulator import emulator_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 PDF = sample("invoice-fabrikam.pdf")
 MAX_FILES = int(example_settings()["MAX_FILES_PER_JOB"])
 PROBLEM = "application/problem+json"
+EXTRACT = {"type": "string", "method": "extract"}
 
 
 async def test_an_idempotency_key_starts_one_job(stack: AppStack) -> None:
@@ -81,7 +86,12 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str]] = [
     ("bad mode", body(mode="all"), 400, "InvalidMode"),
     ("bad analyzer id", body(analyzerId="a b"), 400, "InvalidAnalyzerId"),
     ("unknown analyzer", body(analyzerId="nope"), 400, "UnknownAnalyzer"),
-    ("combined without pro analyzer", body(mode="combined"), 400, "UnknownAnalyzer"),
+    ("combined (retired)", body(mode="combined"), 400, "RetiredMode"),
+    ("retired API version", body(apiVersion="2025-05-01-preview"), 400, "RetiredApiVersion"),
+    ("another API version", body(apiVersion="2026-06-01-preview"), 400, "ApiVersionMismatch"),
+    ("agentic without analyzer", body(mode="agentic"), 400, "UnknownAnalyzer"),
+    ("agentic, a prebuilt analyzer", body(mode="agentic", analyzerId="prebuilt-document"), 400,
+     "UnknownAnalyzer"),
     ("missing blob", {"json": {"inputs": [{"blob": "references/missing.pdf"}]}}, 400, "BlobNotFound"),
     ("internal container", {"json": {"inputs": [{"blob": "grants/x.json"}]}}, 400, "BlobNotAllowed"),
     ("non-https URL", {"json": {"inputs": [{"url": "ftp://example.com/a.pdf"}]}}, 400, "UrlNotHttps"),
@@ -93,8 +103,15 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str]] = [
      "TooManyInputs"),
     ("unknown part", parts(("file", "a.pdf", PDF)), 400, "UnknownPart"),
     ("bad request part", parts(("files", "a.pdf", PDF), ("request", None, b"[]")), 400, "InvalidJson"),
-    ("references, not combined", parts(("files", "a.pdf", PDF), ("references", "r.pdf", PDF)), 400,
-     "ReferencesNeedCombined"),
+    ("references, not agentic", parts(("files", "a.pdf", PDF), ("references", "r.pdf", PDF)), 400,
+     "ReferencesNeedAgentic"),
+    ("combined multipart", parts(("files", "a.pdf", PDF), ("request", None, b'{"mode": "combined"}')), 400,
+     "RetiredMode"),
+    ("agentic, an Office file",
+     parts(("files", "a.docx", documents.docx()), ("request", None, b'{"mode": "agentic"}')), 415,
+     "UnsupportedContentType"),
+    ("agentic, over 300 pages", parts(("files", "a.pdf", make_pdf([["p"]] * 300)),
+     ("request", None, b'{"mode": "agentic"}')), 413, "PackageTooLarge"),
 ]  # fmt: skip
 
 
@@ -144,17 +161,69 @@ async def test_analyzer_registration_validates_the_definition(stack: AppStack) -
             "InvalidDefinition",
         ),
         ("bad id!", {"fieldSchema": {"fields": {}}}, "InvalidAnalyzerId"),
+        # Pro mode: its version is retired, and the message says what replaced it.
+        ("pro", {"baseAnalyzerId": "prebuilt-documentAnalyzer", "mode": "pro"}, "InvalidDefinition"),
+        # Agentic: generate and classify fields only, documents only.
+        (
+            "agentic",
+            {"config": {"workflow": "agentic"}, "fieldSchema": {"fields": {"A": EXTRACT}}},
+            "InvalidDefinition",
+        ),
     ]
+    blobs_before = await all_blobs(stack.storage)
     for analyzer_id, definition, code in bad:
         response = await stack.http.put(f"/api/analyzers/{analyzer_id}", json=definition)
         assert response.status_code == 400, (analyzer_id, response.text)
         assert response.json()["code"] == code
+    assert await all_blobs(stack.storage) == blobs_before
+    pro = await stack.http.put("/api/analyzers/pro", json={"mode": "pro"})
+    assert "2025-05-01-preview, which Azure retired" in pro.json()["detail"]
+    assert "agentic" in pro.json()["detail"]
+
+
+async def test_put_of_an_unchanged_definition_re_creates_an_analyzer_the_service_lost(
+    stack: AppStack,
+) -> None:
+    """The CU emulator forgot it (restarted without a state directory) or someone deleted it."""
+    await stack.register("invoice-fields")
+    ready = await _wait_for_service(stack, "invoice-fields", present=True)
+    assert ready["service"]["status"] == "ready"
+    async with emulator_client(stack.emulator) as cu:
+        await cu.delete_analyzer("invoice-fields")
+    gone = (await stack.http.get("/api/analyzers/invoice-fields")).json()
+    assert (gone["registered"], gone["service"]) == (True, None)
+
+    await stack.register("invoice-fields")  # the same definition again
+
+    again = await _wait_for_service(stack, "invoice-fields", present=True)
+    assert again["service"]["status"] == "ready"
+    # A PUT while the analyzer is there and ready starts nothing new.
+    instances = await stack.instance_ids()
+    await stack.register("invoice-fields")
+    assert await stack.instance_ids() == instances
+
+
+async def _wait_for_service(stack: AppStack, analyzer_id: str, *, present: bool) -> dict[str, Any]:
+    async with asyncio.timeout(20):
+        while True:
+            state: dict[str, Any] = (await stack.http.get(f"/api/analyzers/{analyzer_id}")).json()
+            service = state.get("service")
+            if (service is not None and service.get("status") == "ready") == present:
+                return state
+            await asyncio.sleep(0.05)
 
 
 async def test_openapi_document_describes_every_route(stack: AppStack) -> None:
     document = (await stack.http.get("/api/openapi.json")).json()
     assert document["openapi"].startswith("3.1")
-    routes = {"/analyses", "/analyses/{id}", "/analyses/{id}/result", "/analyzers/{analyzerId}"}
+    routes = {
+        "/analyses",
+        "/analyses/{id}",
+        "/analyses/{id}/result",
+        "/analyses/{id}/results/{index}",
+        "/analyses/{id}/fields",
+        "/analyzers/{analyzerId}",
+    }
     assert set(document["paths"]) == routes | {"/health", "/openapi.json"}
     status_schema = document["paths"]["/analyses/{id}"]["get"]["responses"]["200"]["content"][
         "application/json"

@@ -45,7 +45,7 @@ async def test_a_dropped_document_starts_a_job(stack: AppStack) -> None:
     etag = await upload(stack, "2026/invoice-contoso.txt", sample("invoice-contoso.txt"))
     job_id = intake_job_id(stack.intake, "2026/invoice-contoso.txt", etag)
 
-    status = await wait_for_instance(stack, job_id)  # the devhost poller delivers it
+    status = await wait_for_instance(stack, job_id)  # the Event Grid stand-in delivers it
 
     assert status["status"] == "succeeded", status
     assert status["summary"]["inputs"][0]["name"] == "invoice-contoso.txt"
@@ -65,7 +65,7 @@ async def test_duplicate_event_grid_deliveries_start_one_job(start_stack: Any) -
         )
         job_id = intake_job_id(stack.intake, "dup.pdf", etag)
         status = await wait_for_instance(stack, job_id)
-        await asyncio.sleep(0.5)  # let every delivery (and the poller) finish
+        await asyncio.sleep(0.5)  # let every delivery (ours and the stand-in's) finish
 
         assert [r.status_code for r in responses] == [202, 202, 202]
         assert status["status"] == "succeeded"

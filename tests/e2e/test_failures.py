@@ -136,7 +136,7 @@ async def test_cancel_a_running_job(stack: AppStack) -> None:
 
     assert canceled.status_code == 202
     assert status["status"] == "canceled"
-    assert status["error"]["code"] == "Canceled"
+    assert status["error"]["code"] == "JobCanceled"
     assert again.status_code == 409
     assert again.headers["Content-Type"].startswith("application/problem+json")
     assert not [name for name in await stack.blob_names("grants") if name.startswith(f"{job_id}/")]

@@ -96,56 +96,91 @@ async def test_a_url_input(stack: AppStack) -> None:
     assert fate["contentType"] == "text/markdown"
 
 
-async def test_a_combined_pro_mode_job_with_a_reference_knowledge_base(stack: AppStack) -> None:
+AGENTIC_FILES = [
+    ("files", "invoice-contoso-msa.pdf", sample("invoice-contoso-msa.pdf")),
+    ("references", "contract-msa-77.pdf", sample("contract-msa-77.pdf")),
+]
+
+
+async def test_an_agentic_job_with_a_reference_document(stack: AppStack) -> None:
     await stack.register("invoice-contract-check")
-    job_id = await stack.submit(
-        [
-            ("files", "invoice-contoso-msa.pdf", sample("invoice-contoso-msa.pdf")),
-            ("references", "contract-msa-77.pdf", sample("contract-msa-77.pdf")),
-        ],
-        {"analyzerId": "invoice-contract-check", "mode": "combined"},
-    )
+    job_id = await stack.submit(AGENTIC_FILES, {"analyzerId": "invoice-contract-check", "mode": "agentic"})
 
     status = await stack.wait(job_id)
 
     assert status["status"] == "succeeded", status
     summary = status["summary"]
-    assert (summary["mode"], summary["apiVersion"]) == ("combined", "2025-05-01-preview")
-    assert [op["key"] for op in summary["operations"]] == ["combined"]
-    result = (await stack.http.get(f"/api/analyses/{job_id}/result")).json()
-    (entry,) = result["results"]
-    assert entry["inputs"] == ["invoice-contoso-msa.pdf"]
-    fields = fields_of(entry)
-    assert fields["TermsConsistent"]["valueBoolean"] is False
-    assert fields["PaymentTerms"]["valueString"] == "Net 30"
-    # Found only in the contract: the knowledge base reached the analysis (no span: not in the input).
-    assert fields["AgreedPaymentTerms"] == {"type": "string", "valueString": "Net 45"}
-    assert fields["ContractNumber"]["valueString"] == "MSA-77"
-    # The knowledge base was built as the reference describes, and the analyzer created from it.
-    kb = sorted(await stack.blob_names("references"))
-    assert any(name.endswith("/contract-msa-77.pdf") for name in kb)
-    assert any(name.endswith("/contract-msa-77.pdf.result.json") for name in kb)
-    assert any(name.endswith("/sources.jsonl") for name in kb)
-    analyzer = (await stack.http.get("/api/analyzers/invoice-contract-check")).json()
-    assert analyzer["service"]["status"] == "ready"
-    (source,) = analyzer["service"]["knowledgeSources"]
-    assert "sig=" not in source["containerUrl"]
-    stats = stack.emulator.stats()
-    assert stats["analysesStarted"].get("prebuilt-documentAnalyzer") == 1
-    assert stats["analysesStarted"].get("invoice-contract-check") == 1
-
-
-async def test_a_second_combined_job_reuses_the_analyzer(stack: AppStack) -> None:
-    await stack.register("invoice-contract-check")
-    files = [
-        ("files", "invoice-contoso-msa.pdf", sample("invoice-contoso-msa.pdf")),
-        ("references", "contract-msa-77.pdf", sample("contract-msa-77.pdf")),
+    assert (summary["mode"], summary["apiVersion"]) == ("agentic", "2026-06-01-preview")
+    assert [op["key"] for op in summary["operations"]] == ["agentic"]
+    assert [(line["name"], line["status"]) for line in summary["inputs"]] == [
+        ("invoice-contoso-msa.pdf", "succeeded")
     ]
-    request = {"analyzerId": "invoice-contract-check", "mode": "combined"}
-    first = await stack.wait(await stack.submit(files, request))
-    second = await stack.wait(await stack.submit(files, request))
+    assert [line["name"] for line in summary["references"]] == ["contract-msa-77.pdf"]
+    package = summary["package"]
+    assert (package["name"], package["pages"]) == ("package.pdf", 3)  # contents, invoice, contract
+    assert [(part["name"], part["role"], part["firstPage"]) for part in package["parts"]] == [
+        ("invoice-contoso-msa.pdf", "input", 2),
+        ("contract-msa-77.pdf", "reference", 3),
+    ]
+    # The result document: one entry naming every packaged document in order, CU's result as returned.
+    result = (await stack.http.get(f"/api/analyses/{job_id}/result")).json()
+    assert result["mode"] == "agentic"
+    (entry,) = result["results"]
+    assert entry["inputs"] == ["invoice-contoso-msa.pdf", "contract-msa-77.pdf"]
+    assert entry["result"]["apiVersion"] == "2026-06-01-preview"
+    (content,) = entry["result"]["contents"]
+    assert (content["startPageNumber"], content["endPageNumber"]) == (1, 3)
+    assert "Contents" in content["markdown"]
+    fields = fields_of(entry)
+    assert fields["PaymentTerms"]["valueString"] == "Net 30"  # from the invoice
+    assert fields["AgreedPaymentTerms"]["valueString"] == "Net 45"  # from the contract, a reference
+    assert fields["ContractNumber"]["valueString"] == "MSA-77"
+    assert fields["TermsConsistent"]["valueBoolean"] is False
+    # One analysis of one file: the package CU read is the one in storage, behind a SAS.
+    stats = stack.emulator.stats()
+    assert stats["analysesStarted"] == {"invoice-contract-check": 1}
+    assert f"{job_id}/package.pdf" in await stack.blob_names(stack.settings["INPUTS_CONTAINER"])
+    analyzer = (await stack.http.get("/api/analyzers/invoice-contract-check")).json()
+    assert analyzer["apiVersion"] == "2026-06-01-preview"
+    assert analyzer["service"]["config"]["workflow"] == "agentic.2026-06-01-preview"
+
+
+async def test_a_second_agentic_job_reuses_the_analyzer(stack: AppStack) -> None:
+    await stack.register("invoice-contract-check")
+    request = {"analyzerId": "invoice-contract-check", "mode": "agentic"}
+    first = await stack.wait(await stack.submit(AGENTIC_FILES, request))
+    second = await stack.wait(await stack.submit(AGENTIC_FILES, request))
 
     assert (first["status"], second["status"]) == ("succeeded", "succeeded")
-    stats = stack.emulator.stats()
-    assert stats["analysesStarted"].get("prebuilt-documentAnalyzer") == 1  # the knowledge base was built once
-    assert stats["analysesStarted"].get("invoice-contract-check") == 2
+    assert stack.emulator.stats()["analysesStarted"] == {"invoice-contract-check": 2}
+
+
+async def test_an_agentic_job_of_json_references_packages_text_and_markdown(stack: AppStack) -> None:
+    await stack.register("invoice-contract-check")
+    intake = stack.storage.get_container_client(stack.intake)
+    await intake.upload_blob("_e2e/invoice.md", sample("invoice-litware.md"), overwrite=True)
+    await intake.upload_blob(
+        "_e2e/terms.txt", b"Agreed Payment Terms: Net 60\nContract Number: LIT-9\n", overwrite=True
+    )
+    response = await stack.http.post(
+        "/api/analyses",
+        json={
+            "analyzerId": "invoice-contract-check",
+            "mode": "agentic",
+            "inputs": [{"blob": f"{stack.intake}/_e2e/invoice.md"}],
+            "references": [{"blob": f"{stack.intake}/_e2e/terms.txt"}],
+        },
+    )
+    assert response.status_code == 202, response.text
+
+    status = await stack.wait(response.json()["id"])
+
+    assert status["status"] == "succeeded", status
+    result = (await stack.http.get(response.json()["resultUrl"])).json()
+    (entry,) = result["results"]
+    assert entry["inputs"] == ["invoice.md", "terms.txt"]
+    fields = fields_of(entry)
+    assert (fields["AgreedPaymentTerms"]["valueString"], fields["ContractNumber"]["valueString"]) == (
+        "Net 60",
+        "LIT-9",
+    )

@@ -46,19 +46,19 @@ async def test_no_secret_leaves_the_grant_blobs(stack: AppStack, log_text: Calla
     grants = stack.storage.get_container_client("grants")
     seen: dict[str, str] = {}
 
-    combined = await stack.submit(
+    agentic = await stack.submit(
         [
             ("files", "i.pdf", sample("invoice-contoso-msa.pdf")),
             ("references", "c.pdf", sample("contract-msa-77.pdf")),
         ],
-        {"analyzerId": "invoice-contract-check", "mode": "combined"},
+        {"analyzerId": "invoice-contract-check", "mode": "agentic"},
     )
     per_document = await stack.submit(
         [("files", "a.txt", sample("invoice-contoso.txt"))], {"analyzerId": "invoice-fields"}
     )
     while not all(
         s in ("succeeded", "failed")
-        for s in [await _status(stack, combined), await _status(stack, per_document)]
+        for s in [await _status(stack, agentic), await _status(stack, per_document)]
     ):
         async for name in grants.list_blob_names():
             if name not in seen:
@@ -67,11 +67,11 @@ async def test_no_secret_leaves_the_grant_blobs(stack: AppStack, log_text: Calla
                 except Exception:  # noqa: S112 - deleted by the job's clean-up meanwhile
                     continue
 
-    assert await _status(stack, combined) == "succeeded"
+    assert await _status(stack, agentic) == "succeeded"
     assert await _status(stack, per_document) == "succeeded"
     assert seen, "no grant was observed: the check below would prove nothing"
-    assert any("restype=container" in url or "sr=c" in url for url in seen.values())  # the knowledge base's
-    shown = await everything_the_app_shows(stack, [combined, per_document]) + log_text()
+    assert any("/package.pdf?" in url for url in seen.values())  # the agentic job's package
+    shown = await everything_the_app_shows(stack, [agentic, per_document]) + log_text()
     assert "sig=" not in shown
     for signature in signatures(list(seen.values())):
         assert signature not in shown

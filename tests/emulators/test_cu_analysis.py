@@ -136,17 +136,3 @@ def test_fault_settings_are_validated_and_round_trip() -> None:
         update_faults(faults, {"rate429": 2}, json_names=True)
     with pytest.raises(ValueError, match="unknown fault setting"):
         update_faults(faults, {"colour": 1}, json_names=False)
-
-
-def test_pro_mode_fields_fall_back_to_the_knowledge_base_without_spans() -> None:
-    from emulators.content_understanding.fields import fill_fields
-
-    schema = {"fields": {"Vendor": {"type": "string"}, "AgreedTerms": {"type": "string"}}}
-    fields = fill_fields(schema, "Vendor: Contoso\n", "Vendor: Someone else\nAgreed Terms: Net 45\n")
-
-    assert fields["Vendor"] == {
-        "type": "string",
-        "valueString": "Contoso",
-        "spans": [{"offset": 8, "length": 7}],
-    }
-    assert fields["AgreedTerms"] == {"type": "string", "valueString": "Net 45"}

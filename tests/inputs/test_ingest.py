@@ -11,9 +11,11 @@ import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
 from core.content_types import DOCX, PDF, PNG
+from core.contracts.activities import StoredInput
+from core.contracts.wire import from_wire, to_wire
 from core.jobs import InputSource
 from core.settings import get_settings
-from inputs.ingest import IngestedInput, ingest_input, stage_upload
+from inputs.ingest import ingest_input, stage_upload
 from storage.streams import BLOCK_SIZE
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob
@@ -40,7 +42,7 @@ async def test_a_staged_upload_is_copied_into_inputs_and_leaves_staging(
 
     ingested = await ingest_input(job_id, 0, staged.source())
 
-    assert ingested == IngestedInput(
+    assert ingested == StoredInput(
         index=0,
         name="Invoice 2024.pdf",
         blob=f"{job_id}/0-Invoice 2024.pdf",
@@ -51,7 +53,7 @@ async def test_a_staged_upload_is_copied_into_inputs_and_leaves_staging(
     )
     assert await read_blob(storage, "inputs", ingested.blob) == data
     assert await blob_names(storage, "staging", f"{job_id}/") == []
-    assert IngestedInput.from_dict(ingested.to_dict()) == ingested
+    assert from_wire(StoredInput, to_wire(ingested)) == ingested
 
 
 async def test_a_blob_in_the_intake_container_is_ingested_with_its_facts(
@@ -161,13 +163,18 @@ async def test_fifty_inputs_ingest_concurrently(
     print(f"50 concurrent ingests: {elapsed:.2f} s")
 
 
-async def test_pro_mode_ingest_uses_the_pro_mode_allow_list(storage: BlobServiceClient, job_id: str) -> None:
-    reference = await put_intake(storage, f"{job_id}/notes.docx", documents.docx())
+async def test_a_packaged_input_meets_the_package_s_types(storage: BlobServiceClient, job_id: str) -> None:
+    """An agentic job's documents go into its PDF package: PDF, text and Markdown, not Office."""
+    docx = await put_intake(storage, f"{job_id}/notes.docx", documents.docx())
+    notes = await put_intake(storage, f"{job_id}/notes.md", b"# Notes\n\nNet 45.\n")
 
-    assert (await ingest_input(job_id, 0, {"blob": reference})).content_type == DOCX
-    with pytest.raises(Exception, match="pro mode does not accept") as caught:
-        await ingest_input(job_id, 1, {"blob": reference}, pro_mode=True)
+    assert (await ingest_input(job_id, 0, {"blob": docx})).content_type == DOCX
+    with pytest.raises(Exception, match="packages its documents into one PDF") as caught:
+        await ingest_input(job_id, 1, {"blob": docx}, packaged_for="2026-06-01-preview")
     assert getattr(caught.value, "code", None) == "UnsupportedContentType"
+    # Markdown is one of them (CU would not take it in agentic mode: the package makes it pages).
+    packaged = await ingest_input(job_id, 2, {"blob": notes}, packaged_for="2026-06-01-preview")
+    assert packaged.content_type == "text/markdown"
 
 
 async def test_streamed_uploads_are_staged_with_their_facts(storage: BlobServiceClient, job_id: str) -> None:
@@ -190,7 +197,7 @@ async def test_two_executions_of_the_same_ingest_at_once_both_succeed(
     # Durable activities run at least once; a duplicate may race the original.
     data = documents.pdf("twice")
 
-    async def later(delay: float, index: int, source: InputSource) -> IngestedInput:
+    async def later(delay: float, index: int, source: InputSource) -> StoredInput:
         await asyncio.sleep(delay)
         return await ingest_input(job_id, index, source)
 

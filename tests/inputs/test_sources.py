@@ -75,6 +75,12 @@ def test_a_plain_blob_reference_is_parsed_into_container_and_name(
         "intake/a%00.pdf",
         "intake%2f..%2fgrants/x.json",
         "%69ntake/a.pdf",
+        # Compatibility forms: fullwidth dots and solidus become "../" under NFKC.
+        "intake/\uff0e\uff0e/grants/x.json",
+        "intake/a\uff0f\uff0e\uff0e\uff0f\uff0e\uff0e\uff0fgrants/x.json",
+        # Longer than a blob name can be: storage would refuse it (a 400 that was a 500).
+        "intake/" + "a" * 1025,
+        "intake/" + "a/" * 254 + "b",
     ],
 )
 def test_a_blob_reference_that_could_leave_its_container_is_refused(reference: str) -> None:
@@ -82,6 +88,13 @@ def test_a_blob_reference_that_could_leave_its_container_is_refused(reference: s
         parse_blob_reference(reference, ALLOWED)
     assert caught.value.code == "BlobNotAllowed"
     assert caught.value.input_name == reference
+
+
+def test_a_url_is_kept_without_its_fragment() -> None:
+    # A fragment is never sent to the server, and it is where OAuth puts tokens: it is not stored.
+    given = {"url": "https://example.com/a.pdf?v=2#access_token=abc"}
+    source = sources.source_from_request(given, settings())
+    assert source == {"url": "https://example.com/a.pdf?v=2"}
 
 
 def test_request_values_are_checked_by_their_kind() -> None:

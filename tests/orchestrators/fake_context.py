@@ -39,6 +39,7 @@ from core.contracts.named import ActivityContract, OrchestratorContract
 from core.contracts.wire import from_wire
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+NEVER = datetime(9999, 1, 1, tzinfo=UTC)  # an event nobody raises
 
 
 def _json(value: Any) -> Any:
@@ -129,6 +130,14 @@ class TimerTask(FakeTask):
         self.canceled = True
 
 
+class EventTask(FakeTask):
+    """An external event: it arrives when ``FakeContext.events`` says, else never."""
+
+    def __init__(self, context: FakeContext, name: str) -> None:
+        super().__init__(context)
+        self.name = name
+
+
 class GroupTask(FakeTask):
     def __init__(self, context: FakeContext, mode: Literal["all", "any"], children: list[FakeTask]) -> None:
         super().__init__(context)
@@ -148,7 +157,8 @@ class FakeContext:
     timers: list[datetime] = field(default_factory=list)
     statuses: list[Any] = field(default_factory=list)
     continued_as_new: Any = None
-    held: list[tuple[str, list[FakeTask]]] = field(default_factory=list)  # the last scheduling yield
+    events: dict[str, tuple[datetime, Any]] = field(default_factory=dict)  # name -> (raised at, value)
+    held: Held | None = None  # the new tasks of the last scheduling yield, as the host awaits them
 
     # ---- the context the orchestrators see ----
 
@@ -187,6 +197,9 @@ class FakeContext:
     def continue_as_new(self, input_: Any) -> None:
         self.continued_as_new = _json(input_)
 
+    def wait_for_external_event(self, name: str) -> FakeTask:
+        return EventTask(self, name)
+
     # ---- driving ----
 
     def run(self, orchestrator: Callable[[Any], Generator[Any, Any, Any]], *, as_json: bool = True) -> Any:
@@ -206,9 +219,8 @@ class FakeContext:
             new: list[FakeTask] = []
             self._schedule(yielded, wave, new)
             if new:
-                self._check_not_held_back(new)
-                mode = yielded.mode if isinstance(yielded, GroupTask) else "any"
-                self.held = [(mode, new)]
+                self._check_not_held_back()
+                self.held = _held(yielded, set(map(id, new)))
             if wave:
                 self.waves.append(wave)
             at, send, throw = self._resolve(yielded)
@@ -232,15 +244,12 @@ class FakeContext:
         # The call is recorded when it is scheduled; `at` is filled in then.
         return CallTask(self, Call(kind, name, _json(input_), with_retry, instance_id, self.now))
 
-    def _check_not_held_back(self, new: list[FakeTask]) -> None:
-        """The host issues these only once the previous scheduling yield is released."""
-        for mode, tasks in self.held:
-            done = [task.is_completed or (isinstance(task, TimerTask) and task.canceled) for task in tasks]
-            released = all(done) if mode == "all" else any(done)
-            assert released, (
-                "this yield schedules new work while the previous one's new tasks are all still running: "
-                "the Durable extension would not issue it until one of them completes"
-            )
+    def _check_not_held_back(self) -> None:
+        """The host issues a yield's new tasks only once the previous scheduling yield is released."""
+        assert self.held is None or _released(self.held), (
+            "this yield schedules new work while the previous scheduling yield is still awaited: "
+            "the Durable extension would not issue it until that yield's new tasks complete"
+        )
 
     def _schedule(self, task: FakeTask, wave: list[Call], new: list[FakeTask]) -> None:
         if task.scheduled:
@@ -249,11 +258,16 @@ class FakeContext:
         if isinstance(task, GroupTask):
             for child in task.children:
                 self._schedule(child, wave, new)
+            at, value, error = self._resolve(task)  # a group inside a group needs its own end
+            task._complete(at, value, error)
             return
         new.append(task)
         if isinstance(task, TimerTask):
             self.timers.append(task.fire_at)
             task._complete(task.fire_at)
+        elif isinstance(task, EventTask):
+            raised_at, value = self.events.get(task.name, (NEVER, None))
+            task._complete(max(raised_at, self.now), value)
         elif isinstance(task, CallTask):
             call = dataclasses.replace(task.call, at=self.now)
             task.call = call
@@ -293,6 +307,25 @@ class FakeContext:
             last = _done(task.children[order[-1]])
             return last, [child._value for child in task.children], None
         return _done(task), task._value, task._error
+
+
+# A yield as the host awaits it: its new tasks only, nested as yielded (the SDK leaves tasks
+# scheduled by an earlier yield out of the action, and WhenAll/WhenAny nest as task_all/task_any do).
+Held = FakeTask | tuple[Literal["all", "any"], list["Held"]]
+
+
+def _held(task: FakeTask, new: set[int]) -> Held | None:
+    if not isinstance(task, GroupTask):
+        return task if id(task) in new else None
+    children = [held for child in task.children if (held := _held(child, new)) is not None]
+    return (task.mode, children) if children else None
+
+
+def _released(held: Held) -> bool:
+    if isinstance(held, tuple):
+        mode, children = held
+        return (all if mode == "all" else any)(_released(child) for child in children)
+    return held.is_completed or (isinstance(held, TimerTask) and held.canceled)
 
 
 def _done(task: FakeTask) -> datetime:

@@ -1,6 +1,6 @@
 """analysis_batch driven directly: per-document pipelines, one poll per round honouring each
 operation's Retry-After, the pacer's deferrals, poll errors and the deadline, continue-as-new,
-prepare-only batches, and the batch's record. The fake context also checks that no yield would be
+prepare-only batches, the batch's record and its cancel. The fake context also checks that no yield would be
 held back by the Durable extension (one live timer, cancelled before new work)."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from core.cancellation import CANCEL_EVENT
 from core.contracts import activities as steps
+from core.contracts.activities import OperationRecord
 from core.contracts.orchestrations import BatchDocument, BatchRequest
 from core.contracts.wire import to_wire
 from core.jobs import PollingPolicy, to_iso
@@ -283,7 +285,10 @@ def test_skipped_documents_are_only_recorded() -> None:
     assert context.names() == ["save_batch"]
     record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
     assert record.inputs == [{"index": 0, "name": "0.pdf", "status": "skipped"}]
-    assert record.operations == []
+    # Every input has its entry in the result index, this one as never analysed.
+    assert record.operations == [
+        OperationRecord(key="0", inputs=["0.pdf"], operation_id=None, status="Skipped")
+    ]
     assert result["counts"]["total"] == 1
 
 
@@ -305,3 +310,97 @@ def test_the_custom_status_counts_and_shows_the_next_poll() -> None:
         "nextPollAt",
     }
     assert context.statuses[-1]["done"] == 3
+
+
+# -- cancel ---------------------------------------------------------------------------------------
+
+
+def cancel_at(seconds: float) -> dict[str, Any]:
+    return {CANCEL_EVENT: (START + timedelta(seconds=seconds), {"reason": "test"})}
+
+
+def refused(call: Call) -> Reply:
+    return permanent("JobCanceled", "Job job-1 was canceled: prepare_input did not start")
+
+
+def test_a_cancel_while_polling_stops_the_polls_and_records_running_operations_canceled() -> None:
+    never = Operations(polls_to_finish=10**6, retry_after=5.0)
+    context = FakeContext(input=request(3), answers=answers(poll_operations=never), events=cancel_at(7))
+
+    result = context.run(run_analysis_batch)
+
+    assert all(call.at <= START + timedelta(seconds=7) for call in context.calls_to("poll_operations"))
+    assert context.names()[-1] == "save_batch"
+    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
+    assert {(line["status"], line["error"]["code"]) for line in record.inputs} == {("skipped", "JobCanceled")}
+    assert [(op.status, op.operation_id) for op in record.operations] == [
+        ("Canceled", "op-0"),
+        ("Canceled", "op-1"),
+        ("Canceled", "op-2"),
+    ]
+    assert result["counts"]["done"] == 0
+    # The batch ended at the cancel, not at its next poll: its timer was cancelled.
+    assert context.now < START + timedelta(seconds=8)
+
+
+def test_a_cancel_keeps_what_succeeded_and_drains_what_is_in_flight() -> None:
+    def prepare(call: Call) -> Reply:
+        if call.input["index"] == 0:
+            return prepared_and_begun(call)  # started at 0.1 s, polled to its end at 1.1 s
+        return permanent("JobCanceled", "refused", after=2.0)  # queued until after the cancel
+
+    quick = Operations(polls_to_finish=1)
+    context = FakeContext(
+        input=request(3), answers=answers(prepare_input=prepare, poll_operations=quick), events=cancel_at(1.5)
+    )
+
+    result = context.run(run_analysis_batch)
+
+    assert context.names() == ["prepare_input"] * 3 + ["poll_operations", "save_batch"]
+    (save,) = context.calls_to("save_batch")
+    assert save.at == START + timedelta(seconds=2)  # after the in-flight steps drained
+    record = save.request(steps.SAVE_BATCH)
+    assert [line["status"] for line in record.inputs] == ["succeeded", "skipped", "skipped"]
+    assert [op.status for op in record.operations] == ["Succeeded", "Skipped", "Skipped"]
+    assert result["counts"]["done"] == 1
+
+
+def test_a_refused_step_stops_a_batch_that_missed_the_cancel_event() -> None:
+    context = FakeContext(input=request(2), answers=answers(prepare_input=refused))
+
+    context.run(run_analysis_batch)
+
+    assert context.names() == ["prepare_input", "prepare_input", "save_batch"]
+    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
+    assert {(line["status"], line["error"]["code"]) for line in record.inputs} == {("skipped", "JobCanceled")}
+
+
+def test_a_refused_poll_stops_the_polling() -> None:
+    context = FakeContext(
+        input=request(2), answers=answers(poll_operations=permanent("JobCanceled", "refused"))
+    )
+
+    context.run(run_analysis_batch)
+
+    assert len(context.calls_to("poll_operations")) == 1
+    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
+    assert [op.status for op in record.operations] == ["Canceled", "Canceled"]
+
+
+def test_the_cancel_event_is_first_yielded_beside_the_batch_timer() -> None:
+    """The extension waits on a yield's new tasks: the event must never be the only one."""
+    context = FakeContext(input=request(1), answers=answers())
+    seen: list[Any] = []
+    original = context.task_any
+
+    def recording(tasks: list[Any]) -> Any:
+        seen.append(tasks)
+        return original(tasks)
+
+    context.task_any = recording  # type: ignore[method-assign,assignment]
+
+    context.run(run_analysis_batch)
+
+    first = seen[0]
+    kinds = [type(task).__name__ for task in first]
+    assert {"EventTask", "TimerTask", "CallTask"} <= set(kinds)

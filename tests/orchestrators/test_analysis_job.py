@@ -1,19 +1,30 @@
 """analysis_job driven directly for per-document jobs: batches, the one-wave stage 1 when the analyzer
-or the ``fail`` policy needs every input first, the summary, bounded custom statuses."""
+or the ``fail`` policy needs every input first, the summary, bounded custom statuses, the cancel."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from core.cancellation import CANCEL_EVENT
 from core.contracts import activities as steps
 from core.contracts.orchestrations import ANALYSIS_BATCH, ENSURE_ANALYZER
 from core.jobs import AnalyzerSpec, InputSource, JobSpec, PollingPolicy
 from orchestrators.analysis_job import run_analysis_job
 from orchestrators.tasks import HostGaveUp
-from tests.orchestrators.fake_context import Call, FakeContext, Reply, host_failure, ok, permanent, returns
+from tests.orchestrators.fake_context import (
+    START,
+    Call,
+    FakeContext,
+    Reply,
+    host_failure,
+    ok,
+    permanent,
+    returns,
+)
 
 POLICY: PollingPolicy = {"initialIntervalSeconds": 1, "maxIntervalSeconds": 8, "deadlineSeconds": 60}
 ANALYZER: AnalyzerSpec = {"analyzerId": "invoices", "apiVersion": "2025-11-01", "definition": {"x": 1}}
@@ -102,7 +113,7 @@ def answers(**overrides: Any) -> dict[str, Any]:
     default = {
         "analysis_batch": batches,
         "ensure_analyzer": returns(
-            {"ok": True, "analyzerId": "invoices", "definitionHash": "h", "created": False, "references": []}
+            {"ok": True, "analyzerId": "invoices", "definitionHash": "h", "created": False}
         ),
         "save_results": ok(resultBlob="job-1/result.json", summaryBlob="job-1/summary.json"),
         "cleanup_job": ok(deleted=4),
@@ -130,7 +141,7 @@ def test_a_job_runs_its_documents_in_batches_all_started_at_once() -> None:
     save = context.calls_to("save_results")[0].request(steps.SAVE_RESULTS)
     assert save.batch_records == [f"job-1/batch-{n}.json" for n in range(3)]
     assert summary["status"] == "succeeded"
-    assert summary["counts"] == {"total": 5, "succeeded": 5, "failed": 0}
+    assert summary["counts"] == {"total": 5, "succeeded": 5, "failed": 0, "skipped": 0}
     assert summary["summaryBlob"] == "job-1/summary.json"
     assert summary["resultBlob"] == "job-1/result.json"
     assert "inputs" not in summary  # in the summary blob: the output stays small whatever the size
@@ -233,7 +244,7 @@ def test_continue_reports_a_partial_success() -> None:
     summary = context.run(run_analysis_job)
 
     assert summary["status"] == "partially_succeeded"
-    assert summary["counts"] == {"total": 3, "succeeded": 1, "failed": 2}
+    assert summary["counts"] == {"total": 3, "succeeded": 1, "failed": 2, "skipped": 0}
 
 
 def test_no_input_that_could_be_prepared_ends_the_job_with_a_reason() -> None:
@@ -313,3 +324,101 @@ def test_a_job_of_one_batch_runs_it_itself() -> None:
     polling = next(status for status in context.statuses if "nextPollAt" in status)
     assert polling["mode"] == "per-document"  # the job's fields stay in its custom status
     assert polling["total"] == 2
+
+
+# -- cancel ---------------------------------------------------------------------------------------
+
+
+def cancel_at(seconds: float) -> dict[str, Any]:
+    return {CANCEL_EVENT: (START + timedelta(seconds=seconds), {"reason": "test"})}
+
+
+def canceled_batch(call: Call) -> Reply:
+    """A batch that heard the cancel: one document had succeeded, the rest skipped (after 2 s)."""
+    request = call.request(ANALYSIS_BATCH)
+    total = len(request.documents)
+    counts = {"total": total, "ingested": total, "failed": 0, "done": 1, "polls": total, "started": total}
+    record = {"batch": request.batch, "counts": counts, "recordBlob": f"job-1/batch-{request.batch}.json"}
+    return returns(record, after=2.0)
+
+
+def test_a_canceled_job_waits_for_its_batches_writes_no_result_and_cleans_up() -> None:
+    context = FakeContext(
+        input=job(5),
+        answers=answers(analysis_batch=canceled_batch, save_results=ok(resultBlob=None, summaryBlob="s")),
+        events=cancel_at(1),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    assert [call.instance_id for call in context.calls_to("analysis_batch")] == [
+        f"job-1:batch-{n}" for n in range(3)
+    ]
+    save = context.calls_to("save_results")[0]
+    assert save.at == START + timedelta(seconds=2)  # the batches drained first
+    assert save.request(steps.SAVE_RESULTS).index is False
+    assert save.request(steps.SAVE_RESULTS).batch_records == [f"job-1/batch-{n}.json" for n in range(3)]
+    assert context.names()[-1] == "cleanup_job"
+    assert summary["status"] == "canceled"
+    assert summary["error"]["code"] == "JobCanceled"
+    assert summary["counts"] == {"total": 5, "succeeded": 3, "failed": 0, "skipped": 2}
+    assert summary["resultBlob"] is None
+    assert context.statuses[-1]["stage"] == "canceled"
+
+
+def test_a_cancel_during_stage_one_starts_no_analysis() -> None:
+    def prepare_canceled(call: Call) -> Reply:
+        request = call.request(ANALYSIS_BATCH)
+        if not request.prepare_only:
+            return batch_done(call)
+        error = {"code": "JobCanceled", "message": "The job was canceled by the user", "transient": False}
+        documents = [
+            {"index": d.index, "name": d.name, "status": "skipped", "error": error} for d in request.documents
+        ]
+        counts = {"total": len(documents)}
+        return returns({"batch": request.batch, "counts": counts, "documents": documents}, after=2.0)
+
+    context = FakeContext(
+        input=job(3, analyzer=ANALYZER),
+        answers=answers(analysis_batch=prepare_canceled, save_results=ok(resultBlob=None, summaryBlob="s")),
+        events=cancel_at(1),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    analyse = [c for c in context.calls_to("analysis_batch") if not c.request(ANALYSIS_BATCH).prepare_only]
+    # The batches after the cancel only record every input's fate: nothing is analysed.
+    statuses = [d.status for call in analyse for d in call.request(ANALYSIS_BATCH).documents]
+    assert statuses == ["skipped"] * 3
+    assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
+    assert summary["status"] == "canceled"
+    assert summary["error"]["code"] == "JobCanceled"
+
+
+def test_a_job_of_one_batch_shares_its_cancel_with_the_batch() -> None:
+    never = ok(after=0.05, polled=[{"key": "0", "status": "Running", "retryAfterSeconds": 5.0}], deferred=[])
+
+    def prepared(call: Call) -> Reply:
+        begun = {"key": "0", "operationLocation": "https://cu/op/0", "operationId": "op-0"}
+        grant = {"grant": "job-1/g0.json", "expiresAt": "x"}
+        return ok(after=0.1, input=stored(0), grant=grant, started=begun)
+
+    context = FakeContext(
+        input=job(1),
+        answers=answers(
+            prepare_input=prepared,
+            poll_operations=never,
+            save_batch=ok(recordBlob="job-1/batch-0.json"),
+            save_results=ok(resultBlob=None, summaryBlob="s"),
+        ),
+        events=cancel_at(3),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    assert "analysis_batch" not in context.names()
+    assert all(call.at <= START + timedelta(seconds=3) for call in context.calls_to("poll_operations"))
+    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
+    assert [op.status for op in record.operations] == ["Canceled"]
+    assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
+    assert summary["status"] == "canceled"

@@ -1,5 +1,5 @@
 """ensure_analyzer driven directly: reuse, create, replace, a 409 from a concurrent creator, failed
-creation, the wait for someone else's creation, and pro mode's knowledge base."""
+creation, the wait for someone else's creation."""
 
 from __future__ import annotations
 
@@ -9,28 +9,17 @@ from typing import Any
 import pytest
 
 from core.contracts import activities as steps
-from core.contracts.activities import (
-    AddReferenceFileRequest,
-    AnalysisInput,
-    BeginAnalysisRequest,
-    BeginCreateAnalyzerRequest,
-    CreateSasRequest,
-    GetAnalyzerStateRequest,
-    KnowledgeBaseTarget,
-    KnowledgeSource,
-)
+from core.contracts.activities import BeginCreateAnalyzerRequest, GetAnalyzerStateRequest
 from core.contracts.orchestrations import MONITOR_OPERATION, EnsureAnalyzerRequest, MonitorRequest
 from core.contracts.wire import to_wire
-from core.jobs import KNOWLEDGE_BASE_ANALYZER_ID, AnalyzerSpec, InputSource, PollingPolicy, definition_hash
+from core.jobs import AnalyzerSpec, PollingPolicy, definition_hash
 from orchestrators.ensure_analyzer import CREATE_ATTEMPTS, run_ensure_analyzer
 from orchestrators.tasks import HostGaveUp
 from tests.orchestrators.fake_context import (
     START,
-    Call,
     FakeContext,
     Reply,
     host_failure,
-    names_of,
     ok,
     permanent,
     returns,
@@ -42,14 +31,12 @@ SPEC: AnalyzerSpec = {
     "apiVersion": "2025-11-01",
     "definition": {"baseAnalyzerId": "prebuilt-document", "fieldSchema": {"fields": {}}},
 }
-FINGERPRINT = definition_hash(SPEC["definition"], [])
+FINGERPRINT = definition_hash(SPEC["definition"])
 LOCATION = "https://cu.example/analyzerResults/op-1"
 
 
-def request(references: list[InputSource] | None = None) -> dict[str, Any]:
-    return to_wire(
-        EnsureAnalyzerRequest(job_id="job-1", analyzer=SPEC, references=references or [], polling=POLICY)
-    )
+def request() -> dict[str, Any]:
+    return to_wire(EnsureAnalyzerRequest(job_id="job-1", analyzer=SPEC, polling=POLICY))
 
 
 def state(exists: bool, status: str | None = None, fingerprint: str | None = None) -> Reply:
@@ -70,7 +57,6 @@ def test_an_analyzer_with_the_same_fingerprint_is_reused() -> None:
         "analyzerId": "invoices",
         "definitionHash": FINGERPRINT,
         "created": False,
-        "references": [],
     }
     assert context.names() == ["get_analyzer_state"]
     assert context.calls[0].request(steps.GET_ANALYZER_STATE) == GetAnalyzerStateRequest(
@@ -100,7 +86,6 @@ def test_a_missing_analyzer_is_created_and_its_creation_monitored() -> None:
         definition=SPEC["definition"],
         definition_hash=FINGERPRINT,
         replace=False,
-        knowledge_source=None,
     )
     assert context.calls[2].request(MONITOR_OPERATION) == MonitorRequest(
         job_id="job-1", key="analyzer-invoices", kind="analyzer", operation_location=LOCATION, polling=POLICY
@@ -228,157 +213,3 @@ def test_someone_elses_creation_is_awaited_until_the_deadline() -> None:
     waits = [(later - earlier).total_seconds() for earlier, later in itertools.pairwise(moments)]
     assert waits[:5] == [1, 2, 4, 8, 8]  # backoff up to the maximum
     assert (context.now - START).total_seconds() >= POLICY["deadlineSeconds"]
-
-
-# ---- pro mode: reference documents and the knowledge base ------------------------------------
-
-REFERENCES: list[InputSource] = [{"blob": "references/terms.pdf"}, {"blob": "references/prices.pdf"}]
-REFERENCE_NAMES = ["terms.pdf", "prices.pdf"]
-PRO_FINGERPRINT = definition_hash(SPEC["definition"], ["sha-terms.pdf", "sha-prices.pdf"])
-PREFIX = "invoices/job-1/"
-
-
-def added(call: Call) -> Reply:
-    index = call.input["index"]
-    name = REFERENCE_NAMES[index]
-    file = {
-        "index": index,
-        "name": name,
-        "blob": f"{PREFIX}{name}",
-        "size": 100,
-        "contentType": "application/pdf",
-        "etag": '"0x1"',
-        "sha256": f"sha-{name}",
-    }
-    return ok(file=file)
-
-
-def granted(call: Call) -> Reply:
-    target = call.input.get("blob") or call.input["prefix"]
-    return ok(grant={"grant": f"grant-of-{target}", "expiresAt": "2026-01-01T13:00:00Z"})
-
-
-def monitor_answer(call: Call) -> Reply:
-    status = {"key": call.input["key"], "status": "Succeeded", "polls": 1}
-    return returns(status)
-
-
-def pro_answers(**overrides: Any) -> dict[str, Any]:
-    answers = {
-        "add_reference_file": added,
-        "get_analyzer_state": state(False),
-        "create_sas": granted,
-        "begin_analysis": lambda call: ok(
-            operationLocation=f"https://cu.example/{call.input['key']}",
-            operationId=call.input["key"],
-            attempts=1,
-        ),
-        "monitor_operation": monitor_answer,
-        "write_knowledge_base": ok(
-            knowledgeBase={
-                "container": "references",
-                "prefix": PREFIX,
-                "fileListPath": "sources.jsonl",
-                "files": REFERENCE_NAMES,
-            }
-        ),
-        "begin_create_analyzer": ok(operationLocation=LOCATION),
-    }
-    return {**answers, **overrides}
-
-
-def test_pro_mode_builds_the_knowledge_base_then_creates_the_analyzer() -> None:
-    context = FakeContext(input=request(REFERENCES), answers=pro_answers())
-
-    output = context.run(run_ensure_analyzer)
-
-    assert output == {
-        "ok": True,
-        "analyzerId": "invoices",
-        "definitionHash": PRO_FINGERPRINT,
-        "created": True,
-        "references": [{"name": name, "sha256": f"sha-{name}"} for name in REFERENCE_NAMES],
-    }
-    assert [names_of(wave) for wave in context.waves] == [
-        ["add_reference_file", "add_reference_file"],
-        ["get_analyzer_state"],
-        ["create_sas", "create_sas"],
-        ["begin_analysis", "begin_analysis"],
-        ["monitor_operation", "monitor_operation"],
-        ["write_knowledge_base"],
-        ["create_sas"],
-        ["begin_create_analyzer"],
-        ["monitor_operation"],
-    ]
-    adds, _, grants, analyses, monitors, _, container, create, _ = context.waves
-    assert [call.request(steps.ADD_REFERENCE_FILE) for call in adds] == [
-        AddReferenceFileRequest(job_id="job-1", prefix=PREFIX, index=i, source=REFERENCES[i])
-        for i in range(2)
-    ]
-    assert [call.request(steps.CREATE_SAS) for call in grants] == [
-        CreateSasRequest(job_id="job-1", kind="reference", blob=f"{PREFIX}{name}") for name in REFERENCE_NAMES
-    ]
-    assert analyses[1].request(steps.BEGIN_ANALYSIS) == BeginAnalysisRequest(
-        job_id="job-1",
-        key="reference-1",
-        analyzer_id=KNOWLEDGE_BASE_ANALYZER_ID,
-        api_version="2025-11-01",
-        inputs=[AnalysisInput(grant=f"grant-of-{PREFIX}prices.pdf", name="prices.pdf")],
-        model_deployments={},
-    )
-    assert monitors[0].request(MONITOR_OPERATION).knowledge_base == KnowledgeBaseTarget(PREFIX, "terms.pdf")
-    assert container[0].request(steps.CREATE_SAS) == CreateSasRequest(
-        job_id="job-1", kind="container", container="references", prefix=PREFIX
-    )
-    assert create[0].request(steps.BEGIN_CREATE_ANALYZER).knowledge_source == KnowledgeSource(
-        grant=f"grant-of-{PREFIX}", prefix=PREFIX, file_list_path="sources.jsonl"
-    )
-    assert [status["stage"] for status in context.statuses] == [
-        "checking analyzer",
-        "building knowledge base",
-        "creating analyzer",
-    ]
-
-
-def test_a_reference_that_cannot_be_added_is_reported() -> None:
-    answers = pro_answers(
-        add_reference_file=lambda call: (
-            added(call) if call.input["index"] == 0 else permanent("UnsupportedType", "not a PDF")
-        )
-    )
-    context = FakeContext(input=request(REFERENCES), answers=answers)
-
-    output = context.run(run_ensure_analyzer)
-
-    assert output["error"] == {
-        "code": "UnsupportedType",
-        "message": "Adding a reference document failed: not a PDF",
-        "transient": False,
-    }
-    assert context.names() == ["add_reference_file", "add_reference_file"]
-
-
-@pytest.mark.parametrize(
-    ("reply", "reason"),
-    [
-        (returns({"key": "reference-1", "status": "Failed", "polls": 3}), "failed"),
-        (
-            host_failure("the monitor crashed"),
-            "Orchestrator function 'monitor_operation' failed: the monitor crashed",
-        ),
-    ],
-)
-def test_a_reference_whose_analysis_fails_is_reported(reply: Reply, reason: str) -> None:
-    answers = pro_answers(
-        monitor_operation=lambda call: monitor_answer(call) if call.input["key"] == "reference-0" else reply
-    )
-    context = FakeContext(input=request(REFERENCES), answers=answers)
-
-    output = context.run(run_ensure_analyzer)
-
-    assert output["error"] == {
-        "code": "ReferenceAnalysisFailed",
-        "message": f"Reference 'prices.pdf' could not be analysed: {reason}",
-        "transient": False,
-    }
-    assert "write_knowledge_base" not in context.names()

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from core.contracts import activities as steps
-from core.contracts.activities import GetOperationRequest, KnowledgeBaseTarget
+from core.contracts.activities import GetOperationRequest
 from core.contracts.orchestrations import MonitorRequest
 from core.contracts.wire import to_wire
 from core.jobs import PollingPolicy, to_iso
@@ -174,12 +174,17 @@ def test_a_continued_execution_keeps_the_first_deadline_and_count() -> None:
     assert context.timers == [deadline]  # backoff at the maximum (8 s), capped by the carried deadline
 
 
-def test_a_reference_operation_says_where_its_analysis_goes() -> None:
-    target = KnowledgeBaseTarget(prefix="kb/job-1/", file_name="terms.pdf")
+def test_a_failed_operation_keeps_cu_s_inner_error() -> None:
+    error = {
+        "code": "InvalidRequest",
+        "message": "Invalid Request. (ContentSourceNotAccessible: The URL cannot be read)",
+        "transient": False,
+        "innerError": {"code": "ContentSourceNotAccessible", "message": "The URL cannot be read"},
+    }
     context = FakeContext(
-        input=request(kind="reference", key="reference-0", knowledge_base=target),
-        answers={"get_operation": ok(status="Succeeded", retryAfterSeconds=None, resultBlob="kb/terms.json")},
+        input=request(), answers={"get_operation": ok(status="Failed", retryAfterSeconds=None, error=error)}
     )
 
-    assert context.run(run_monitor)["resultBlob"] == "kb/terms.json"
-    assert context.calls[0].input["knowledgeBase"] == {"prefix": "kb/job-1/", "fileName": "terms.pdf"}
+    output = context.run(run_monitor)
+
+    assert (output["status"], output["error"]) == ("Failed", error)

@@ -24,6 +24,7 @@ import httpx
 import pytest
 from azure.storage.blob.aio import BlobServiceClient
 
+from devhost.eventgrid import BlobCreatedPublisher, Subscription
 from emulators.content_understanding import Emulator, running_emulator
 from tests.conftest import example_settings
 from tests.e2e.conftest import SAMPLES
@@ -222,8 +223,17 @@ def start_kill_stack(azurite: Azurite, tmp_path: Path) -> Callable[..., Any]:
             log_path = tmp_path / "devhost.log"
             devhost = DevhostProcess(settings, tmp_path / "state", log_path)
             await devhost.start()
+            # The intake container's Event Grid subscription: it retries while devhost is down.
+            webhook = f"{devhost.base_url}/runtime/webhooks/blobs?functionName=Host.Functions.blob_intake"
+            events = BlobCreatedPublisher(
+                azurite.connection_string,
+                [Subscription(settings["INTAKE_CONTAINER"], webhook)],
+                interval=0.1,
+                retry_delay=0.2,
+                max_attempts=30,
+            )
             try:
-                async with httpx.AsyncClient(base_url=devhost.base_url, timeout=30) as http:
+                async with events, httpx.AsyncClient(base_url=devhost.base_url, timeout=30) as http:
                     yield KillStack(devhost, http, emulator, proxy, cu_proxy, storage, settings, log_path)
             finally:
                 await devhost.stop()

@@ -59,7 +59,7 @@ PER_DOCUMENT_KILL_POINTS: list[KillPoint] = [
     ),
     When("while CU analyses", _all_analyses_running),
     AtRequest("saving a finished analysis", "PUT", r"/operation-\d+\.json$", forward=False),
-    AtRequest("writing the result document", "PUT", r"/result\.json$", forward=True),
+    AtRequest("writing the result index", "PUT", r"/result-index-\d+\.json$", forward=True),
     AtRequest("deleting the grants", "DELETE", r"/grants/job-", forward=False),
 ]
 
@@ -99,34 +99,35 @@ async def _analyzer_creating(stack: KillStack) -> bool:
     return created.get("invoice-contract-check", 0) >= 1
 
 
-async def _combined_analysis_running(stack: KillStack) -> bool:
+async def _agentic_analysis_running(stack: KillStack) -> bool:
     (job_id,) = stack.jobs
-    recorded = await stack.operation_recorded(job_id, "combined")
-    return recorded and not await stack.operation_saved(job_id, "combined")
+    recorded = await stack.operation_recorded(job_id, "agentic")
+    return recorded and not await stack.operation_saved(job_id, "agentic")
 
 
-COMBINED_KILL_POINTS: list[KillPoint] = [
+AGENTIC_KILL_POINTS: list[KillPoint] = [
     AtRequest(
-        "copying the reference into the knowledge base",
+        "copying the reference into the job's inputs",
         "PUT",
-        r"/references/invoice-contract-check/job-[^/]+/contract-msa-77\.pdf$",
+        r"/inputs/job-[^/]+/1-contract-msa-77\.pdf$",
         forward=True,
     ),
+    AtRequest("writing the package", "PUT", r"/inputs/job-[^/]+/package\.pdf$", forward=False),
+    AtRequest("granting CU read access to the package", "PUT", r"/grants/job-", forward=True),
+    When("while CU creates the analyzer", _analyzer_creating),
     AtRequest(
-        "recording the reference's analysis",
+        "recording the agentic analysis",
         "PUT",
-        r"/operation-reference-0\.started\.json$",
+        r"/operation-agentic\.started\.json$",
         forward=True,
         body=OPERATION_RECORD,
     ),
-    AtRequest("writing sources.jsonl", "PUT", r"/sources\.jsonl$", forward=False),
-    When("while CU creates the analyzer", _analyzer_creating),
-    When("while CU analyses the combined input", _combined_analysis_running),
-    AtRequest("writing the result document", "PUT", r"/result\.json$", forward=False),
+    When("while CU analyses the package", _agentic_analysis_running),
+    AtRequest("writing the result index's header", "PUT", r"/result-index\.json$", forward=False),
 ]
 
 
-async def test_a_combined_pro_mode_job_survives_kill_9_at_every_stage(stack: KillStack) -> None:
+async def test_an_agentic_job_survives_kill_9_at_every_stage(stack: KillStack) -> None:
     await stack.register("invoice-contract-check")
 
     async def start() -> list[str]:
@@ -134,26 +135,23 @@ async def test_a_combined_pro_mode_job_survives_kill_9_at_every_stage(stack: Kil
             ("files", "invoice-contoso-msa.pdf", sample("invoice-contoso-msa.pdf")),
             ("references", "contract-msa-77.pdf", sample("contract-msa-77.pdf")),
         ]
-        return [await stack.submit(files, {"analyzerId": "invoice-contract-check", "mode": "combined"})]
+        return [await stack.submit(files, {"analyzerId": "invoice-contract-check", "mode": "agentic"})]
 
-    (job_id,), report = await run_with_kills(stack, start, COMBINED_KILL_POINTS)
+    (job_id,), report = await run_with_kills(stack, start, AGENTIC_KILL_POINTS)
 
     status = await stack.status(job_id)
     assert status["status"] == "succeeded", status
-    assert report.kills == [point.label for point in COMBINED_KILL_POINTS]
+    assert report.kills == [point.label for point in AGENTIC_KILL_POINTS]
     (entry,) = (await stack.result(job_id))["results"]
+    assert entry["inputs"] == ["invoice-contoso-msa.pdf", "contract-msa-77.pdf"]
     assert fields_of(entry)["TermsConsistent"]["valueBoolean"] is False
     assert fields_of(entry)["PaymentTerms"]["valueString"] == "Net 30"
+    assert fields_of(entry)["AgreedPaymentTerms"]["valueString"] == "Net 45"
     stats = stack.emulator.stats()
-    assert stats["analysesStarted"] == {"prebuilt-documentAnalyzer": 1, "invoice-contract-check": 1}
+    assert stats["analysesStarted"] == {"invoice-contract-check": 1}  # one package, analysed once
     assert stats["analyzersCreated"] == {"invoice-contract-check": 1}
-    knowledge_base = await stack.blob_names("references", prefix=f"invoice-contract-check/{job_id}/")
-    assert sorted(name.rsplit("/", 1)[1] for name in knowledge_base) == [
-        "contract-msa-77.pdf",
-        "contract-msa-77.pdf.result.json",
-        "sources.jsonl",
-    ]
-    print(f"\ncombined job: {report.job_seconds:.2f} s in all; {stack.restart_summary()}")
+    assert status["summary"]["package"]["pages"] == 3
+    print(f"\nagentic job: {report.job_seconds:.2f} s in all; {stack.restart_summary()}")
 
 
 async def _start_one_document(stack: KillStack) -> list[str]:
@@ -277,9 +275,9 @@ async def test_a_blob_intake_delivery_interrupted_by_kill_9_starts_one_job(stack
         return [job_id]
 
     points: list[KillPoint] = [
-        # devhost's poller downloads the blob to call the trigger: no receipt, no job yet.
+        # devhost downloads the blob to call the trigger (the Event Grid delivery is queued): no job yet.
         AtRequest("delivering the blob to the trigger", "GET", rf"/{intake}/scan\.pdf$", forward=True),
-        # The job started (its receipt may or may not be written): the next scan delivers it again.
+        # The job started (the delivery may or may not be marked done): it is delivered again.
         AtRequest("ingesting the dropped document", "PUT", r"/inputs/intake-[^/]+/0-", forward=False),
     ]
     (job_id,), _ = await run_with_kills(stack, drop_a_document, points)

@@ -1,6 +1,6 @@
 """kill -9 at random moments (opt-in: ``RANDOM_KILL_RUNS=20 make test PYTEST_ARGS=tests/reliability``).
 
-Each run starts a per-document job (three documents) and a combined pro-mode job with a reference,
+Each run starts a per-document job (three documents) and an agentic job with a reference,
 then kills devhost after random delays and restarts it, until both jobs end. What must hold
 whatever the moments: both jobs succeed, the analyzer is created once, and every analysis beyond
 one per input is reported in the summary (``analysisAttempts``; see activities/cu_steps.py).
@@ -44,20 +44,20 @@ async def test_jobs_survive_kill_9_at_random_moments(stack: KillStack, seed: int
     per_document = await stack.submit(
         [("files", name, sample(name)) for name in INVOICES], {"analyzerId": "prebuilt-document"}
     )
-    combined = await stack.submit(
+    agentic = await stack.submit(
         [
             ("files", "invoice-contoso-msa.pdf", sample("invoice-contoso-msa.pdf")),
             ("references", "contract-msa-77.pdf", sample("contract-msa-77.pdf")),
         ],
-        {"analyzerId": "invoice-contract-check", "mode": "combined"},
+        {"analyzerId": "invoice-contract-check", "mode": "agentic"},
     )
     for _ in range(MAX_KILLS):
         await asyncio.sleep(chance.uniform(0, MAX_DELAY_SECONDS))
-        if not (await running(stack, per_document) or await running(stack, combined)):
+        if not (await running(stack, per_document) or await running(stack, agentic)):
             break
         await stack.devhost.restart_after_kill()
     first = await stack.wait(per_document, within=60)
-    second = await stack.wait(combined, within=60)
+    second = await stack.wait(agentic, within=60)
 
     assert (first["status"], second["status"]) == ("succeeded", "succeeded"), (first, second)
     started = stack.analyses_started()

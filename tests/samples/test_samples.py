@@ -29,7 +29,7 @@ def test_the_sample_analyzers_are_valid_for_their_api_versions() -> None:
     for path in sorted((SAMPLES / "analyzers").glob("*.json")):
         spec = validate_definition(path.stem, json.loads(path.read_text(encoding="utf-8")), settings)
         versions[path.stem] = spec["apiVersion"]
-    assert versions == {"invoice-contract-check": "2025-05-01-preview", "invoice-fields": "2025-11-01"}
+    assert versions == {"invoice-contract-check": "2026-06-01-preview", "invoice-fields": "2025-11-01"}
 
 
 def test_every_request_in_test_http_names_a_real_route_and_real_files() -> None:

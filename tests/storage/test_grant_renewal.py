@@ -8,14 +8,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
+from azure.storage.blob.aio import BlobClient, BlobServiceClient
 
 from core.settings import get_settings
 from inputs.ingest import ingest_input, stage_upload
 from storage.grants import (
     RENEW_MARGIN,
     GrantExpired,
-    create_container_grant,
     create_input_grant,
     resolve_grant,
 )
@@ -65,18 +64,15 @@ async def test_an_expired_input_grant_is_renewed_for_the_same_blob(
 async def test_a_grant_about_to_expire_is_renewed_and_a_fresh_one_is_not(
     storage: BlobServiceClient, job_id: str
 ) -> None:
-    await storage.get_container_client("references").upload_blob(
-        f"{job_id}/kb/doc.pdf", documents.pdf(), overwrite=True
-    )
-    soon = await create_container_grant(job_id, "references", f"{job_id}/kb/", ttl=RENEW_MARGIN / 2)
+    package = f"{job_id}/package.pdf"
+    await storage.get_container_client("inputs").upload_blob(package, documents.pdf(), overwrite=True)
+    soon = await create_input_grant(job_id, package, ttl=RENEW_MARGIN / 2)
     soon_url = (await grant_record(storage, soon["grant"]))["url"]
 
     renewed = await resolve_grant(soon["grant"], renew=True)
 
     assert renewed != soon_url
-    assert parse_qs(urlsplit(renewed).query)["sp"] == ["rl"]
-    async with ContainerClient.from_container_url(renewed) as container:
-        assert [n async for n in container.list_blob_names(name_starts_with=f"{job_id}/")] == [
-            f"{job_id}/kb/doc.pdf"
-        ]
+    assert parse_qs(urlsplit(renewed).query)["sp"] == ["r"]
+    async with BlobClient.from_blob_url(renewed) as blob:
+        assert await (await blob.download_blob()).readall() == documents.pdf()
     assert await resolve_grant(soon["grant"], renew=True) == renewed  # fresh now: left alone

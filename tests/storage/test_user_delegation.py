@@ -21,12 +21,12 @@ from typing import Any
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import UserDelegationKey
-from azure.storage.blob.aio import BlobClient, BlobServiceClient, ContainerClient
+from azure.storage.blob.aio import BlobClient, BlobServiceClient
 
 from core.errors import SettingsError
 from inputs.ingest import ingest_input, stage_upload
 from storage.client import close_blob_service_client, ensure_containers, use_blob_service_client
-from storage.grants import create_container_grant, create_input_grant, resolve_grant
+from storage.grants import create_input_grant, resolve_grant
 from storage.sas import DELEGATION_KEY_LIFETIME, SasSigner, get_signer, utc_now
 from tests.support import documents
 from tests.support.azurite import ACCOUNT_NAME, Azurite, running_azurite
@@ -128,30 +128,6 @@ async def test_an_input_grant_is_a_user_delegation_sas_that_azurite_enforces(
             await blob.upload_blob(b"overwritten", overwrite=True)
     assert write.value.status_code == 403
     assert other.blob == f"{job_id}/1-b.pdf"
-
-
-async def test_a_container_grant_is_a_user_delegation_sas_that_azurite_enforces(
-    identity_storage: CountingServiceClient, certificate: Certificate, job_id: str
-) -> None:
-    references = identity_storage.get_container_client("references")
-    await references.upload_blob(f"{job_id}/kb/doc.pdf", documents.pdf())
-
-    url = await resolve_grant((await create_container_grant(job_id, "references", f"{job_id}/kb/"))["grant"])
-
-    fields = sas_fields(url)
-    assert (fields["sp"], fields["sr"], fields["spr"]) == ("rl", "c", "https")
-    key = await delegation_key_value(identity_storage, url)
-    assert fields["sig"] == signature(key, string_to_sign(url, with_request_fields=True))
-    enforced = resigned(url, key, with_request_fields=False)
-    async with ContainerClient.from_container_url(
-        enforced, connection_verify=str(certificate.cert_path)
-    ) as container:
-        assert [n async for n in container.list_blob_names(name_starts_with=f"{job_id}/")] == [
-            f"{job_id}/kb/doc.pdf"
-        ]
-        with pytest.raises(HttpResponseError) as write:
-            await container.upload_blob(f"{job_id}/kb/new.pdf", b"x")
-    assert write.value.status_code == 403
 
 
 async def test_the_delegation_key_is_cached_and_renewed_before_it_stops_covering_grants(

@@ -9,14 +9,19 @@ from typing import Any
 import pytest
 
 from content_understanding import ContentUnderstandingClient, OperationStatus
-from core.api_versions import DEFAULT_API_VERSION, DEFAULT_PRO_MODE_API_VERSION
+from core.api_versions import DEFAULT_AGENTIC_API_VERSION, DEFAULT_API_VERSION
 from emulators.content_understanding import Emulator, running_emulator
 
 EMULATOR_KEY = "test-emulator-key"
-GA, PREVIEW = DEFAULT_API_VERSION, DEFAULT_PRO_MODE_API_VERSION
+GA, PREVIEW = DEFAULT_API_VERSION, DEFAULT_AGENTIC_API_VERSION
+# What prebuilt analyzers need: their model aliases (see docs/content-understanding-emulator.md),
+# and gpt-4.1 for custom analyzers that name it.
 DEPLOYMENTS = {
-    "gpt-4.1": "gpt-4.1"
-}  # what GA prebuilt analyzers need (see docs/content-understanding-emulator.md)
+    "gpt-4.1": "gpt-4.1",
+    "prebuilt-analyzer-completion": "gpt-4.1",
+    "prebuilt-analyzer-completion-mini": "gpt-4.1-mini",
+    "prebuilt-analyzer-embedding": "text-embedding-3-large",
+}
 
 
 @pytest.fixture

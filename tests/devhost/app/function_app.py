@@ -432,6 +432,17 @@ def slow_step(step: int) -> int:
 )
 @app.durable_client_input(client_name="client")
 async def intake(blob: func.blob.InputStream, client: df.DurableOrchestrationClient) -> None:
+    await _start_from_blob(blob, client)
+
+
+@app.blob_trigger(arg_name="blob", path="devhost-scan/{name}", connection="DevhostTestStorage")
+@app.durable_client_input(client_name="client")
+async def scanned_intake(blob: func.blob.InputStream, client: df.DurableOrchestrationClient) -> None:
+    """The same, with the default (polling) source: found by container scans, not by events."""
+    await _start_from_blob(blob, client)
+
+
+async def _start_from_blob(blob: func.blob.InputStream, client: df.DurableOrchestrationClient) -> None:
     properties = blob.blob_properties or {}
     etag = str(properties.get("ETag"))
     instance_id = hashlib.sha256(f"{blob.name}|{etag}".encode()).hexdigest()[:32]
@@ -457,3 +468,84 @@ async def intake(blob: func.blob.InputStream, client: df.DurableOrchestrationCli
 def echo_input(context: df.DurableOrchestrationContext) -> Orchestration:
     yield context.call_activity("add_one", 0)
     return context.get_input()
+
+
+# -- Azure's limits and behaviours (tests/devhost/fidelity/) ---------------------------------------
+
+
+@app.route(route="slow/{seconds}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def slow_http(req: func.HttpRequest) -> func.HttpResponse:
+    await asyncio.sleep(float(req.route_params["seconds"]))
+    CALLS["slow_http:done"] += 1
+    return func.HttpResponse("finally")
+
+
+@app.route(route="body", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
+def body_size(req: func.HttpRequest) -> func.HttpResponse:
+    CALLS["body_size"] += 1
+    return _json({"bytes": len(req.get_body())})
+
+
+@app.orchestration_trigger(context_name="context")
+def sleeper(context: df.DurableOrchestrationContext) -> Orchestration:
+    return (yield context.call_activity("sleep_for", context.get_input()))
+
+
+@app.activity_trigger(input_name="seconds")
+async def sleep_for(seconds: float) -> str:
+    await asyncio.sleep(seconds)
+    CALLS["sleep_for:done"] += 1
+    return "woke"
+
+
+@app.orchestration_trigger(context_name="context")
+def parent_waits(context: df.DurableOrchestrationContext) -> Orchestration:
+    return (yield context.call_sub_orchestrator("approval", None, f"{context.instance_id}-approval"))
+
+
+@app.orchestration_trigger(context_name="context")
+def race_uncancelled(context: df.DurableOrchestrationContext) -> Orchestration:
+    work = context.call_activity("add_one", 1)
+    timeout = context.create_timer(context.current_utc_datetime + timedelta(hours=1))
+    winner = yield context.task_any([work, timeout])
+    return {"winner": "work" if winner == work else "timer"}  # the timer is not cancelled
+
+
+@app.orchestration_trigger(context_name="context")
+def self_child(context: df.DurableOrchestrationContext) -> Orchestration:
+    child_id = context.get_input() or context.instance_id
+    return (yield context.call_sub_orchestrator("child", {"n": 1}, child_id))
+
+
+@app.orchestration_trigger(context_name="context")
+def long_retry(context: df.DurableOrchestrationContext) -> Orchestration:
+    days = context.get_input()
+    retry = df.RetryOptions(
+        first_retry_interval_in_milliseconds=int(days * 86_400_000), max_number_of_attempts=2
+    )
+    return (yield context.call_activity_with_retry("add_one", retry, 1))
+
+
+@app.orchestration_trigger(context_name="context")
+def status_of_size(context: df.DurableOrchestrationContext) -> Orchestration:
+    context.set_custom_status("x" * context.get_input())  # JSON "xx..": 2 x (n + 2) bytes of UTF-16
+    yield context.call_activity("add_one", 1)
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def fan_out_gated(context: df.DurableOrchestrationContext) -> Orchestration:
+    return (
+        yield context.task_all([context.call_activity("upload", {"name": n}) for n in context.get_input()])
+    )
+
+
+# -- timer triggers -------------------------------------------------------------------------------
+
+TIMER_RUNS: list[dict[str, Any]] = []  # what each run of `every_five_minutes` was told
+
+
+@app.timer_trigger(arg_name="timer", schedule="0 */5 * * * *", run_on_startup=False, use_monitor=True)
+def every_five_minutes(timer: func.TimerRequest) -> None:
+    status: dict[str, Any] = getattr(timer, "schedule_status", {})  # azure.functions' TimerRequest
+    TIMER_RUNS.append({"past_due": timer.past_due, **status})

@@ -21,14 +21,14 @@ def _restore_sys_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "path", list(sys.path))
 
 
-TIMER_APP = """
+QUEUE_APP = """
 import azure.functions as func
 import azure.durable_functions as df
 
 app = df.DFApp()
 
-@app.timer_trigger(schedule="0 */5 * * * *", arg_name="timer")
-def tick(timer: func.TimerRequest) -> None:
+@app.queue_trigger(arg_name="message", queue_name="work", connection="AzureWebJobsStorage")
+def tick(message: func.QueueMessage) -> None:
     pass
 
 @app.activity_trigger(input_name="x")
@@ -47,11 +47,11 @@ def test_the_same_app_loads_twice_in_one_process() -> None:
 def test_unsupported_triggers_are_skipped_with_a_warning(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    (tmp_path / "function_app.py").write_text(TIMER_APP, encoding="utf-8")
+    (tmp_path / "function_app.py").write_text(QUEUE_APP, encoding="utf-8")
     with caplog.at_level(logging.WARNING, logger="devhost"):
         app = load_app(tmp_path)
     assert sorted(app.functions) == ["act"]
-    assert app.skipped == {"tick": "devhost does not run 'timerTrigger' functions"}
+    assert app.skipped == {"tick": "devhost does not run 'queueTrigger' functions"}
     assert "devhost skips function 'tick'" in caplog.text
 
 

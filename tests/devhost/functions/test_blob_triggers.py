@@ -18,17 +18,29 @@ from tests.devhost.conftest import APP_DIR, app_settings, eventually
 from tests.support.azurite import Azurite
 
 pytestmark = pytest.mark.integration
-CONTAINER = "devhost-intake"
+CONTAINER = "devhost-intake"  # the Event Grid-sourced trigger's container
+SCANNED = "devhost-scan"  # the polling-sourced trigger's container
 
 
-@pytest.fixture
-async def container(azurite: Azurite) -> AsyncIterator[ContainerClient]:
+async def _empty_container(azurite: Azurite, name: str) -> AsyncIterator[ContainerClient]:
     async with BlobServiceClient.from_connection_string(azurite.connection_string) as service:
-        client = service.get_container_client(CONTAINER)
+        client = service.get_container_client(name)
         if not await client.exists():
             await client.create_container()
         async for blob in client.list_blobs():
             await client.delete_blob(blob.name)
+        yield client
+
+
+@pytest.fixture
+async def container(azurite: Azurite) -> AsyncIterator[ContainerClient]:
+    async for client in _empty_container(azurite, CONTAINER):
+        yield client
+
+
+@pytest.fixture
+async def scanned(azurite: Azurite) -> AsyncIterator[ContainerClient]:
+    async for client in _empty_container(azurite, SCANNED):
         yield client
 
 
@@ -43,8 +55,8 @@ def blob_host(tmp_path: Path, azurite: Azurite, poll: float | None = None) -> De
     )
 
 
-def job_id(name: str, etag: str) -> str:
-    return hashlib.sha256(f"{CONTAINER}/{name}|{etag}".encode()).hexdigest()[:32]
+def job_id(name: str, etag: str, container: str = CONTAINER) -> str:
+    return hashlib.sha256(f"{container}/{name}|{etag}".encode()).hexdigest()[:32]
 
 
 async def upload(container: ContainerClient, name: str, text: str) -> str:
@@ -70,15 +82,15 @@ def created_event(name: str) -> list[dict[str, Any]]:
 
 
 async def test_polling_fires_once_per_blob_version(
-    tmp_path: Path, azurite: Azurite, container: ContainerClient
+    tmp_path: Path, azurite: Azurite, scanned: ContainerClient
 ) -> None:
-    etag = await upload(container, "doc1.txt", "hello")
+    etag = await upload(scanned, "doc1.txt", "hello")
     async with blob_host(tmp_path, azurite) as host:
         assert await host.poll_blobs() == 1
-        status = await host.wait_for(job_id("doc1.txt", etag))
+        status = await host.wait_for(job_id("doc1.txt", etag, SCANNED))
         assert status["output"] == {
-            "name": f"{CONTAINER}/doc1.txt",
-            "uri": f"{azurite.blob_endpoint}/{CONTAINER}/doc1.txt",
+            "name": f"{SCANNED}/doc1.txt",
+            "uri": f"{azurite.blob_endpoint}/{SCANNED}/doc1.txt",
             "length": 5,
             "etag": etag,
             "content_type": "text/plain",
@@ -86,28 +98,26 @@ async def test_polling_fires_once_per_blob_version(
             "text": "hello",
         }
         assert await host.poll_blobs() == 0  # the receipt holds
-        new_etag = await upload(container, "doc1.txt", "hello again")
+        new_etag = await upload(scanned, "doc1.txt", "hello again")
         assert await host.poll_blobs() == 1  # a new version fires again
-        assert (await host.wait_for(job_id("doc1.txt", new_etag)))["output"]["text"] == "hello again"
+        assert (await host.wait_for(job_id("doc1.txt", new_etag, SCANNED)))["output"]["text"] == "hello again"
 
 
 async def test_a_failing_blob_is_retried_five_times_then_given_up(
-    tmp_path: Path, azurite: Azurite, container: ContainerClient
+    tmp_path: Path, azurite: Azurite, scanned: ContainerClient
 ) -> None:
-    await upload(container, "bad.txt", "explode")
+    await upload(scanned, "bad.txt", "explode")
     async with blob_host(tmp_path, azurite) as host:
         for _ in range(7):
             assert await host.poll_blobs() == 0
-        assert host.app_module.CALLS[f"intake:{CONTAINER}/bad.txt"] == 5
+        assert host.app_module.CALLS[f"intake:{SCANNED}/bad.txt"] == 5
 
 
-async def test_the_poller_runs_on_its_own(
-    tmp_path: Path, azurite: Azurite, container: ContainerClient
-) -> None:
+async def test_the_poller_runs_on_its_own(tmp_path: Path, azurite: Azurite, scanned: ContainerClient) -> None:
     async with blob_host(tmp_path, azurite, poll=0.05) as host:
-        etag = await upload(container, "later.txt", "dropped in while running")
-        await eventually(lambda: host.status(job_id("later.txt", etag)) is not None)
-        assert (await host.wait_for(job_id("later.txt", etag)))["output"][
+        etag = await upload(scanned, "later.txt", "dropped in while running")
+        await eventually(lambda: host.status(job_id("later.txt", etag, SCANNED)) is not None)
+        assert (await host.wait_for(job_id("later.txt", etag, SCANNED)))["output"][
             "text"
         ] == "dropped in while running"
 
@@ -137,8 +147,10 @@ async def test_event_grid_handshake_and_notifications(
         calls = host.app_module.CALLS
         assert (await http.post(url, json=created_event("pushed.txt"), headers=notify)).status_code == 202
         await eventually(lambda: calls[f"intake:{CONTAINER}/pushed.txt"] == 2)  # at-least-once: fires again
-        assert await host.poll_blobs() == 0  # ...but the poller knows this version
-        assert len(host.engine.instances()) == 1  # the app deduplicates by instance id
+        await host.poll_blobs()
+        assert calls[f"intake:{CONTAINER}/pushed.txt"] == 2  # an Event Grid-sourced trigger is never scanned
+        pushed = [i for i in host.engine.instances() if "pushed.txt" in (i.input or "")]
+        assert len(pushed) == 1  # the app deduplicates by instance id
 
         elsewhere = created_event("x.txt")
         elsewhere[0]["subject"] = "/blobServices/default/containers/other/blobs/x.txt"
