@@ -60,6 +60,7 @@ from inputs.ingest import ingest_input, parse_source
 from storage import grants, pacing
 from storage.cancellation import cancel_requested
 from storage.results import save_result
+from telemetry.activity import step_span
 from telemetry.context import JobContext, job_scope, operation_id_from_location
 
 logger = logging.getLogger(__name__)
@@ -207,7 +208,7 @@ async def _poll_operations(request: PollOperationsRequest) -> PollOperationsResu
     async def poll(index: int) -> PolledOperation:
         item = scheduled[index]
         await pacing.wait_until(reservation.send_at[index])
-        with _item_scope(request.job_id, item.key, item.operation_location):
+        with _item_scope(request.job_id, item.key, item.operation_location), step_span("get_operation"):
             return await _poll_one(request, item)
 
     outcomes = await _each(len(scheduled), poll)
