@@ -238,7 +238,11 @@ class _Batch:
         if self.canceled:
             self._mark_canceled()
         if self.request.prepare_only:
-            return to_wire(BatchResult(self.request.batch, self._counts(), documents=self._documents()))
+            return to_wire(
+                BatchResult(
+                    self.request.batch, self._counts(), documents=self._documents(), canceled=self.canceled
+                )
+            )
         saved = yield from wait(
             self.context,
             call_activity(
@@ -256,7 +260,9 @@ class _Batch:
         record = saved.value.record_blob if isinstance(saved, Succeeded) else None
         if self.job_status is None:  # after the last yield: once (an inline batch's job logs them)
             log_inputs_failed(logger, self.request.job_id, self.failures())
-        return to_wire(BatchResult(self.request.batch, self._counts(), record_blob=record))
+        return to_wire(
+            BatchResult(self.request.batch, self._counts(), record_blob=record, canceled=self.canceled)
+        )
 
     def failures(self) -> list[tuple[int, str]]:
         """The failed inputs: (index, error code), for telemetry."""

@@ -125,17 +125,21 @@ class _PerDocumentJob:
             result, self.failures = yield from run_batch_inline(
                 self.context, self._batch_request(0, batches[0]), status, self.cancel
             )
-            return (yield from self._finish([result], self._canceled() or stop_reason))
+            return (yield from self._finish([result], self._canceled([result]) or stop_reason))
         if stop_reason is not None:
             # Nothing to analyse: the batches only record every input's fate (no cancel can stop that).
             results = yield from self._run_batches(batches, prepare_only=False, cancelable=False)
             return (yield from self._finish(results, stop_reason))
         self._status("analyzing")
         results = yield from self._run_batches(batches, prepare_only=False)
-        return (yield from self._finish(results, self._canceled()))
+        return (yield from self._finish(results, self._canceled(results)))
 
-    def _canceled(self) -> ErrorInfo | None:
-        return canceled_error("The job") if self.cancel.requested else None
+    def _canceled(self, results: list[BatchResult]) -> ErrorInfo | None:
+        """Why the job stops if it was canceled: its own event, or a batch that stopped for the cancel
+        (a step of it refused before the event reached the job)."""
+        if self.cancel.requested or any(result.canceled for result in results):
+            return canceled_error("The job")
+        return None
 
     # -- stage 1 when it must come first --------------------------------------------------------
 
@@ -157,12 +161,13 @@ class _PerDocumentJob:
         # Scheduled together: one task_all over the analyzer and every batch (with the cancel event).
         outcomes: list[Outcome[Any]] = yield from self.cancel.settle(calls)
         analyzer = outcomes.pop(0) if ensure else None
-        prepared = [_documents_of(self._batch_result(outcome)) for outcome in outcomes]
+        results = [self._batch_result(outcome) for outcome in outcomes]
+        prepared = [_documents_of(result) for result in results]
 
         documents = [document for batch in prepared for document in batch]
         lost = sum(1 for document in documents if document.status == "failed")
         stop: ErrorInfo | None = None
-        if self.cancel.requested:  # each batch has skipped what had not succeeded
+        if self._canceled(results):  # each batch that heard it has skipped what had not succeeded
             stop = canceled_error("The job")
             prepared = [[_cancel(document) for document in batch] for batch in prepared]
         elif isinstance(analyzer, Failed):

@@ -123,6 +123,7 @@ class BatchResult:
     counts: BatchCounts
     record_blob: str | None = None
     documents: list[BatchDocument] = field(default_factory=list)
+    canceled: bool = False  # it stopped for the job's cancel (its event, or a step that refused)
 
 
 ENSURE_ANALYZER = OrchestratorContract(names.ENSURE_ANALYZER, EnsureAnalyzerRequest, EnsureAnalyzerResult)

@@ -342,6 +342,7 @@ EXAMPLES: dict[type, dict[str, Any]] = {
         "counts": {"total": 2, "ingested": 2, "failed": 0, "done": 2, "polls": 5, "started": 2},
         "recordBlob": "j/batch-0.json",
         "documents": [],
+        "canceled": True,
     },
 }
 

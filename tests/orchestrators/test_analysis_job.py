@@ -390,6 +390,9 @@ def test_a_cancel_during_stage_one_starts_no_analysis() -> None:
     # The batches after the cancel only record every input's fate: nothing is analysed.
     statuses = [d.status for call in analyse for d in call.request(ANALYSIS_BATCH).documents]
     assert statuses == ["skipped"] * 3
+    assert [
+        d.error["code"] for call in analyse for d in call.request(ANALYSIS_BATCH).documents if d.error
+    ] == ["JobCanceled"] * 3
     assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
     assert summary["status"] == "canceled"
     assert summary["error"]["code"] == "JobCanceled"
@@ -420,5 +423,21 @@ def test_a_job_of_one_batch_shares_its_cancel_with_the_batch() -> None:
     assert all(call.at <= START + timedelta(seconds=3) for call in context.calls_to("poll_operations"))
     record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
     assert [op.status for op in record.operations] == ["Canceled"]
+    assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
+    assert summary["status"] == "canceled"
+
+
+def test_a_batch_stopped_by_a_refused_step_cancels_the_job_before_its_event_arrives() -> None:
+    def stopped(call: Call) -> Reply:
+        reply = batch_done(call)
+        return returns({**reply.value, "canceled": True})
+
+    context = FakeContext(
+        input=job(3),
+        answers=answers(analysis_batch=stopped, save_results=ok(resultBlob=None, summaryBlob="s")),
+    )
+
+    summary = context.run(run_analysis_job)
+
     assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
     assert summary["status"] == "canceled"
