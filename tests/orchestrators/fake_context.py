@@ -16,10 +16,11 @@ azure-functions-durable 1.7 that the orchestrators rely on (docs: durable-functi
   given ``after=`` seconds completes that long after it was scheduled;
 - every input, reply and output crosses a JSON round trip, as it would through history;
 - the Durable extension replays the returned actions one yield at a time and waits for each yield's
-  *new* tasks (any one of them for ``task_any``, all for ``task_all``) before it issues the next
-  yield's (``OutOfProcOrchestrationShim.ProcessAsyncActionsV2``): a yield that schedules something
-  while the previous scheduling yield is still held back fails here, since the host would not
-  schedule it yet. A cancelled timer releases its yield (its task completes, cancelled).
+  *new* tasks (any one of them for ``task_any``, all for ``task_all``, nested as yielded) before it
+  issues the next yield's (``OutOfProcOrchestrationShim.ProcessAsyncActionsV2``): a yield that
+  schedules something while the previous scheduling yield is still held back fails here, since
+  the host would not schedule it yet. A cancelled timer releases its yield (its task completes,
+  cancelled); an external event releases it only when it arrives (``events``).
 
 Replies: ``ok(**fields)`` (a success envelope), ``permanent(code, message)`` (a failure envelope),
 ``returns(value)`` (any value, e.g. a sub-orchestration's output) and ``host_failure(message)``
