@@ -21,7 +21,7 @@ help:
 	@echo "make lint       ruff lint and format check, import contracts (lint-imports)"
 	@echo "make format     apply ruff's formatting and safe fixes"
 	@echo "make typecheck  mypy (strict on the app code)"
-	@echo "make bench      every benchmark under bench/ (about a minute; see docs/performance.md)"
+	@echo "make bench      every benchmark under bench/ (about 15 minutes; see docs/performance.md)"
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -84,6 +84,8 @@ demo: setup
 .PHONY: bench
 bench: setup
 	$(PY) -m bench.storage_ingest
-	$(PY) -m bench.pipeline_bench
+	$(PY) -m bench.pipeline_bench --counts 1,16,200,1000 --designs sequential,gather,durable
+	$(PY) -m bench.load_bench --scenarios 10x5,50x4
+	$(PY) -m bench.quota_bench --documents 1000 --operations-per-minute 600
 	$(PY) -m bench.results_bench
 	$(PY) -m bench.upload_memory

@@ -9,8 +9,8 @@ lazily on first use, so the host can index the functions even when a setting is 
 import azure.durable_functions as df
 import azure.functions as func
 
-from activities import analysis, storage
-from orchestrators import agentic_job, analysis_job, ensure_analyzer, monitor_operation
+from activities import analysis, batch, storage
+from orchestrators import agentic_job, analysis_batch, analysis_job, ensure_analyzer, monitor_operation
 from telemetry.setup import configure_telemetry
 from triggers import blob_intake, http_api, retention
 
@@ -22,10 +22,12 @@ for module in (
     blob_intake,
     retention,
     analysis_job,
+    analysis_batch,
     agentic_job,
     ensure_analyzer,
     monitor_operation,
     analysis,
+    batch,
     storage,
 ):
     app.register_functions(module.bp)

@@ -154,8 +154,10 @@ async def get_operation(request: GetOperationRequest) -> OperationState:
     if status.error:
         error = operation_error_info(status.error)
     result_blob = None
+    pages = None
     if request.kind == "analysis" and status.status == "Succeeded":
         result_blob = await save_result(request.job_id, operation_result_key(request.key), status.raw)
+        pages = pages_of(status.raw)
     elif request.kind == "analysis" and status.status in ("Failed", "Canceled"):
         saved = redact_json({key: status.raw[key] for key in ("id", "status", "error") if key in status.raw})
         await save_result(request.job_id, operation_result_key(request.key), saved)
@@ -164,7 +166,22 @@ async def get_operation(request: GetOperationRequest) -> OperationState:
         retry_after_seconds=status.retry_after_seconds,
         error=error,
         result_blob=result_blob,
+        pages=pages,
     )
+
+
+def pages_of(response: dict[str, Any]) -> int:
+    """Pages an analysis counted: GA's ``usage.documentPages*``, else its contents' page spans, else 1."""
+    usage = response.get("usage") or (response.get("result") or {}).get("usage") or {}
+    counted = sum(int(v) for k, v in usage.items() if k.startswith("documentPages") and isinstance(v, int))
+    if counted:
+        return counted
+    spans = 0
+    for content in (response.get("result") or {}).get("contents") or []:
+        start, end = content.get("startPageNumber"), content.get("endPageNumber")
+        if isinstance(start, int) and isinstance(end, int) and end >= start:
+            spans += end - start + 1
+    return max(spans, 1)
 
 
 async def _read_operation_record(job_id: str, key: str) -> dict[str, Any] | None:

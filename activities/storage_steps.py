@@ -7,6 +7,9 @@ The decorated shells in ``activities/storage.py`` reach them through the activit
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from typing import Any
+
 from activities.boundary import InvalidActivityInput
 from core.contracts.activities import (
     CleanupJobRequest,
@@ -16,6 +19,7 @@ from core.contracts.activities import (
     IngestInputRequest,
     IngestInputResult,
     IssuedGrant,
+    OperationRecord,
     PackagedDocument,
     PackagedPart,
     PackageInputsRequest,
@@ -23,10 +27,12 @@ from core.contracts.activities import (
     SaveResultsRequest,
     SaveResultsResult,
 )
+from core.contracts.wire import from_wire
+from core.layout import SUMMARY_KEY, job_prefix
 from inputs import package
 from inputs.ingest import ingest_input as ingest_one, parse_source
 from storage import grants, results
-from storage.result_document import OperationOutcome, write_result_document
+from storage.result_document import OperationOutcome, write_result_index
 
 
 async def ingest_input(request: IngestInputRequest) -> IngestInputResult:
@@ -47,18 +53,58 @@ async def create_sas(request: CreateSasRequest) -> CreateSasResult:
 
 
 async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
-    operations = [
-        OperationOutcome(
-            key=operation.key,
-            inputs=operation.inputs,
-            operationId=operation.operation_id,
-            status=operation.status,
-            error=operation.error,
-        )
-        for operation in request.operations
-    ]
-    blob = await write_result_document(request.job_id, request.analyzer_id, request.mode, operations)
-    return SaveResultsResult(result_blob=blob)
+    """The job's result index (unless ``index`` is False); for a batched job also its summary blob.
+
+    A batched job's operations come from its batches' records, read one record at a time (each
+    holds at most a batch's fates and operation records, never a CU result): the index is written
+    a part at a time as they come, in input order, and the summary gathers every input's fate and
+    each operation that was attempted (the status API merges it into the job's summary).
+    """
+    fates: list[dict[str, Any]] = []
+    attempted: list[dict[str, Any]] = []
+
+    async def operations() -> AsyncIterator[OperationOutcome]:
+        for operation in request.operations:
+            yield _outcome(operation)
+        for name in request.batch_records:  # in batch order, so inputs keep their order
+            record = await results.read_result(request.job_id, _result_key(request.job_id, name))
+            fates.extend(record.get("inputs") or [])
+            for line in record.get("operations") or []:
+                operation = from_wire(OperationRecord, line)
+                if operation.status != "Skipped":
+                    attempted.append(_summary_line(operation))
+                yield _outcome(operation)
+
+    blob = None
+    if request.index:
+        blob = await write_result_index(request.job_id, request.analyzer_id, request.mode, operations())
+    else:
+        async for _ in operations():
+            pass
+    summary = None
+    if request.batch_records:
+        document = {"inputs": fates, "operations": attempted}
+        summary = await results.save_result(request.job_id, SUMMARY_KEY, document)
+    return SaveResultsResult(result_blob=blob, summary_blob=summary)
+
+
+def _outcome(operation: OperationRecord) -> OperationOutcome:
+    return OperationOutcome(
+        key=operation.key,
+        inputs=operation.inputs,
+        operationId=operation.operation_id,
+        status=operation.status,
+        error=operation.error,
+    )
+
+
+def _summary_line(operation: OperationRecord) -> dict[str, Any]:
+    """An operation's line in the job's summary (as the agentic job's): key, id if it started, status."""
+    line: dict[str, Any] = {"key": operation.key}
+    if operation.operation_id is not None:
+        line["operationId"] = operation.operation_id
+    line["status"] = operation.status
+    return line
 
 
 async def package_inputs(request: PackageInputsRequest) -> PackageInputsResult:
@@ -87,3 +133,11 @@ async def package_inputs(request: PackageInputsRequest) -> PackageInputsResult:
 
 async def cleanup_job(request: CleanupJobRequest) -> CleanupJobResult:
     return CleanupJobResult(deleted=await results.cleanup_job(request.job_id))
+
+
+def _result_key(job_id: str, blob_name: str) -> str:
+    """The result key of one of the job's result blobs (``{job}/{key}.json``)."""
+    prefix = job_prefix(job_id)
+    if not blob_name.startswith(prefix) or not blob_name.endswith(".json"):
+        raise InvalidActivityInput(f"{blob_name!r} is not a result of job {job_id!r}")
+    return blob_name.removeprefix(prefix).removesuffix(".json")

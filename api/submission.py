@@ -179,6 +179,7 @@ def build_job_spec(
         "modelDeployments": dict(cu.model_deployments),
         "polling": polling_policy(settings),
         "origin": origin,
+        "batchSize": settings.limits.batch_size,
     }
     if digest is not None:
         spec["requestDigest"] = digest

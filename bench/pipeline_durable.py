@@ -22,6 +22,7 @@ from bench.pipeline_designs import DesignRun, Document
 from content_understanding import close_content_understanding_client
 from core.settings import get_settings
 from devhost import DevHost
+from devhost.durable.store import InstanceQuery
 from storage.client import close_blob_service_client
 from tests.support.azurite import REPO_ROOT
 
@@ -39,6 +40,7 @@ class DurableApp:
         files.append(("request", (None, json.dumps({"mode": "per-document"}), "application/json")))
         stats = self.host.engine.stats  # devhost's counters, for the episodes this job costs
         episodes_before, activities_before = stats.episodes, stats.activities
+        replayed_before, replay_cpu_before = stats.events_replayed, stats.replay_cpu_seconds
         run = DesignRun("durable", len(documents))
         started = time.perf_counter()
         response = await self.http.post("/api/analyses", files=files)
@@ -71,8 +73,24 @@ class DurableApp:
             "error": status.get("error"),
             "episodes": stats.episodes - episodes_before,
             "activities": stats.activities - activities_before,
+            "eventsReplayed": stats.events_replayed - replayed_before,
+            "replayCpuSeconds": round(stats.replay_cpu_seconds - replay_cpu_before, 3),
+            **self.history_sizes(job_id),
         }
         return run
+
+    def history_sizes(self, job_id: str) -> dict[str, Any]:
+        """The job's own history and the largest of its orchestrations' (the batches')."""
+        engine = self.host.engine
+        sizes = {
+            instance.instance_id: len(engine.history(instance.instance_id))
+            for instance in engine.instances(InstanceQuery(prefix=job_id))
+        }
+        return {
+            "jobHistoryEvents": sizes.get(job_id, 0),
+            "largestHistoryEvents": max(sizes.values(), default=0),
+            "orchestrations": len(sizes),
+        }
 
 
 @contextlib.asynccontextmanager

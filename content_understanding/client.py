@@ -108,6 +108,10 @@ class _RetryRule:
         return isinstance(error, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
+# Called with the Retry-After (seconds, or None) of every 429 the service answers: the app's CU pacer
+# (storage/pacing.py) slows every job down when it hears of one.
+THROTTLE_LISTENERS: list[Callable[[float | None], None]] = []
+
 _IDEMPOTENT = _RetryRule(TRANSIENT_STATUS_CODES, after_unsent_only=False)
 _ANALYZE = _RetryRule(_ANALYZE_RETRY_STATUS_CODES, after_unsent_only=True)
 
@@ -376,6 +380,9 @@ class ContentUnderstandingClient:
                     logger.debug("%s %s -> %s", method, safe_url, response.status_code)
                     return response
                 error = _error_from_response(response, method, safe_url, conflict)
+                if response.status_code == 429:
+                    for listener in THROTTLE_LISTENERS:
+                        listener(error.retry_after_seconds)
                 retryable = response.status_code in rule.statuses
                 delay = error.retry_after_seconds
             if not retryable or attempt == self._max_retries:

@@ -10,6 +10,7 @@ ANALYSIS_JOB = "analysis_job"
 AGENTIC_JOB = "agentic_job"
 ENSURE_ANALYZER = "ensure_analyzer"
 MONITOR_OPERATION = "monitor_operation"
+ANALYSIS_BATCH = "analysis_batch"
 
 # Storage activities (activities/storage.py)
 INGEST_INPUT = "ingest_input"
@@ -23,3 +24,9 @@ GET_ANALYZER_STATE = "get_analyzer_state"
 BEGIN_CREATE_ANALYZER = "begin_create_analyzer"
 BEGIN_ANALYSIS = "begin_analysis"
 GET_OPERATION = "get_operation"
+
+# The per-document job's batch activities (activities/batch.py)
+PREPARE_INPUT = "prepare_input"
+BEGIN_ANALYSES = "begin_analyses"
+POLL_OPERATIONS = "poll_operations"
+SAVE_BATCH = "save_batch"

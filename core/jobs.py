@@ -58,6 +58,11 @@ class AnalyzerSpec(TypedDict):
     definition: dict[str, Any]
 
 
+# Documents per batch of a per-document job (orchestrators/analysis_batch.py): each batch's history
+# and every payload it exchanges stay bounded by it (docs/performance.md).
+DEFAULT_BATCH_SIZE = 50
+
+
 class JobSpec(TypedDict):
     """The orchestration input of an analysis job: all of its configuration."""
 
@@ -72,6 +77,7 @@ class JobSpec(TypedDict):
     modelDeployments: dict[str, str]
     polling: PollingPolicy
     origin: str  # "http" or "blob:<container>/<name>"
+    batchSize: NotRequired[int]  # documents per batch (JOB_BATCH_SIZE); DEFAULT_BATCH_SIZE if absent
     # SHA-256 of the normalised request and its uploads, when it came with an idempotency key: a
     # retry must match it (api/submission.py).
     requestDigest: NotRequired[str]
@@ -97,6 +103,11 @@ class InputFate(TypedDict):
 def monitor_instance_id(job_id: str, key: str) -> str:
     """The monitor of operation ``key``: a known id, so the status API can show its next poll."""
     return f"{job_id}:op-{key}"
+
+
+def batch_instance_id(job_id: str, batch: int, *, prepare: bool = False) -> str:
+    """Batch ``batch`` of a job: a known id, so the status API can add up the batches' progress."""
+    return f"{job_id}:{'prepare' if prepare else 'batch'}-{batch}"
 
 
 def polling_policy(settings: Settings) -> PollingPolicy:

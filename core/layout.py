@@ -16,7 +16,10 @@ that writes it does. ::
                  {job}/result-index.json           the result index's header (one per job)
                  {job}/result-index-{part}.json    its entries, a part of RESULT_INDEX_PART_SIZE each
                  {job}/field-columns.json          the columns of the fields table (made on demand)
+                 {job}/batch-{n}.json              a batch's per-input fates and operations
+                 {job}/summary.json                the job's per-input fates and operations
                  {job}/cancel-requested.json       the cancel marker (DELETE /api/analyses/{id})
+                 _pacing/{resource}.json           the CU pacer's ledger (job ids never start with _)
     grants/      {job}/{kind}-{digest}.json        signed URLs, kept out of history (claim checks)
     analyzers/   {analyzerId}.json                 registered analyzer definitions
 """
@@ -106,6 +109,19 @@ def result_blob(job_id: str, key: str) -> BlobPath:
 def operation_result_key(key: str) -> str:
     """The result key under which operation ``key``'s full response is kept."""
     return f"operation-{key}"
+
+
+SUMMARY_KEY = "summary"  # a batched job's summary of every input and operation (the API merges it in)
+
+
+def batch_record_key(batch: int) -> str:
+    """The result key of batch ``batch``'s record: its inputs' fates and operations (``save_batch``)."""
+    return f"batch-{int(batch)}"
+
+
+def pacing_ledger_blob(resource_key: str) -> BlobPath:
+    """The CU pacer's ledger for one CU resource (``storage/pacing.py``)."""
+    return BlobPath(Role.RESULTS, f"_pacing/{check_key(resource_key)}.json")
 
 
 def result_index_blob(job_id: str) -> BlobPath:

@@ -98,12 +98,25 @@ class ContentUnderstandingSettings:
         return "key" if self.key else "entraId"
 
 
+# A batch's history and payloads grow with its size (docs/performance.md, "Limits").
+MAX_BATCH_SIZE = 100
+
+
 @dataclass(frozen=True)
 class JobLimits:
     max_files_per_job: int
     max_file_bytes: int
     max_job_bytes: int
     upload_concurrency: int
+    batch_size: int  # documents per batch sub-orchestration of a per-document job
+
+
+@dataclass(frozen=True)
+class PacingSettings:
+    """The CU resource's quotas the app paces its calls against (core/pacing.py); 0 turns it off."""
+
+    operations_per_minute: int
+    pages_per_minute: int
 
 
 @dataclass(frozen=True)
@@ -119,6 +132,7 @@ class Settings:
     content_understanding: ContentUnderstandingSettings
     limits: JobLimits
     polling: PollingSettings
+    pacing: PacingSettings
     sas_ttl_minutes: int
     allow_local_urls: bool
     task_hub_name: str
@@ -132,15 +146,21 @@ class Settings:
             storage=_storage(reader),
             content_understanding=_content_understanding(reader),
             limits=JobLimits(
-                max_files_per_job=reader.integer("MAX_FILES_PER_JOB", 20, minimum=1),
+                max_files_per_job=reader.integer("MAX_FILES_PER_JOB", 1000, minimum=1),
                 max_file_bytes=reader.integer("MAX_FILE_BYTES", 100 * 1024 * 1024, minimum=1),
                 max_job_bytes=reader.integer("MAX_JOB_BYTES", HOST_MAX_REQUEST_BODY_BYTES, minimum=1),
                 upload_concurrency=reader.integer("UPLOAD_CONCURRENCY", 4, minimum=1),
+                batch_size=reader.integer("JOB_BATCH_SIZE", 50, minimum=1),
             ),
             polling=PollingSettings(
                 initial_interval_seconds=reader.number("POLL_INITIAL_INTERVAL_SECONDS", 1.0, minimum=0.1),
                 max_interval_seconds=reader.number("POLL_MAX_INTERVAL_SECONDS", 15.0, minimum=0.1),
                 deadline_seconds=reader.number("ANALYSIS_DEADLINE_SECONDS", 1800.0, minimum=1.0),
+            ),
+            # An S0 resource's quotas (Content Understanding service limits).
+            pacing=PacingSettings(
+                operations_per_minute=reader.integer("CU_OPERATIONS_PER_MINUTE", 3000, minimum=0),
+                pages_per_minute=reader.integer("CU_PAGES_PER_MINUTE", 1000, minimum=0),
             ),
             sas_ttl_minutes=reader.integer("SAS_TTL_MINUTES", 120, minimum=5),
             allow_local_urls=reader.boolean("ALLOW_LOCAL_URLS", False),
@@ -157,6 +177,10 @@ class Settings:
                 "MAX_JOB_BYTES",
                 f"must not exceed the host's request body limit ({body_limit} bytes, "
                 f"{REQUEST_BODY_SIZE_SETTING}); send larger jobs as blob or URL inputs",
+            )
+        if settings.limits.batch_size > MAX_BATCH_SIZE:
+            raise SettingsError(
+                "JOB_BATCH_SIZE", f"must be at most {MAX_BATCH_SIZE} (a batch's history grows with it)"
             )
         if settings.polling.max_interval_seconds < settings.polling.initial_interval_seconds:
             raise SettingsError("POLL_MAX_INTERVAL_SECONDS", "must be at least POLL_INITIAL_INTERVAL_SECONDS")

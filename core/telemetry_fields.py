@@ -88,22 +88,30 @@ def job_started_record(job_id: str, *, trigger: str, mode: str, inputs: int) -> 
 
 
 def job_finished_records(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``job_finished`` for a job's summary, then one ``input_failed`` per failed input.
+    """``job_finished`` for a job's summary, then one ``input_failed`` per failed input it lists.
 
-    The summary is the job orchestration's output (``jobId``, ``status``, ``inputs`` with each
-    input's ``status`` and ``error``, ``startedAt``/``finishedAt``).
+    The summary is the job orchestration's output (``jobId``, ``status``, ``startedAt``/
+    ``finishedAt``, and either ``inputs`` with each input's ``status`` and ``error``, or, for a
+    batched job, ``counts``: its batches log their failed inputs themselves, ``log_inputs_failed``).
     """
     job_id = str(summary.get("jobId", ""))
     inputs: Sequence[Mapping[str, Any]] = summary.get("inputs") or []
     failed = [item for item in inputs if item.get("status") == "failed"]
+    counts = summary.get("counts")
+    if not inputs and isinstance(counts, Mapping):
+        total, succeeded, failures = (int(counts.get(key) or 0) for key in ("total", "succeeded", "failed"))
+    else:
+        total = len(inputs)
+        succeeded = sum(1 for item in inputs if item.get("status") == "succeeded")
+        failures = len(failed)
     finished: dict[str, Any] = {
         EVENT: JOB_FINISHED,
         JOB_ID: job_id,
         JOB_STATUS: str(summary.get("status", "")),
         JOB_MODE: str(summary.get("mode", "")),
-        JOB_INPUTS: len(inputs),
-        JOB_INPUTS_SUCCEEDED: sum(1 for item in inputs if item.get("status") == "succeeded"),
-        JOB_INPUTS_FAILED: len(failed),
+        JOB_INPUTS: total,
+        JOB_INPUTS_SUCCEEDED: succeeded,
+        JOB_INPUTS_FAILED: failures,
     }
     duration = _seconds_between(summary.get("startedAt"), summary.get("finishedAt"))
     if duration is not None:
@@ -111,13 +119,18 @@ def job_finished_records(summary: Mapping[str, Any]) -> list[dict[str, Any]]:
     error = summary.get("error")
     if isinstance(error, Mapping) and error.get("code"):
         finished[ERROR_CODE] = str(error["code"])
-    records = [finished]
-    for item in failed:
-        code = (item.get("error") or {}).get("code") or "Unknown"
-        records.append(
-            {EVENT: INPUT_FAILED, JOB_ID: job_id, INPUT_INDEX: item.get("index"), ERROR_CODE: code}
-        )
-    return records
+    failures_listed = [
+        (item.get("index"), (item.get("error") or {}).get("code") or "Unknown") for item in failed
+    ]
+    return [finished, *input_failed_records(job_id, failures_listed)]
+
+
+def input_failed_records(job_id: str, failures: Sequence[tuple[Any, str]]) -> list[dict[str, Any]]:
+    """One ``input_failed`` record per (input index, error code)."""
+    return [
+        {EVENT: INPUT_FAILED, JOB_ID: job_id, INPUT_INDEX: index, ERROR_CODE: code}
+        for index, code in failures
+    ]
 
 
 def log_job_finished(logger: logging.Logger, summary: Mapping[str, Any]) -> None:
@@ -126,10 +139,19 @@ def log_job_finished(logger: logging.Logger, summary: Mapping[str, Any]) -> None
         if record[EVENT] == JOB_FINISHED:
             logger.info("Job %s finished: %s", record[JOB_ID], record[JOB_STATUS], extra=record)
         else:
-            logger.warning(
-                "Job %s: input %s failed: %s", record[JOB_ID], record[INPUT_INDEX], record[ERROR_CODE],
-                extra=record,
-            )  # fmt: skip
+            _log_input_failed(logger, record)
+
+
+def log_inputs_failed(logger: logging.Logger, job_id: str, failures: Sequence[tuple[int, str]]) -> None:
+    """Log an ``input_failed`` record per (input index, error code): a batch's, after its last yield."""
+    for record in input_failed_records(job_id, failures):
+        _log_input_failed(logger, record)
+
+
+def _log_input_failed(logger: logging.Logger, record: dict[str, Any]) -> None:
+    logger.warning(
+        "Job %s: input %s failed: %s", record[JOB_ID], record[INPUT_INDEX], record[ERROR_CODE], extra=record
+    )
 
 
 def _seconds_between(start: Any, end: Any) -> float | None:

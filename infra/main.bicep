@@ -409,10 +409,14 @@ var appSettings = {
   DEFAULT_ANALYZER_ID: 'prebuilt-document'
 
   // Job limits and polling (the same values as locally).
-  MAX_FILES_PER_JOB: '20'
+  MAX_FILES_PER_JOB: '1000'
   MAX_FILE_BYTES: '104857600'
   MAX_JOB_BYTES: '104857600'
   UPLOAD_CONCURRENCY: '4'
+  JOB_BATCH_SIZE: '50'
+  // The Content Understanding resource's quotas (S0); raise them with the resource's quota.
+  CU_OPERATIONS_PER_MINUTE: '3000'
+  CU_PAGES_PER_MINUTE: '1000'
   POLL_INITIAL_INTERVAL_SECONDS: '1'
   POLL_MAX_INTERVAL_SECONDS: '15'
   ANALYSIS_DEADLINE_SECONDS: '1800'

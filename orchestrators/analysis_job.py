@@ -1,99 +1,89 @@
-"""The analysis job: fan out ingest and SAS grants, fan in, ensure the analyzer, analyse, monitor, save.
+"""The analysis job: batches of per-document pipelines, so that its cost grows linearly with its size.
 
-Stages (each ends with a custom-status update, visible in the portal and the status API):
+A per-document job splits its inputs into batches of at most ``batchSize`` documents
+(``JOB_BATCH_SIZE``, 50 by default) and runs each as an ``analysis_batch`` sub-orchestration
+(``orchestrators/analysis_batch.py``), all started in the job's first episode (a job of one
+batch runs it in its own orchestration: many small jobs at once cost half the episodes). Inside a
+batch each document goes ingest+grant -> begin -> polls on its own, without waiting for its neighbours. So
+the job's own history holds one entry per batch, not per document, and every batch's history is
+bounded by the batch size, whatever the job's size (docs/performance.md has the numbers).
 
-1. **ingesting**: one ``ingest_input`` and one ``create_sas`` per input, and the ``ensure_analyzer``
-   sub-orchestration (which needs nothing from the inputs). Each group is awaited in turn (a task
-   is scheduled when it is yielded): ingests, then grants, then the analyzer.
-2. Fan in. The partial-failure policy decides: ``fail`` stops at the first lost input, ``continue``
-   goes on with the inputs that made it. Every input's fate is in the summary.
-3. **analyzing**: ``begin_analysis`` per input, then a ``monitor_operation`` sub-orchestration per
-   operation; progress counts as each finishes. (Agentic jobs have their own orchestrator,
-   ``orchestrators/agentic_job.py``.)
-4. **saving**: ``save_results`` writes the result document; the output is a small summary.
+Two things need every input prepared before any analysis starts, and then the job runs in two
+steps (a barrier the request asked for):
 
-A cancel (``orchestrators/cancellation.py``) can arrive at any stage: the job then starts nothing
-new (no further stage, no monitor), drains what is in flight (its steps refuse at once), lets its
-monitors end (they are told too), skips the result document, cleans up (grants and staged
-uploads) and reports ``canceled`` with every input that had already succeeded.
+- an analyzer to ensure (``ensure_analyzer``, when the job carries a definition): analyses must
+  wait for it. Stage 1 is then **one wave**: the ``ensure_analyzer`` sub-orchestration and every
+  batch's ``prepare_input`` (ingest and grant as one step) are scheduled in the same episode;
+- ``partialFailure: "fail"``: no input is analysed unless every input made it.
 
-Every call goes through ``orchestrators.tasks`` and comes back as an ``Outcome`` (``Succeeded`` or
-``Failed``). Only a result document or clean-up the host could not do after its retries fails the
-whole orchestration (``HostGaveUp``); every other failure is an input's or the job's reported fate.
+The first step runs the batches with ``prepare_only``; the second runs them again on the prepared
+documents (or, if the job stops there, only to record every input's fate).
+
+The job's custom status holds its stage and counts, and ``batches``: the status API adds up the
+batches' own statuses while they run (``api/analyses.py``). The per-input fates and operations go
+to blobs (``save_batch``, then ``save_results`` gathers them into the job's summary blob), so the
+job's output stays small whatever its size; the status API merges the summary back in.
+
+Agentic jobs have their own orchestrator (``orchestrators/agentic_job.py``).
+
+**Cancel** (``core/cancellation.py``): ``DELETE`` writes the job's cancel marker and raises the
+cancel event on the job and on every running ``{jobId}:`` child, so each batch hears it itself
+(a batch run inline shares the job's ``CancelSignal``). A batch then starts nothing new, cancels
+its timer, drains what is in flight (queued steps refuse at once: ``refuses_after_cancel``),
+stops polling, and saves its record with every input that had not succeeded ``skipped``
+(``JobCanceled``) and every operation still running at CU ``Canceled`` (CU has no call to stop
+one). A batch the event missed (not yet running when DELETE listed the children) learns of the
+cancel from its first refused step. The job waits for its batches, starts no further phase,
+writes no result index (only the summary: ``save_results`` with ``index`` False), cleans up and
+reports ``canceled`` with every input that had already succeeded.
+
+Telemetry: ``log_job_finished`` after the job's last yield; each batch logs its failed inputs
+after its own (``orchestrators/analysis_batch.py``), the job those of a batch it ran inline.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Generator
-from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 import azure.durable_functions as df
 
 from core import function_names as names
 from core.cancellation import CANCELED_CODE, canceled_error
 from core.contracts import activities as steps
-from core.contracts.activities import (
-    AnalysisInput,
-    BeginAnalysisRequest,
-    CleanupJobRequest,
-    CreateSasRequest,
-    IngestInputRequest,
-    OperationRecord,
-    SaveResultsRequest,
-    StoredInput,
-)
+from core.contracts.activities import CleanupJobRequest, SaveResultsRequest
 from core.contracts.orchestrations import (
+    ANALYSIS_BATCH,
     ENSURE_ANALYZER,
-    MONITOR_OPERATION,
+    BatchCounts,
+    BatchDocument,
+    BatchRequest,
+    BatchResult,
     EnsureAnalyzerRequest,
-    MonitorRequest,
-    MonitorResult,
+    EnsureAnalyzerResult,
 )
-from core.errors import ErrorInfo, InputError
-from core.jobs import InputFate, InputSource, JobSpec, job_outcome, monitor_instance_id, to_iso
-from core.layout import input_blob
-from core.naming import display_name
-from core.telemetry_fields import log_job_finished
+from core.errors import ErrorInfo
+from core.jobs import DEFAULT_BATCH_SIZE, JobSpec, batch_instance_id, to_iso
+from core.telemetry_fields import log_inputs_failed, log_job_finished
+from orchestrators.analysis_batch import placeholder_name, run_batch_inline
 from orchestrators.cancellation import CancelSignal
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
     Failed,
+    HostGaveUp,
     Outcome,
     Pending,
     Succeeded,
     call_activity,
     call_sub_orchestrator,
     raise_if_host_gave_up,
+    settle,
     wait,
 )
 
 bp = df.Blueprint()
 logger = logging.getLogger(__name__)
-
-
-class OperationPlan(TypedDict):
-    key: str
-    inputs: list[int]  # indexes of the inputs this operation analyses
-
-
-@dataclass
-class _Operation:
-    """One CU operation of the job, as it goes: started (``operation_id``), then ended (``status``)."""
-
-    key: str
-    inputs: list[int]
-    status: str = "Failed"
-    operation_id: str | None = None
-    result_blob: str | None = None
-
-    def summary(self) -> dict[str, Any]:
-        line: dict[str, Any] = {"key": self.key}
-        if self.operation_id is not None:
-            line["operationId"] = self.operation_id
-        line["status"] = self.status
-        return line
 
 
 @bp.function_name(names.ANALYSIS_JOB)
@@ -104,377 +94,266 @@ def analysis_job(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
 
 def run_analysis_job(context: OrchestrationContext) -> Generator[Any, Any, dict[str, Any]]:
     job: JobSpec = context.get_input()
-    started_at = to_iso(context.current_utc_datetime)
-    fates: list[InputFate] = [
-        {"index": index, "name": _name_or_placeholder(source, index), "status": "pending"}
-        for index, source in enumerate(job["inputs"])
-    ]
-    progress = _Progress(context, job, fates)
-    progress.update("ingesting")
-    cancel = CancelSignal(context)
-
-    grants, analyzer_error = yield from _prepare(context, job, fates, progress, cancel)
-    stop_reason = _canceled(fates, cancel) or _stop_reason(job, fates, grants, analyzer_error)
-    if stop_reason is not None:
-        for fate in fates:
-            if fate["status"] != "failed":
-                fate["status"] = "skipped"
-        return (yield from _finish(context, job, fates, [], progress, started_at, stop_reason))
-
-    operations = yield from _analyse(context, job, fates, grants, progress, cancel)
-    return (
-        yield from _finish(context, job, fates, operations, progress, started_at, _canceled(fates, cancel))
-    )
+    return (yield from _PerDocumentJob(context, job).run())
 
 
-def _canceled(fates: list[InputFate], cancel: CancelSignal) -> dict[str, Any] | None:
-    """When the job was canceled: every input that had not succeeded is skipped (with why)."""
-    if not cancel.requested:
+class _PerDocumentJob:
+    def __init__(self, context: OrchestrationContext, job: JobSpec) -> None:
+        self.context = context
+        self.job = job
+        self.started_at = to_iso(context.current_utc_datetime)
+        size = max(1, int(job.get("batchSize") or DEFAULT_BATCH_SIZE))
+        documents = [
+            BatchDocument(index=index, name=placeholder_name(source, index), status="pending", source=source)
+            for index, source in enumerate(job["inputs"])
+        ]
+        self.batches = [documents[start : start + size] for start in range(0, len(documents), size)]
+        self.total = len(documents)
+        # Before the first yield, so that its event joins the first wave (core/cancellation.py).
+        self.cancel = CancelSignal(context)
+        self.failures: list[tuple[int, str]] = []  # the failed inputs of a batch run inline
+
+    def run(self) -> Generator[Any, Any, dict[str, Any]]:
+        stop_reason: ErrorInfo | None = None
+        batches = self.batches
+        if self.job["analyzer"] is not None or self.job["partialFailure"] == "fail":
+            self._status("ingesting", phase="prepare")
+            batches, stop_reason = yield from self._prepare()
+        if len(batches) == 1 and stop_reason is None:
+            # One batch: run it here; a sub-orchestration would only add episodes and history.
+            status = {"mode": self.job["mode"], "analyzerId": self.job["analyzerId"]}
+            result, self.failures = yield from run_batch_inline(
+                self.context, self._batch_request(0, batches[0]), status, self.cancel
+            )
+            return (yield from self._finish([result], self._canceled([result]) or stop_reason))
+        if stop_reason is not None:
+            # Nothing to analyse: the batches only record every input's fate (no cancel can stop that).
+            results = yield from self._run_batches(batches, prepare_only=False, cancelable=False)
+            return (yield from self._finish(results, stop_reason))
+        self._status("analyzing")
+        results = yield from self._run_batches(batches, prepare_only=False)
+        return (yield from self._finish(results, self._canceled(results)))
+
+    def _canceled(self, results: list[BatchResult]) -> ErrorInfo | None:
+        """Why the job stops if it was canceled: its own event, or a batch that stopped for the cancel
+        (a step of it refused before the event reached the job)."""
+        if self.cancel.requested or any(result.canceled for result in results):
+            return canceled_error("The job")
         return None
-    for fate in fates:
-        if fate["status"] != "succeeded":
-            fate["status"] = "skipped"
-            fate["error"] = canceled_error("The job")
-    return dict(canceled_error("The job"))
 
+    # -- stage 1 when it must come first --------------------------------------------------------
 
-def _prepare(
-    context: OrchestrationContext,
-    job: JobSpec,
-    fates: list[InputFate],
-    progress: _Progress,
-    cancel: CancelSignal,
-) -> Generator[Any, Any, tuple[dict[int, str], ErrorInfo | None]]:
-    """Stage 1: ingest each input, grant CU read access to where it will be stored (the blob name
-    is known in advance, and a SAS can be signed before its blob exists), and ensure the analyzer.
-    Returns the grant of each input that made it, and the analyzer's error if any."""
-    ingests = [
-        call_activity(
-            context,
-            steps.INGEST_INPUT,
-            IngestInputRequest(job_id=job["jobId"], index=index, source=source),
-        )
-        for index, source in enumerate(job["inputs"])
-    ]
-    grant_calls = {
-        index: call_activity(context, steps.CREATE_SAS, CreateSasRequest(job_id=job["jobId"], blob=blob))
-        for index, blob in _target_blobs(job).items()
-    }
-    ensure = None
-    if job["analyzer"] is not None:
-        ensure = call_sub_orchestrator(
-            context,
-            ENSURE_ANALYZER,
-            EnsureAnalyzerRequest(job_id=job["jobId"], analyzer=job["analyzer"], polling=job["polling"]),
-        )
-    ingested = yield from cancel.settle(ingests)
-    granted = yield from cancel.settle(list(grant_calls.values()))
-    grant_outcomes = dict(zip(grant_calls, granted, strict=True))
-    grants: dict[int, str] = {}
-    for fate, ingest in zip(fates, ingested, strict=True):
-        grant = grant_outcomes.get(fate["index"])
-        if isinstance(ingest, Failed):
-            _fail(fate, ingest.error)
-        elif grant is None:
-            _fail(fate, _unnamed_error())
-        elif isinstance(grant, Failed):
-            _fail(fate, grant.error)
-        else:
-            _record_ingest(fate, ingest.value.input)
-            grants[fate["index"]] = grant.value.grant.name
-    progress.update("checking analyzer" if ensure else "ingested")
-
-    analyzer_error = None
-    if ensure is not None:
-        (ensured,) = yield from cancel.settle([ensure])
-        if isinstance(ensured, Failed):
-            analyzer_error = ensured.error
-    return grants, analyzer_error
-
-
-def _stop_reason(
-    job: JobSpec, fates: list[InputFate], grants: dict[int, str], analyzer_error: ErrorInfo | None
-) -> dict[str, Any] | None:
-    """Stage 2, the fan-in: why the job cannot go on to analysis (None: it can)."""
-    lost = [fate for fate in fates if fate["status"] == "failed"]
-    if analyzer_error is not None:
-        return {**analyzer_error, "message": f"Analyzer not ready: {analyzer_error['message']}"}
-    if lost and job["partialFailure"] == "fail":
-        return {
-            "code": "InputFailed",
-            "message": f"{len(lost)} of {len(fates)} inputs could not be prepared "
-            "and partialFailure is 'fail'",
-            "transient": False,
-        }
-    if not grants:
-        return {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}
-    return None
-
-
-def _analyse(
-    context: OrchestrationContext,
-    job: JobSpec,
-    fates: list[InputFate],
-    grants: dict[int, str],
-    progress: _Progress,
-    cancel: CancelSignal,
-) -> Generator[Any, Any, list[_Operation]]:
-    """Stage 3: start every operation, monitor each in a sub-orchestration, record how each ended.
-    After a cancel no monitor starts: an operation already running at CU is left to end there
-    (CU has no call to stop one) and reported Canceled."""
-    plans = _plan_operations(job, sorted(grants))
-    for plan in plans:
-        for index in plan["inputs"]:
-            fates[index]["status"] = "analyzing"
-    progress.update("analyzing")
-    begun = yield from cancel.settle(
-        [
-            call_activity(
-                context,
-                steps.BEGIN_ANALYSIS,
-                BeginAnalysisRequest(
-                    job_id=job["jobId"],
-                    key=plan["key"],
-                    analyzer_id=job["analyzerId"],
-                    api_version=job["apiVersion"],
-                    inputs=[AnalysisInput(grant=grants[i], name=fates[i]["name"]) for i in plan["inputs"]],
-                    model_deployments=job["modelDeployments"],
+    def _prepare(self) -> Generator[Any, Any, tuple[list[list[BatchDocument]], ErrorInfo | None]]:
+        """One wave: the analyzer and every input's ingest+grant; then why the job cannot go on."""
+        ensure: Pending[EnsureAnalyzerResult] | None = None
+        if self.job["analyzer"] is not None:
+            ensure = call_sub_orchestrator(
+                self.context,
+                ENSURE_ANALYZER,
+                EnsureAnalyzerRequest(
+                    job_id=self.job["jobId"], analyzer=self.job["analyzer"], polling=self.job["polling"]
                 ),
             )
-            for plan in plans
-        ],
-    )
-    monitors: dict[str, Pending[MonitorResult]] = {}
-    operations: dict[str, _Operation] = {}
-    for plan, outcome in zip(plans, begun, strict=True):
-        operation = operations[plan["key"]] = _Operation(plan["key"], plan["inputs"])
+        calls: list[Pending[Any]] = [
+            *([ensure] if ensure else []),
+            *self._batch_calls(self.batches, prepare_only=True),
+        ]
+        # Scheduled together: one task_all over the analyzer and every batch (with the cancel event).
+        outcomes: list[Outcome[Any]] = yield from self.cancel.settle(calls)
+        analyzer = outcomes.pop(0) if ensure else None
+        results = [self._batch_result(outcome) for outcome in outcomes]
+        prepared = [_documents_of(result) for result in results]
+
+        documents = [document for batch in prepared for document in batch]
+        lost = sum(1 for document in documents if document.status == "failed")
+        stop: ErrorInfo | None = None
+        if self._canceled(results):  # each batch that heard it has skipped what had not succeeded
+            stop = canceled_error("The job")
+            prepared = [[_cancel(document) for document in batch] for batch in prepared]
+        elif isinstance(analyzer, Failed):
+            error = analyzer.error
+            stop = {**error, "message": f"Analyzer not ready: {error['message']}"}
+        elif lost and self.job["partialFailure"] == "fail":
+            stop = {
+                "code": "InputFailed",
+                "message": f"{lost} of {len(documents)} inputs could not be prepared "
+                "and partialFailure is 'fail'",
+                "transient": False,
+            }
+        elif lost == len(documents):
+            stop = _no_usable_inputs()
+        if stop is not None and stop["code"] != CANCELED_CODE:
+            prepared = [[_skip(document) for document in batch] for batch in prepared]
+        return prepared, stop
+
+    # -- the batches ------------------------------------------------------------------------------
+
+    def _batch_request(
+        self, number: int, documents: list[BatchDocument], *, prepare_only: bool = False
+    ) -> BatchRequest:
+        job = self.job
+        return BatchRequest(
+            job_id=job["jobId"],
+            batch=number,
+            analyzer_id=job["analyzerId"],
+            api_version=job["apiVersion"],
+            model_deployments=job["modelDeployments"],
+            polling=job["polling"],
+            documents=documents,
+            prepare_only=prepare_only,
+        )
+
+    def _batch_calls(
+        self, batches: list[list[BatchDocument]], *, prepare_only: bool
+    ) -> list[Pending[BatchResult]]:
+        return [
+            call_sub_orchestrator(
+                self.context,
+                ANALYSIS_BATCH,
+                self._batch_request(number, documents, prepare_only=prepare_only),
+                instance_id=batch_instance_id(self.job["jobId"], number, prepare=prepare_only),
+            )
+            for number, documents in enumerate(batches)
+        ]
+
+    def _run_batches(
+        self, batches: list[list[BatchDocument]], *, prepare_only: bool, cancelable: bool = True
+    ) -> Generator[Any, Any, list[BatchResult]]:
+        calls = self._batch_calls(batches, prepare_only=prepare_only)
+        # A cancel ends the wait for new work only: the batches heard it too and drain themselves.
+        outcomes = yield from (self.cancel.settle(calls) if cancelable else settle(self.context, calls))
+        return [self._batch_result(outcome) for outcome in outcomes]
+
+    def _batch_result(self, outcome: Outcome[BatchResult]) -> BatchResult:
+        """A batch that failed lost its documents' fates: the job cannot report them, so it fails."""
         if isinstance(outcome, Failed):
-            for index in plan["inputs"]:
-                _fail(fates[index], outcome.error)
-            continue
-        started = outcome.value
-        operation.operation_id = started.operation_id
-        for index in plan["inputs"]:
-            fates[index]["operationId"] = started.operation_id
-            if started.attempts > 1:
-                fates[index]["analysisAttempts"] = started.attempts
-        if cancel.requested:
-            operation.status = "Canceled"
-            continue
-        monitors[plan["key"]] = call_sub_orchestrator(
-            context,
-            MONITOR_OPERATION,
-            MonitorRequest(
-                job_id=job["jobId"],
-                key=plan["key"],
-                kind="analysis",
-                operation_location=started.operation_location,
-                polling=job["polling"],
-            ),
-            instance_id=monitor_instance_id(job["jobId"], plan["key"]),
-        )
+            raise_if_host_gave_up(outcome)
+            raise HostGaveUp(f"A batch of the job failed: {outcome.error['message']}")
+        return outcome.value
 
-    # Wait for each operation, updating progress as each one ends.
-    pending = dict(monitors)
-    while pending:
-        progress.polling = list(pending)
-        progress.update("analyzing")
-        finished = yield context.task_any([monitor.task for monitor in pending.values()])
-        key = next(k for k, monitor in pending.items() if monitor.task is finished)
-        _record_monitored(operations[key], fates, pending.pop(key).outcome())
-    return list(operations.values())
+    # -- the end ----------------------------------------------------------------------------------
 
-
-def _record_monitored(
-    operation: _Operation, fates: list[InputFate], monitored: Outcome[MonitorResult]
-) -> None:
-    """How an operation ended; a monitor that crashed counts as a failed operation."""
-    if isinstance(monitored, Succeeded):
-        result = monitored.value
-        operation.status, operation.result_blob, error = result.status, result.result_blob, result.error
-    else:
-        operation.status, error = "Failed", monitored.error
-    for index in operation.inputs:
-        if operation.status == "Succeeded":
-            fates[index]["status"] = "succeeded"
-        else:
-            _fail(fates[index], error or _operation_error(operation.status))
-
-
-def _record_ingest(fate: InputFate, ingested: StoredInput) -> None:
-    fate["status"] = "ingested"
-    fate["name"] = ingested.name
-    fate["blob"] = ingested.blob
-    fate["size"] = ingested.size
-    fate["contentType"] = ingested.content_type
-    fate["sha256"] = ingested.sha256
-
-
-def _target_blobs(job: JobSpec) -> dict[int, str]:
-    """Where each input will be ingested (inputs whose name is unusable get no grant: ingest says why)."""
-    targets = {}
-    for index, source in enumerate(job["inputs"]):
-        try:
-            targets[index] = input_blob(job["jobId"], index, display_name(source)).name
-        except InputError:
-            continue
-    return targets
-
-
-def _name_or_placeholder(source: InputSource, index: int) -> str:
-    try:
-        return display_name(source)
-    except InputError:
-        return f"input-{index}"
-
-
-def _unnamed_error() -> ErrorInfo:
-    return {"code": "InvalidName", "message": "The input has no usable name", "transient": False}
-
-
-def _plan_operations(job: JobSpec, ready: list[int]) -> list[OperationPlan]:
-    return [{"key": str(index), "inputs": [index]} for index in ready]
-
-
-def _finish(
-    context: OrchestrationContext,
-    job: JobSpec,
-    fates: list[InputFate],
-    operations: list[_Operation],
-    progress: _Progress,
-    started_at: str,
-    stop_reason: dict[str, Any] | None,
-) -> Generator[Any, Any, dict[str, Any]]:
-    canceled = stop_reason is not None and stop_reason.get("code") == CANCELED_CODE
-    progress.polling = []
-    progress.update("canceling" if canceled else "saving")
-    saved: Outcome[Any] | None = None
-    if not canceled:  # a canceled job has no result document (GET .../result answers 409)
-        saved = yield from _save(context, job, fates, operations)
-    cleaned = yield from wait(
-        context, call_activity(context, steps.CLEANUP_JOB, CleanupJobRequest(job["jobId"]))
-    )
-    raise_if_host_gave_up(cleaned)
-    status = "failed" if stop_reason is not None else job_outcome(fates)
-    if canceled:
-        status = "canceled"
-    if status == "partially_succeeded" and job["partialFailure"] == "fail":
-        status = "failed"  # "fail": the job only succeeds if every input does
-    summary: dict[str, Any] = {
-        "jobId": job["jobId"],
-        "status": status,
-        "analyzerId": job["analyzerId"],
-        "mode": job["mode"],
-        "apiVersion": job["apiVersion"],
-        "inputs": fates,
-        "operations": [op.summary() for op in operations],
-        "resultBlob": saved.value.result_blob if isinstance(saved, Succeeded) else None,
-        "startedAt": started_at,
-        "finishedAt": to_iso(context.current_utc_datetime),
-    }
-    if stop_reason is not None:
-        summary["error"] = stop_reason
-    progress.update(status if status in ("failed", "canceled") else "completed")
-    log_job_finished(logger, summary)  # telemetry: after the last yield, so once per job
-    return summary
-
-
-def _save(
-    context: OrchestrationContext, job: JobSpec, fates: list[InputFate], operations: list[_Operation]
-) -> Generator[Any, Any, Outcome[Any]]:
-    saved = yield from wait(
-        context,
-        call_activity(
-            context,
-            steps.SAVE_RESULTS,
-            SaveResultsRequest(
-                job_id=job["jobId"],
-                analyzer_id=job["analyzerId"],
-                mode=job["mode"],
-                operations=_result_records(fates, operations),
-            ),
-        ),
-    )
-    raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
-    return saved
-
-
-def _result_records(fates: list[InputFate], operations: list[_Operation]) -> list[OperationRecord]:
-    """The result's entries, in input order: each operation with its error, and each input that
-    never reached an analysis (lost before it, or skipped), so that every document has its line."""
-    analysed = {index for op in operations for index in op.inputs}
-    lines: list[tuple[int, OperationRecord]] = [
-        (
-            min(op.inputs),
-            OperationRecord(
-                key=op.key,
-                inputs=[fates[i]["name"] for i in op.inputs],
-                operation_id=op.operation_id,
-                status=op.status,
-                result_blob=op.result_blob,
-                error=None if op.status == "Succeeded" else fates[op.inputs[0]].get("error"),
+    def _finish(
+        self, results: list[BatchResult], stop_reason: ErrorInfo | None
+    ) -> Generator[Any, Any, dict[str, Any]]:
+        job = self.job
+        canceled = stop_reason is not None and stop_reason["code"] == CANCELED_CODE
+        counts = _add_up([result.counts for result in results])
+        if stop_reason is None and counts.started == 0 and counts.failed == self.total:
+            stop_reason = _no_usable_inputs()
+        self._status("canceling" if canceled else "saving", counts=counts)
+        saved = yield from wait(
+            self.context,
+            call_activity(
+                self.context,
+                steps.SAVE_RESULTS,
+                SaveResultsRequest(
+                    job_id=job["jobId"],
+                    analyzer_id=job["analyzerId"],
+                    mode=job["mode"],
+                    operations=[],
+                    batch_records=[result.record_blob for result in results if result.record_blob],
+                    index=not canceled,  # a canceled job has no result (GET .../result answers 409)
+                ),
             ),
         )
-        for op in operations
-        if op.inputs
-    ]
-    lines += [
-        (
-            fate["index"],
-            OperationRecord(
-                key=str(fate["index"]),
-                inputs=[fate["name"]],
-                operation_id=None,
-                status="Skipped" if fate["status"] == "skipped" else "Failed",
-                error=fate.get("error"),
-            ),
+        raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
+        cleaned = yield from wait(
+            self.context, call_activity(self.context, steps.CLEANUP_JOB, CleanupJobRequest(job["jobId"]))
         )
-        for fate in fates
-        if fate["index"] not in analysed
-    ]
-    return [record for _, record in sorted(lines, key=lambda line: line[0])]
-
-
-def _fail(fate: InputFate, error: ErrorInfo) -> None:
-    fate["status"] = "failed"
-    fate["error"] = error
-
-
-def _operation_error(status: str) -> ErrorInfo:
-    return {
-        "code": f"Operation{status}",
-        "message": f"The analysis operation ended {status}",
-        "transient": False,
-    }
-
-
-class _Progress:
-    """Writes the job's custom status: stage and per-input counts."""
-
-    def __init__(self, context: OrchestrationContext, job: JobSpec, fates: list[InputFate]) -> None:
-        self._context = context
-        self._job = job
-        self._fates = fates
-        self.polling: list[str] = []  # keys of the operations being monitored
-
-    def update(self, stage: str) -> None:
-        counts = {"total": len(self._fates), "ingested": 0, "failed": 0, "analyzing": 0, "done": 0}
-        for fate in self._fates:
-            status = fate["status"]
-            if status in ("ingested", "analyzing", "succeeded"):
-                counts["ingested"] += 1
-            if status == "failed":
-                counts["failed"] += 1
-            if status == "analyzing":
-                counts["analyzing"] += 1
-            if status == "succeeded":
-                counts["done"] += 1
-        custom: dict[str, Any] = {
-            "stage": stage,
-            "mode": self._job["mode"],
-            "analyzerId": self._job["analyzerId"],
-            **counts,
+        raise_if_host_gave_up(cleaned)
+        status = "failed" if stop_reason is not None else _outcome(counts, self.total)
+        if canceled:
+            status = "canceled"
+        if status == "partially_succeeded" and job["partialFailure"] == "fail":
+            status = "failed"  # "fail": the job only succeeds if every input does
+        summary: dict[str, Any] = {
+            "jobId": job["jobId"],
+            "status": status,
+            "analyzerId": job["analyzerId"],
+            "mode": job["mode"],
+            "apiVersion": job["apiVersion"],
+            "counts": {
+                "total": self.total,
+                "succeeded": counts.done,
+                "failed": counts.failed,
+                "skipped": self.total - counts.done - counts.failed,
+            },
+            "batches": len(results),
+            "resultBlob": saved.value.result_blob if isinstance(saved, Succeeded) else None,
+            # The per-input fates and operations (``inputs``, ``operations``): merged in by the API.
+            "summaryBlob": saved.value.summary_blob if isinstance(saved, Succeeded) else None,
+            "startedAt": self.started_at,
+            "finishedAt": to_iso(self.context.current_utc_datetime),
         }
-        if self.polling:
-            custom["polling"] = self.polling
-        self._context.set_custom_status(custom)
+        if stop_reason is not None:
+            summary["error"] = stop_reason
+        self._status(status if status in ("failed", "canceled") else "completed", counts=counts)
+        # Telemetry after the last yield, so once per job.
+        log_job_finished(logger, summary)
+        log_inputs_failed(logger, job["jobId"], self.failures)
+        return summary
+
+    def _status(self, stage: str, *, phase: str = "batch", counts: BatchCounts | None = None) -> None:
+        """The job's custom status: bounded whatever its size (counts, not lists)."""
+        status: dict[str, Any] = {
+            "stage": stage,
+            "mode": self.job["mode"],
+            "analyzerId": self.job["analyzerId"],
+            "total": self.total,
+        }
+        if counts is None:
+            status["batches"] = len(self.batches)
+            status["batchPhase"] = phase
+        else:
+            status.update(ingested=counts.ingested, failed=counts.failed, analyzing=0, done=counts.done)
+        self.context.set_custom_status(status)
+
+
+def _documents_of(result: BatchResult) -> list[BatchDocument]:
+    return result.documents
+
+
+def _cancel(document: BatchDocument) -> BatchDocument:
+    """A prepared document of a canceled job: skipped, with why (a batch did the rest already)."""
+    if document.status in ("succeeded", "skipped"):
+        return document
+    return BatchDocument(
+        index=document.index,
+        name=document.name,
+        status="skipped",
+        stored=document.stored,
+        error=canceled_error("The job"),
+    )
+
+
+def _skip(document: BatchDocument) -> BatchDocument:
+    if document.status == "failed":
+        return document
+    return BatchDocument(
+        index=document.index,
+        name=document.name,
+        status="skipped",
+        stored=document.stored,
+    )
+
+
+def _add_up(all_counts: list[BatchCounts]) -> BatchCounts:
+    return BatchCounts(
+        total=sum(c.total for c in all_counts),
+        ingested=sum(c.ingested for c in all_counts),
+        failed=sum(c.failed for c in all_counts),
+        done=sum(c.done for c in all_counts),
+        polls=sum(c.polls for c in all_counts),
+        started=sum(c.started for c in all_counts),
+    )
+
+
+def _outcome(counts: BatchCounts, total: int) -> str:
+    if total and counts.done == total:
+        return "succeeded"
+    return "partially_succeeded" if counts.done else "failed"
+
+
+def _no_usable_inputs() -> ErrorInfo:
+    return {"code": "NoUsableInputs", "message": "No input could be prepared", "transient": False}

@@ -39,6 +39,15 @@ class CancelSignal:
         self._event = context.wait_for_external_event(CANCEL_EVENT)
 
     @property
+    def task(self) -> DurableTask:
+        """The cancel event's task, for a wait of one's own (``task_any`` over it and the work).
+
+        Its first yield is where the extension starts waiting for the event: it must share that
+        yield with work or a timer the orchestrator will end, or the yield holds back every later
+        one until a cancel comes (see ``orchestrators/analysis_batch.py``, "one live timer")."""
+        return self._event
+
+    @property
     def requested(self) -> bool:
         """Whether the cancel event has arrived (as of this point of the replay)."""
         return self._event.is_completed

@@ -22,6 +22,12 @@ class DurableTask(Protocol):
     def result(self) -> Any: ...  # the value, or the exception the host reported
 
 
+class DurableTimer(DurableTask, Protocol):
+    """A durable timer; cancelling one that has not fired lets the instance end without waiting."""
+
+    def cancel(self) -> None: ...
+
+
 class OrchestrationContext(Protocol):
     @property
     def current_utc_datetime(self) -> datetime: ...  # the replay-safe clock
@@ -42,7 +48,7 @@ class OrchestrationContext(Protocol):
 
     def task_any(self, activities: list[DurableTask]) -> DurableTask: ...
 
-    def create_timer(self, fire_at: datetime) -> DurableTask: ...
+    def create_timer(self, fire_at: datetime) -> DurableTimer: ...
 
     def wait_for_external_event(self, name: str) -> DurableTask: ...
 

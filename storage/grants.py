@@ -56,15 +56,23 @@ class GrantExpired(PermanentError):
     code = "GrantExpired"
 
 
-async def create_input_grant(job_id: str, blob_name: str, *, ttl: timedelta | None = None) -> Grant:
-    """Read-only access to ``blob_name``, one of job ``job_id``'s inputs (``{jobId}/...``)."""
+async def create_input_grant(
+    job_id: str, blob_name: str, *, ttl: timedelta | None = None, must_exist: bool = True
+) -> Grant:
+    """Read-only access to ``blob_name``, one of job ``job_id``'s inputs (``{jobId}/...``).
+
+    With ``must_exist`` False the grant is signed for a blob still being written (a SAS names a
+    blob, not its content, and may be signed before it exists), so that ingest and grant run side
+    by side; the scope is still the job's own inputs folder only.
+    """
     if not layout.belongs_to_job(job_id, blob_name):
         raise InputError(
             f"Blob {blob_name!r} is not an input of job {job_id!r}",
             code="GrantNotAllowed",
             input_name=blob_name,
         )
-    return await _grant_blob(job_id, get_settings().storage.container(Role.INPUTS), blob_name, ttl)
+    container = get_settings().storage.container(Role.INPUTS)
+    return await _grant_blob(job_id, container, blob_name, ttl, must_exist=must_exist)
 
 
 async def resolve_grant(grant_name: str, *, renew: bool = False) -> str:
@@ -113,8 +121,19 @@ async def _renew(grant_name: str, record: dict[str, str]) -> str:
     return url
 
 
-async def _grant_blob(job_id: str, container: str, blob_name: str, ttl: timedelta | None) -> Grant:
+async def _grant_blob(
+    job_id: str, container: str, blob_name: str, ttl: timedelta | None, *, must_exist: bool = True
+) -> Grant:
     await ensure_containers()
+    if must_exist:
+        await _check_exists(container, blob_name)
+    expires_at = _expiry(ttl)
+    url = await get_signer().sign_blob(container, blob_name, expires_at)
+    scope = {"kind": "blob", "container": container, "blob": blob_name, "permissions": "r"}
+    return await _store(job_id, scope, url, expires_at)
+
+
+async def _check_exists(container: str, blob_name: str) -> None:
     blob = get_blob_service_client().get_blob_client(container, blob_name)
     with translated(f"Checking blob {container}/{blob_name}"):
         try:
@@ -125,10 +144,6 @@ async def _grant_blob(job_id: str, container: str, blob_name: str, ttl: timedelt
                 code="BlobNotFound",
                 input_name=blob_name,
             ) from None
-    expires_at = _expiry(ttl)
-    url = await get_signer().sign_blob(container, blob_name, expires_at)
-    scope = {"kind": "blob", "container": container, "blob": blob_name, "permissions": "r"}
-    return await _store(job_id, scope, url, expires_at)
 
 
 async def _store(job_id: str, scope: dict[str, str], url: str, expires_at: datetime) -> Grant:

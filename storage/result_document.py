@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NotRequired, TypedDict
 
@@ -60,29 +60,47 @@ async def write_result_document(
     job_id: str, analyzer_id: str, mode: str, operations: Sequence[OperationOutcome]
 ) -> str:
     """Store the result index of ``operations`` (in this order); return the header's blob name."""
+
+    async def given() -> AsyncIterator[OperationOutcome]:
+        for operation in operations:
+            yield operation
+
+    return await write_result_index(job_id, analyzer_id, mode, given())
+
+
+async def write_result_index(
+    job_id: str, analyzer_id: str, mode: str, operations: AsyncIterable[OperationOutcome]
+) -> str:
+    """Store the result index of ``operations`` as they come, a part at a time; return the header's
+    blob name. Memory holds one part of entries, whatever the job's size (a batched job's
+    operations are read from its batches' records one record at a time: ``save_results``)."""
     limit = asyncio.Semaphore(WRITE_CONCURRENCY)
 
     async def entry(index: int, operation: OperationOutcome) -> ResultEntry:
         async with limit:
             return await _entry(job_id, index, operation)
 
-    entries = list(await asyncio.gather(*(entry(i, op) for i, op in enumerate(operations))))
-    parts = [
-        entries[start : start + RESULT_INDEX_PART_SIZE]
-        for start in range(0, len(entries), RESULT_INDEX_PART_SIZE)
-    ]
+    async def write_part(number: int, part: list[OperationOutcome]) -> None:
+        first = number * RESULT_INDEX_PART_SIZE
+        entries = list(await asyncio.gather(*(entry(first + i, op) for i, op in enumerate(part))))
+        await write_blob_json(layout.result_index_part_blob(job_id, number), entries)
 
-    async def write_part(number: int, part: list[ResultEntry]) -> None:
-        async with limit:
-            await write_blob_json(layout.result_index_part_blob(job_id, number), part)
-
-    await asyncio.gather(*(write_part(number, part) for number, part in enumerate(parts)))
+    total = 0
+    part: list[OperationOutcome] = []
+    async for operation in operations:
+        part.append(operation)
+        total += 1
+        if len(part) == RESULT_INDEX_PART_SIZE:
+            await write_part(total // RESULT_INDEX_PART_SIZE - 1, part)
+            part = []
+    if part:
+        await write_part(total // RESULT_INDEX_PART_SIZE, part)
     header = {
         "format": RESULT_INDEX_FORMAT,
         "id": job_id,
         "analyzerId": analyzer_id,
         "mode": mode,
-        "total": len(entries),
+        "total": total,
         "partSize": RESULT_INDEX_PART_SIZE,
     }
     return await write_blob_json(layout.result_index_blob(job_id), header)

@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
 from core import telemetry_fields as fields
+from core.errors import PermanentError
 from telemetry.context import from_payload, job_scope
 
 tracer = trace.get_tracer("cu_pipeline.activities")
@@ -57,3 +58,29 @@ def activity_span(name: str, payload: Any) -> Iterator[ActivitySpan]:
             span.set_attribute(fields.ERROR_CODE, str(getattr(exc, "code", None) or type(exc).__name__))
             span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
             raise
+
+
+@contextlib.contextmanager
+def step_span(name: str) -> Iterator[None]:
+    """One step an activity runs for each of its items, in a span of its own, named and marked as
+    activity ``name``'s would be: ``poll_operations`` runs the ``get_operation`` step once per
+    operation, and each poll's operation id, status and pages (``note_operation``) land on that
+    operation's span, so the queries that read ``get_operation`` spans read these alike.
+
+    Open it inside the item's job scope (``telemetry.context.job_scope``), so that it carries the
+    item's input index and operation id rather than its neighbours'."""
+    with tracer.start_as_current_span(
+        f"activity {name}",
+        attributes={fields.DEPENDENCY: fields.DEPENDENCY_ACTIVITY, fields.ACTIVITY: name},
+        record_exception=False,
+        set_status_on_exception=False,
+    ) as span:
+        try:
+            yield
+        except BaseException as exc:
+            permanent = isinstance(exc, PermanentError)
+            span.set_attribute(fields.OUTCOME, "failed" if permanent else "error")
+            span.set_attribute(fields.ERROR_CODE, str(getattr(exc, "code", None) or type(exc).__name__))
+            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))
+            raise
+        span.set_attribute(fields.OUTCOME, "succeeded")

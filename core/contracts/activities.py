@@ -91,15 +91,23 @@ class OperationRecord:
 
 @dataclass(frozen=True)
 class SaveResultsRequest:
+    """The job's operations, given here (the agentic job) or in its batches' records (``save_batch``):
+    then the per-input fates are gathered into the job's summary blob too, in input order.
+
+    ``index``: False for a job that has no result (a canceled one): only its summary is written."""
+
     job_id: NonEmptyStr
     analyzer_id: NonEmptyStr
     mode: Mode
     operations: list[OperationRecord]
+    batch_records: list[str] = field(default_factory=list)
+    index: bool = True
 
 
 @dataclass(frozen=True)
 class SaveResultsResult:
-    result_blob: str
+    result_blob: str | None  # the result index's header (None: not written, ``index`` False)
+    summary_blob: str | None = None  # the per-input fates and operations of a batched job
 
 
 @dataclass(frozen=True)
@@ -230,6 +238,140 @@ class OperationState:
     retry_after_seconds: float | None
     error: ErrorInfo | None = None
     result_blob: str | None = None
+    pages: int | None = None  # a finished analysis's page count (what CU's pages quota counts)
+
+
+# ---- the per-document job's batch activities (activities/batch.py) -----------------------------
+
+
+@dataclass(frozen=True)
+class StartedAnalysis:
+    key: str
+    operation_location: str
+    operation_id: str
+    attempts: int = 1
+    retry_after_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisTarget:
+    """The analyzer a document goes to, and how (``prepare_input`` starts its analysis too)."""
+
+    analyzer_id: NonEmptyStr
+    api_version: NonEmptyStr
+    model_deployments: dict[str, str]
+
+
+@dataclass(frozen=True)
+class PrepareInputRequest:
+    """Ingest one input and grant CU read access to it, as one step; with ``analyze``, start its
+    analysis too, right after (a document's analysis waits for nothing but its own ingest)."""
+
+    job_id: NonEmptyStr
+    index: int
+    source: InputSource
+    analyze: AnalysisTarget | None = None
+
+
+@dataclass(frozen=True)
+class PrepareInputResult:
+    """The stored input and its grant; with ``analyze``: the started analysis, or why it did not
+    start (``begin_error``, for good), or until when the CU pacer put it off (``retry_at``)."""
+
+    input: StoredInput
+    grant: IssuedGrant
+    started: StartedAnalysis | None = None
+    begin_error: ErrorInfo | None = None
+    retry_at: str | None = None
+
+
+@dataclass(frozen=True)
+class AnalysisItem:
+    """One document of a batch to analyse: its operation key, its grant and its name."""
+
+    key: NonEmptyStr
+    grant: NonEmptyStr
+    name: NonEmptyStr
+
+
+@dataclass(frozen=True)
+class BeginAnalysesRequest:
+    """Start the analyses of several documents of one batch (each once: ``begin_analysis``)."""
+
+    job_id: NonEmptyStr
+    analyzer_id: NonEmptyStr
+    api_version: NonEmptyStr
+    items: list[AnalysisItem]
+    model_deployments: dict[str, str]
+    # Pages the pacer charged too few for (estimates corrected by finished analyses).
+    extra_pages: int = 0
+
+
+@dataclass(frozen=True)
+class ItemFailure:
+    key: str
+    error: ErrorInfo
+
+
+@dataclass(frozen=True)
+class BeginAnalysesResult:
+    """Per item: started, failed for good, or deferred by the pacer until ``retry_at``."""
+
+    started: list[StartedAnalysis]
+    failed: list[ItemFailure]
+    deferred: list[str]
+    retry_at: str | None = None
+
+
+@dataclass(frozen=True)
+class PollItem:
+    key: NonEmptyStr
+    operation_location: NonEmptyStr
+
+
+@dataclass(frozen=True)
+class PollOperationsRequest:
+    """One poll of every due operation of a batch."""
+
+    job_id: NonEmptyStr
+    items: list[PollItem]
+    extra_pages: int = 0
+
+
+@dataclass(frozen=True)
+class PolledOperation:
+    """One operation's poll: as ``OperationState``, plus the pages a finished analysis counted;
+    ``poll_error`` when it could not be polled (CU or storage unavailable: poll again later)."""
+
+    key: str
+    status: str
+    retry_after_seconds: float | None = None
+    error: ErrorInfo | None = None
+    result_blob: str | None = None
+    pages: int | None = None
+    poll_error: str | None = None
+
+
+@dataclass(frozen=True)
+class PollOperationsResult:
+    polled: list[PolledOperation]
+    deferred: list[str]
+    retry_at: str | None = None
+
+
+@dataclass(frozen=True)
+class SaveBatchRequest:
+    """A batch's per-input fates and operation records, kept as a blob (not in the job's history)."""
+
+    job_id: NonEmptyStr
+    batch: int
+    inputs: list[dict[str, Any]]  # InputFate lines
+    operations: list[OperationRecord]
+
+
+@dataclass(frozen=True)
+class SaveBatchResult:
+    record_blob: str
 
 
 INGEST_INPUT = ActivityContract(
@@ -245,3 +387,9 @@ BEGIN_CREATE_ANALYZER = ActivityContract(
 )
 BEGIN_ANALYSIS = ActivityContract(names.BEGIN_ANALYSIS, BeginAnalysisRequest, BeginAnalysisResult)
 GET_OPERATION = ActivityContract(names.GET_OPERATION, GetOperationRequest, OperationState)
+PREPARE_INPUT = ActivityContract(
+    names.PREPARE_INPUT, PrepareInputRequest, PrepareInputResult, echoed_on_failure=("index",)
+)
+BEGIN_ANALYSES = ActivityContract(names.BEGIN_ANALYSES, BeginAnalysesRequest, BeginAnalysesResult)
+POLL_OPERATIONS = ActivityContract(names.POLL_OPERATIONS, PollOperationsRequest, PollOperationsResult)
+SAVE_BATCH = ActivityContract(names.SAVE_BATCH, SaveBatchRequest, SaveBatchResult)

@@ -96,6 +96,8 @@ class EngineStats:
     activities: int = 0
     peak_episodes: int = 0
     peak_activities: int = 0
+    events_replayed: int = 0  # history events handed to orchestrators, over every episode
+    replay_cpu_seconds: float = 0.0  # CPU time of the orchestrator calls (the SDK's replays)
 
 
 class Engine:
@@ -460,11 +462,14 @@ class Engine:
     def _orchestrate(self, plan: EpisodePlan) -> Settlement:
         """Runs in a worker thread: build the payload, call the orchestrator, settle."""
         function = self._app.find(ORCHESTRATION_TRIGGER, plan.instance.name)
+        began = time.thread_time()
         outcome = (
             None
             if function is None
             else self._invoker.call_orchestrator(function, context_json(plan), plan.instance.instance_id)
         )
+        self.stats.replay_cpu_seconds += time.thread_time() - began
+        self.stats.events_replayed += len(plan.history) + len(plan.episode_events)
         return settle_episode(
             plan,
             outcome,

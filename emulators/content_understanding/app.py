@@ -8,7 +8,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from emulators.content_understanding import routes_analysis, routes_analyzers
+from emulators.content_understanding import quotas, routes_analysis, routes_analyzers
 from emulators.content_understanding.config import faults_to_json, update_faults
 from emulators.content_understanding.errors import invalid
 from emulators.content_understanding.middleware import service_middleware
@@ -73,4 +73,5 @@ def build_app(state: EmulatorState) -> web.Application:
     app.router.add_get("/_emulator/stats", emulator_stats)
     app.router.add_post("/_emulator/faults", emulator_faults)
     app.router.add_post("/_emulator/reset", emulator_reset)
+    quotas.install(app)  # per-minute quotas, off until a test sets them (quotas.py)
     return app

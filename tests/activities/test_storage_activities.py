@@ -24,7 +24,7 @@ from core.errors import TransientError
 from inputs.ingest import stage_upload
 from samples.pdf import make_pdf
 from storage.grants import resolve_grant
-from storage.result_document import read_header, read_results
+from storage.result_document import read_entries, read_header, read_results
 from storage.results import save_result
 from tests.support import documents
 from tests.support.blobs import blob_names, read_blob
@@ -128,6 +128,102 @@ async def test_save_results_and_cleanup(storage: BlobServiceClient, job_id: str)
     ]  # fmt: skip
     assert await run_cleanup_job({"jobId": job_id}) == {"ok": True, "deleted": 1}
     assert await blob_names(storage, "staging", staged.staged) == []
+
+
+async def test_save_results_gathers_the_batches_records_in_input_order(
+    storage: BlobServiceClient, job_id: str
+) -> None:
+    """A batched job: the index is written from the records a part at a time (150 entries, two
+    parts), one entry per input in input order, CU's own error for an operation CU failed."""
+    cu_error = {
+        "code": "InvalidRequest",
+        "message": "m",
+        "innererror": {"code": "ContentSourceNotAccessible"},
+    }
+    await save_result(job_id, "operation-101", {"id": "op-101", "status": "Failed", "error": cu_error})
+    lost = {"code": "NotFound", "message": "gone", "transient": False}
+
+    def line(index: int) -> dict[str, Any]:
+        if index == 101:
+            return {"key": "101", "inputs": ["101.pdf"], "operationId": "op-101", "status": "Failed"}
+        if index == 102:
+            return {
+                "key": "102",
+                "inputs": ["102.pdf"],
+                "operationId": None,
+                "status": "Failed",
+                "error": lost,
+            }
+        if index >= 140:
+            return {"key": str(index), "inputs": [f"{index}.pdf"], "operationId": None, "status": "Skipped"}
+        return {
+            "key": str(index),
+            "inputs": [f"{index}.pdf"],
+            "operationId": f"op-{index}",
+            "status": "Succeeded",
+        }
+
+    records = []
+    for batch, indexes in enumerate((range(100), range(100, 150))):
+        fates = [{"index": i, "name": f"{i}.pdf", "status": "succeeded"} for i in indexes]
+        records.append(
+            await save_result(
+                job_id,
+                f"batch-{batch}",
+                {"batch": batch, "inputs": fates, "operations": [line(i) for i in indexes]},
+            )
+        )
+    request = {
+        "jobId": job_id,
+        "analyzerId": "a1",
+        "mode": "per-document",
+        "operations": [],
+        "batchRecords": records,
+    }
+
+    saved = await run_save_results(request)
+
+    assert saved == {
+        "ok": True,
+        "resultBlob": f"{job_id}/result-index.json",
+        "summaryBlob": f"{job_id}/summary.json",
+    }
+    header = await read_header(job_id)
+    assert header.total == 150
+    entries = [entry async for entry in read_entries(header, 0, 150)]
+    assert [entry["key"] for entry in entries] == [str(i) for i in range(150)]
+    assert [entry["index"] for entry in entries] == list(range(150))
+    assert entries[101]["error"] == cu_error  # CU's own, with its inner error
+    assert entries[102]["error"] == {"code": "NotFound", "message": "gone"}
+    assert {entry["status"] for entry in entries[140:]} == {"skipped"}
+    summary = json.loads(await read_blob(storage, "results", f"{job_id}/summary.json"))
+    assert [fate["index"] for fate in summary["inputs"]] == list(range(150))
+    assert len(summary["operations"]) == 140  # the skipped ones were never attempted
+    assert summary["operations"][102] == {"key": "102", "status": "Failed"}  # no id: it never started
+
+
+async def test_save_results_of_a_canceled_job_writes_its_summary_only(
+    storage: BlobServiceClient, job_id: str
+) -> None:
+    fates = [{"index": 0, "name": "a.pdf", "status": "skipped"}]
+    operations = [{"key": "0", "inputs": ["a.pdf"], "operationId": "op-0", "status": "Canceled"}]
+    record = await save_result(job_id, "batch-0", {"batch": 0, "inputs": fates, "operations": operations})
+
+    saved = await run_save_results(
+        {
+            "jobId": job_id,
+            "analyzerId": "a1",
+            "mode": "per-document",
+            "operations": [],
+            "batchRecords": [record],
+            "index": False,
+        }
+    )
+
+    assert saved == {"ok": True, "resultBlob": None, "summaryBlob": f"{job_id}/summary.json"}
+    assert await blob_names(storage, "results", f"{job_id}/result-index") == []
+    summary = json.loads(await read_blob(storage, "results", f"{job_id}/summary.json"))
+    assert summary["operations"] == [{"key": "0", "operationId": "op-0", "status": "Canceled"}]
 
 
 def signature_forms(url: str) -> list[str]:

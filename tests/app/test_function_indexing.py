@@ -76,6 +76,7 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
         },
     ],
     names.ANALYSIS_JOB: orchestrator(),
+    names.ANALYSIS_BATCH: orchestrator(),
     names.AGENTIC_JOB: orchestrator(),
     names.ENSURE_ANALYZER: orchestrator(),
     names.MONITOR_OPERATION: orchestrator(),
@@ -91,6 +92,10 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
             names.BEGIN_CREATE_ANALYZER,
             names.BEGIN_ANALYSIS,
             names.GET_OPERATION,
+            names.PREPARE_INPUT,
+            names.BEGIN_ANALYSES,
+            names.POLL_OPERATIONS,
+            names.SAVE_BATCH,
         )
     },
 }

@@ -173,8 +173,64 @@ EXAMPLES: dict[type, dict[str, Any]] = {
                 },
             }
         ],
+        "batchRecords": ["j/batch-0.json"],
+        "index": False,
     },
-    activities.SaveResultsResult: {"resultBlob": "j/result.json"},
+    activities.SaveResultsResult: {"resultBlob": None, "summaryBlob": "j/summary.json"},
+    activities.PrepareInputRequest: {
+        "jobId": "j",
+        "index": 2,
+        "source": {"staged": "j/u-a.pdf", "name": "a.pdf"},
+        "analyze": {"analyzerId": "a", "apiVersion": "v", "modelDeployments": {"m": "d"}},
+    },
+    activities.PrepareInputResult: {
+        "input": {
+            "index": 2,
+            "name": "a.pdf",
+            "blob": "j/2-a.pdf",
+            "size": 3,
+            "contentType": "application/pdf",
+            "etag": "e",
+            "sha256": "s",
+        },
+        "grant": {"grant": "g", "expiresAt": "t"},
+        "started": {"key": "2", "operationLocation": "l", "operationId": "o", "attempts": 1},
+    },
+    activities.BeginAnalysesRequest: {
+        "jobId": "j",
+        "analyzerId": "a",
+        "apiVersion": "v",
+        "items": [{"key": "0", "grant": "g", "name": "a.pdf"}],
+        "modelDeployments": {},
+        "extraPages": 4,
+    },
+    activities.BeginAnalysesResult: {
+        "started": [{"key": "0", "operationLocation": "l", "operationId": "o", "attempts": 2}],
+        "failed": [{"key": "1", "error": {"code": "c", "message": "m", "transient": False}}],
+        "deferred": ["2"],
+        "retryAt": "2026-01-01T12:00:05.000000Z",
+    },
+    activities.PollOperationsRequest: {
+        "jobId": "j",
+        "items": [{"key": "0", "operationLocation": "l"}],
+        "extraPages": 0,
+    },
+    activities.PollOperationsResult: {
+        "polled": [
+            {"key": "0", "status": "Succeeded", "resultBlob": "r", "pages": 3},
+            {"key": "1", "status": "Unknown", "pollError": "GET failed"},
+        ],
+        "deferred": [],
+    },
+    activities.SaveBatchRequest: {
+        "jobId": "j",
+        "batch": 3,
+        "inputs": [{"index": 0, "name": "a.pdf", "status": "skipped"}],
+        "operations": [
+            {"key": "0", "inputs": ["a.pdf"], "operationId": "o", "status": "Succeeded", "resultBlob": "r"}
+        ],
+    },
+    activities.SaveBatchResult: {"recordBlob": "j/batch-3.json"},
     activities.PackageInputsRequest: {
         "jobId": "j",
         "apiVersion": "v",
@@ -248,6 +304,46 @@ EXAMPLES: dict[type, dict[str, Any]] = {
         "polls": 40,
     },
     orchestrations.MonitorResult: {"key": "0", "status": "Succeeded", "polls": 3, "resultBlob": "j/op.json"},
+    orchestrations.BatchRequest: {
+        "jobId": "j",
+        "batch": 0,
+        "analyzerId": "a",
+        "apiVersion": "v",
+        "modelDeployments": {},
+        "polling": POLICY,
+        "documents": [
+            {
+                "index": 0,
+                "name": "a.pdf",
+                "status": "pending",
+                "source": {"url": "https://x/a.pdf"},
+                "attempts": 1,
+                "polls": 0,
+            },
+            {
+                "index": 1,
+                "name": "b.pdf",
+                "status": "analyzing",
+                "grant": "g",
+                "operationId": "o",
+                "operationLocation": "l",
+                "attempts": 1,
+                "polls": 4,
+                "nextPollAt": "2026-01-01T12:00:05.000000Z",
+                "deadlineAt": "2026-01-01T12:30:00.000000Z",
+            },
+        ],
+        "prepareOnly": False,
+        "rounds": 60,
+        "extraPages": 2,
+    },
+    orchestrations.BatchResult: {
+        "batch": 0,
+        "counts": {"total": 2, "ingested": 2, "failed": 0, "done": 2, "polls": 5, "started": 2},
+        "recordBlob": "j/batch-0.json",
+        "documents": [],
+        "canceled": True,
+    },
 }
 
 

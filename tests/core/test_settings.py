@@ -22,7 +22,9 @@ def test_the_example_settings_are_valid_and_complete() -> None:
     assert settings.content_understanding.api_version == DEFAULT_API_VERSION
     assert settings.content_understanding.auth_mode == "key"
     assert settings.content_understanding.model_deployments["gpt-4.1"] == "gpt-4.1"
-    assert settings.limits.max_files_per_job == 20
+    assert settings.limits.max_files_per_job == 1000
+    assert settings.limits.batch_size == 50
+    assert (settings.pacing.operations_per_minute, settings.pacing.pages_per_minute) == (3000, 1000)
     assert settings.polling.max_interval_seconds == 15.0
     assert settings.allow_local_urls is True
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from samples.pdf import make_pdf
+from tests.conftest import example_settings
 from tests.e2e.conftest import AppStack, all_blobs, sample
 from tests.support import documents
 from tests.support.cu_emulator import emulator_client
@@ -16,6 +17,7 @@ from tests.support.cu_emulator import emulator_client
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 PDF = sample("invoice-fabrikam.pdf")
+MAX_FILES = int(example_settings()["MAX_FILES_PER_JOB"])
 PROBLEM = "application/problem+json"
 EXTRACT = {"type": "string", "method": "extract"}
 
@@ -97,7 +99,8 @@ BAD_REQUESTS: list[tuple[str, dict[str, Any], int, str]] = [
     ("empty file", parts(("files", "a.pdf", b"")), 400, "EmptyInput"),
     ("path in name", parts(("files", "../a.pdf", PDF)), 400, "InvalidName"),
     ("unsupported type", parts(("files", "a.bin", b"\x00\x01\x02\x03" * 64)), 415, "UnsupportedContentType"),
-    ("too many files", parts(*[("files", f"{i}.pdf", PDF) for i in range(21)]), 400, "TooManyInputs"),
+    ("too many files", parts(*[("files", f"{i}.pdf", PDF) for i in range(MAX_FILES + 1)]), 400,
+     "TooManyInputs"),
     ("unknown part", parts(("file", "a.pdf", PDF)), 400, "UnknownPart"),
     ("bad request part", parts(("files", "a.pdf", PDF), ("request", None, b"[]")), 400, "InvalidJson"),
     ("references, not agentic", parts(("files", "a.pdf", PDF), ("references", "r.pdf", PDF)), 400,

@@ -48,7 +48,7 @@ async def children(stack: AppStack, job_id: str) -> list[dict[str, Any]]:
 async def test_cancel_with_work_queued_and_operations_running(start_stack: Callable[..., Any]) -> None:
     async with start_stack(**ONE_ACTIVITY_AT_A_TIME) as stack:
         # Every analysis runs forever at CU, and each API call takes a while, so that the job's
-        # begin_analysis activities queue up behind the single activity slot.
+        # prepare_input activities (ingest, grant, begin) queue up behind the single activity slot.
         stack.emulator.set_faults(hang_input_names={name for _, name, _ in DOCUMENTS}, latency_ms=400)
         job_id = await stack.submit(DOCUMENTS)
         async with asyncio.timeout(30):
@@ -81,40 +81,50 @@ async def test_cancel_with_work_queued_and_operations_running(start_stack: Calla
         assert not [
             n for n in await stack.blob_names(stack.settings["STAGING_CONTAINER"]) if n.startswith(job_id)
         ]
-        # The job started no monitor after the cancel; none runs.
+        # Its one batch ran inside the job (no sub-orchestration); nothing of the job still runs.
         assert all(m["runtimeStatus"] == "Completed" for m in await children(stack, job_id))
         result = await stack.http.get(f"/api/analyses/{job_id}/result")
         assert result.status_code == 409
+
+
+async def polled(stack: AppStack, job_id: str) -> int:
+    """Polls so far, as the batches' custom statuses count them."""
+    return sum((batch["customStatus"] or {}).get("polls", 0) for batch in await children(stack, job_id))
 
 
 def polls(stack: AppStack) -> int:
     return sum(operation["count"] for operation in stack.emulator.stats()["polls"].values())
 
 
-async def test_cancel_while_monitors_poll_stops_them(start_stack: Callable[..., Any]) -> None:
+async def test_cancel_while_batches_poll_stops_them(start_stack: Callable[..., Any]) -> None:
+    """Two batches of two (sub-orchestrations ``{jobId}:batch-N``): each hears the cancel itself."""
     async with start_stack(
-        **ONE_ACTIVITY_AT_A_TIME, POLL_INITIAL_INTERVAL_SECONDS="5", POLL_MAX_INTERVAL_SECONDS="5"
+        **ONE_ACTIVITY_AT_A_TIME,
+        POLL_INITIAL_INTERVAL_SECONDS="5",
+        POLL_MAX_INTERVAL_SECONDS="5",
+        JOB_BATCH_SIZE="2",
     ) as stack:
         stack.emulator.set_faults(hang_input_names={name for _, name, _ in DOCUMENTS}, retry_after=0)
         job_id = await stack.submit(DOCUMENTS)
-        async with asyncio.timeout(30):  # every monitor has polled once and sleeps on its timer
-            while len([m for m in await children(stack, job_id) if m["customStatus"]]) < len(DOCUMENTS):  # noqa: ASYNC110
+        async with asyncio.timeout(30):  # every operation has been polled once; the batches sleep on timers
+            while await polled(stack, job_id) < len(DOCUMENTS):  # noqa: ASYNC110 - polling devhost
                 await asyncio.sleep(0.05)
 
         canceled = await stack.http.delete(f"/api/analyses/{job_id}")
-        status = await stack.wait(job_id, within=4)  # well before the monitors' 5 s timers
+        status = await stack.wait(job_id, within=4)  # well before the batches' 5 s timers
         polls_at_end = polls(stack)
         await asyncio.sleep(1.0)
 
         assert canceled.status_code == 202, canceled.text
         assert status["status"] == "canceled", status
         assert started(stack) == len(DOCUMENTS)  # all four were running at CU when the cancel came
-        monitors = await children(stack, job_id)
-        assert len(monitors) == len(DOCUMENTS)
-        assert {m["runtimeStatus"] for m in monitors} == {"Completed"}
-        assert {m["output"]["status"] for m in monitors} == {"Canceled"}
-        assert polls(stack) == polls_at_end  # no monitor polls any more
+        batches = await children(stack, job_id)
+        assert sorted(b["instanceId"] for b in batches) == [f"{job_id}:batch-0", f"{job_id}:batch-1"]
+        assert {b["runtimeStatus"] for b in batches} == {"Completed"}
+        assert {b["output"]["counts"]["done"] for b in batches} == {0}
+        assert polls(stack) == polls_at_end  # no batch polls any more
         assert {op["status"] for op in status["summary"]["operations"]} == {"Canceled"}
+        assert len(status["summary"]["operations"]) == len(DOCUMENTS)
         assert not [
             n for n in await stack.blob_names(stack.settings["GRANTS_CONTAINER"]) if n.startswith(job_id)
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -128,11 +129,16 @@ async def test_hostile_input_gets_a_problem_from_its_handler_and_leaves_nothing(
     assert stack.emulator.stats()["analysesStarted"] == {}
 
 
-async def test_internal_orchestrations_are_not_jobs(stack: AppStack) -> None:
-    stack.emulator.set_faults(hang_input_names={"a.pdf"})
-    job_id = await stack.submit([("files", "a.pdf", PDF)])
+async def test_internal_orchestrations_are_not_jobs(start_stack: Callable[..., Any]) -> None:
+    async with start_stack(JOB_BATCH_SIZE="1") as stack:  # two batches: sub-orchestrations of the job
+        await internal_orchestrations_are_not_jobs(stack)
+
+
+async def internal_orchestrations_are_not_jobs(stack: AppStack) -> None:
+    stack.emulator.set_faults(hang_input_names={"a.pdf", "b.pdf"})
+    job_id = await stack.submit([("files", "a.pdf", PDF), ("files", "b.pdf", PDF)])
     async with asyncio.timeout(10):
-        while not (monitors := [i for i in await stack.instance_ids() if i.startswith(f"{job_id}:op-")]):  # noqa: ASYNC110
+        while not (monitors := [i for i in await stack.instance_ids() if i.startswith(f"{job_id}:batch-")]):  # noqa: ASYNC110
             await asyncio.sleep(0.05)
     registered = await stack.http.put("/api/analyzers/checked", json={"baseAnalyzerId": "prebuilt-document"})
     assert registered.status_code == 202, registered.text
@@ -149,7 +155,7 @@ async def test_internal_orchestrations_are_not_jobs(stack: AppStack) -> None:
     }
 
     assert {key: answer.status_code for key, answer in answers.items()} == dict.fromkeys(answers, 404)
-    # The DELETE on the monitor did nothing: its job is still running, and still cancelable.
+    # The DELETE on the batch did nothing: its job is still running, and still cancelable.
     assert (await stack.http.get(f"/api/analyses/{job_id}")).json()["status"] == "running"
     assert monitors[0] in await stack.instance_ids()
     assert (await stack.http.delete(f"/api/analyses/{job_id}")).status_code == 202

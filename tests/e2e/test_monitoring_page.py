@@ -69,20 +69,18 @@ async def test_a_running_job_as_a_person_sees_it(
     start_stack: Callable[..., Any], browser: webdriver.Chrome
 ) -> None:
     shots = artifacts_dir("monitoring-page")
-    async with start_stack() as stack:
+    async with start_stack(JOB_BATCH_SIZE="1") as stack:  # two batches, as sub-orchestrations
         stack: AppStack  # type: ignore[no-redef]
         stack.emulator.set_faults(analysis_seconds=4.0)
         job_id = await stack.submit([("files", name, sample(name)) for name in FILES])
 
         async def monitored() -> bool:
-            monitors = {f"{job_id}:op-0", f"{job_id}:op-1"}
-            return await stage_of(stack, job_id) == "analyzing" and monitors <= set(
-                await stack.instance_ids()
-            )
+            batches = {f"{job_id}:batch-0", f"{job_id}:batch-1"}
+            return await stage_of(stack, job_id) == "analyzing" and batches <= set(await stack.instance_ids())
 
         await until(monitored)
 
-        # The list: the job first, running, with progress and its two monitors nested.
+        # The list: the job first, running, with progress and its two batches nested.
         await load(browser, f"{stack.host.base_url}/")
         assert browser.title.startswith("devhost: task hub")
         (job_row,) = browser.find_elements(By.CSS_SELECTOR, "tr.job")
@@ -95,18 +93,17 @@ async def test_a_running_job_as_a_person_sees_it(
         await click(summary)
         children = browser.find_elements(By.CSS_SELECTOR, "tr.child")
         assert all(row.is_displayed() for row in children)
-        assert [row.find_elements(By.TAG_NAME, "td")[1].text for row in children] == ["monitor_operation"] * 2
+        assert [row.find_elements(By.TAG_NAME, "td")[1].text for row in children] == ["analysis_batch"] * 2
         browser.save_screenshot(str(shots / "1-jobs-while-running.png"))
 
-        # The job's page: its timeline, drawn from history, with the monitors still running.
+        # The job's page: its timeline, drawn from history, with the batches still running.
         await click(job_row.find_element(By.TAG_NAME, "a"))
         assert browser.find_element(By.ID, "summary").text.startswith("analysis_job Running")
         rows = browser.find_elements(By.CSS_SELECTOR, "#timeline .gantt-row")
         labels = [row.find_element(By.CSS_SELECTOR, ".gantt-label").text for row in rows]
-        for name in ("ingest_input", "create_sas", "begin_analysis"):
-            assert labels.count(name) == 2, labels
-        monitors = [row for row in rows if row.get_attribute("data-kind") == "sub-orchestration"]
-        assert [row.get_attribute("data-outcome") for row in monitors] == ["running", "running"]
+        assert labels.count("analysis_batch") == 2, labels
+        batches = [row for row in rows if row.get_attribute("data-kind") == "sub-orchestration"]
+        assert [row.get_attribute("data-outcome") for row in batches] == ["running", "running"]
         widths = [row.find_element(By.CSS_SELECTOR, ".gantt-bar").size["width"] for row in rows]
         assert all(width >= 1 for width in widths)
         assert "running at once" in browser.find_element(By.ID, "timeline-summary").text

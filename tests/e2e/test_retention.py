@@ -41,20 +41,22 @@ async def eventually_status(stack: AppStack, instance_id: str, status: str) -> N
 async def test_the_timer_purges_old_finished_instances_only(start_stack: Callable[..., Any]) -> None:
     now = datetime.now(UTC)
     clock = VirtualClock(now - timedelta(days=60))
-    document = [("files", "invoice.txt", sample("invoice-contoso.txt"))]
-    async with start_stack(clock=clock, INSTANCE_HISTORY_RETENTION_DAYS="30") as stack:
+    document = [("files", name, sample("invoice-contoso.txt")) for name in ("a.txt", "b.txt")]
+    # One document per batch: the jobs have sub-orchestrations (their batches), purged with them.
+    async with start_stack(clock=clock, INSTANCE_HISTORY_RETENTION_DAYS="30", JOB_BATCH_SIZE="1") as stack:
         stack: AppStack  # type: ignore[no-redef]
         # 60 days ago: a job that finished, and one that is suspended (not finished) ever since.
         old_done = await stack.submit(document)
         assert (await stack.wait(old_done))["status"] == "succeeded"
         async with stack.host.holding_orchestrations():
-            old_suspended = await stack.submit(document)
+            # One document: its one batch runs inside it, so no child of it finishes meanwhile.
+            old_suspended = await stack.submit(document[:1])
             suspend = await stack.http.post(f"{stack.host.base_url}{DURABLE}/{old_suspended}/suspend")
             assert suspend.status_code == 202
         await eventually_status(stack, old_suspended, "Suspended")
         before = await instances(stack)
         old_children = [i for i in before if i.startswith(f"{old_done}:")]
-        assert old_children  # the analysis monitor, a sub-orchestration of the job
+        assert old_children  # the job's batches, its sub-orchestrations
         assert stack.host.timers.runs[TIMER] == 0
 
         # Two months later (yesterday): the timer's occurrences have passed, it runs once.

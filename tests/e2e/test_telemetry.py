@@ -71,25 +71,28 @@ async def test_a_jobs_whole_path_is_one_trace_with_its_ids_and_no_secret(
     assert orchestration.context.trace_id == trace_id
     assert "start_analysis" in ancestors(orchestration, by_id)
 
-    # Activities: the host's span, and inside it the app's own with the job's ids.
-    for name in ("ingest_input", "create_sas", "begin_analysis", "get_operation", "save_results"):
+    # Activities: the host's span, and inside it the app's own with the job's ids (the job's one
+    # batch runs inside the job's own orchestration).
+    for name in ("prepare_input", "poll_operations", "save_batch", "save_results"):
         (app_span, *_) = named(spans, f"activity {name}")
         assert app_span.context.trace_id == trace_id, name
         assert ancestors(app_span, by_id)[:2] == [f"activity:{name}", "orchestration:analysis_job"], name
         assert attributes(app_span)[fields.JOB_ID] == job_id
         assert attributes(app_span)[fields.OUTCOME] == "succeeded"
-    (ingest,) = named(spans, "activity ingest_input")
-    assert attributes(ingest)[fields.INPUT_INDEX] == 0
-    # get_operation runs in the monitor sub-orchestration: still the same trace.
+    (prepare,) = named(spans, "activity prepare_input")
+    assert attributes(prepare)[fields.INPUT_INDEX] == 0
+    # poll_operations runs a get_operation step per operation, each in its own span with its ids.
     polls = named(spans, "activity get_operation")
+    assert {ancestors(p, by_id)[0] for p in polls} == {"activity poll_operations"}
     assert {attributes(p)[fields.CU_OPERATION_ID] for p in polls} == {operation_id}
+    assert {attributes(p)[fields.INPUT_INDEX] for p in polls} == {0}
     assert attributes(polls[-1])[fields.CU_OPERATION_STATUS] == "Succeeded"
     assert attributes(polls[-1])[fields.CU_PAGES] >= 1
 
     # Content Understanding calls: one span per call, under the activity that made it.
     (begin,) = named(spans, "ContentUnderstanding begin_analyze")
     assert begin.kind is SpanKind.CLIENT
-    assert ancestors(begin, by_id)[0] == "activity begin_analysis"
+    assert ancestors(begin, by_id)[0] == "activity prepare_input"
     begun = attributes(begin)
     assert begun[fields.CU_OPERATION_ID] == operation_id
     assert begun["http.response.status_code"] == 202

@@ -14,7 +14,13 @@ azure-functions-durable 1.7 that the orchestrators rely on (docs: durable-functi
 - a failed task raises at its ``yield`` and keeps the exception as its ``result``;
 - time only moves when the orchestrator waits: a timer fires at its ``fire_at``, and a reply
   given ``after=`` seconds completes that long after it was scheduled;
-- every input, reply and output crosses a JSON round trip, as it would through history.
+- every input, reply and output crosses a JSON round trip, as it would through history;
+- the Durable extension replays the returned actions one yield at a time and waits for each yield's
+  *new* tasks (any one of them for ``task_any``, all for ``task_all``, nested as yielded) before it
+  issues the next yield's (``OutOfProcOrchestrationShim.ProcessAsyncActionsV2``): a yield that
+  schedules something while the previous scheduling yield is still held back fails here, since
+  the host would not schedule it yet. A cancelled timer releases its yield (its task completes,
+  cancelled); an external event releases it only when it arrives (``events``).
 
 Replies: ``ok(**fields)`` (a success envelope), ``permanent(code, message)`` (a failure envelope),
 ``returns(value)`` (any value, e.g. a sub-orchestration's output) and ``host_failure(message)``
@@ -118,6 +124,11 @@ class TimerTask(FakeTask):
     def __init__(self, context: FakeContext, fire_at: datetime) -> None:
         super().__init__(context)
         self.fire_at = fire_at
+        self.canceled = False
+
+    def cancel(self) -> None:
+        assert not self.is_completed, "the SDK refuses to cancel a completed timer"
+        self.canceled = True
 
 
 class EventTask(FakeTask):
@@ -148,6 +159,7 @@ class FakeContext:
     statuses: list[Any] = field(default_factory=list)
     continued_as_new: Any = None
     events: dict[str, tuple[datetime, Any]] = field(default_factory=dict)  # name -> (raised at, value)
+    held: Held | None = None  # the new tasks of the last scheduling yield, as the host awaits them
 
     # ---- the context the orchestrators see ----
 
@@ -179,7 +191,7 @@ class FakeContext:
     def task_any(self, activities: list[Any]) -> FakeTask:
         return GroupTask(self, "any", list(activities))
 
-    def create_timer(self, fire_at: datetime) -> FakeTask:
+    def create_timer(self, fire_at: datetime) -> TimerTask:
         assert fire_at.tzinfo is not None, "a naive fire_at fails on the real host"
         return TimerTask(self, fire_at)
 
@@ -205,7 +217,11 @@ class FakeContext:
             assert self.continued_as_new is None, "nothing may be scheduled after continue_as_new"
             assert isinstance(yielded, FakeTask), f"the orchestrator yielded {yielded!r}, not a task"
             wave: list[Call] = []
-            self._schedule(yielded, wave)
+            new: list[FakeTask] = []
+            self._schedule(yielded, wave, new)
+            if new:
+                self._check_not_held_back()
+                self.held = _held(yielded, set(map(id, new)))
             if wave:
                 self.waves.append(wave)
             at, send, throw = self._resolve(yielded)
@@ -229,16 +245,25 @@ class FakeContext:
         # The call is recorded when it is scheduled; `at` is filled in then.
         return CallTask(self, Call(kind, name, _json(input_), with_retry, instance_id, self.now))
 
-    def _schedule(self, task: FakeTask, wave: list[Call]) -> None:
+    def _check_not_held_back(self) -> None:
+        """The host issues a yield's new tasks only once the previous scheduling yield is released."""
+        assert self.held is None or _released(self.held), (
+            "this yield schedules new work while the previous scheduling yield is still awaited: "
+            "the Durable extension would not issue it until that yield's new tasks complete"
+        )
+
+    def _schedule(self, task: FakeTask, wave: list[Call], new: list[FakeTask]) -> None:
         if task.scheduled:
             return
         task.scheduled = True
         if isinstance(task, GroupTask):
             for child in task.children:
-                self._schedule(child, wave)
+                self._schedule(child, wave, new)
             at, value, error = self._resolve(task)  # a group inside a group needs its own end
             task._complete(at, value, error)
-        elif isinstance(task, TimerTask):
+            return
+        new.append(task)
+        if isinstance(task, TimerTask):
             self.timers.append(task.fire_at)
             task._complete(task.fire_at)
         elif isinstance(task, EventTask):
@@ -283,6 +308,25 @@ class FakeContext:
             last = _done(task.children[order[-1]])
             return last, [child._value for child in task.children], None
         return _done(task), task._value, task._error
+
+
+# A yield as the host awaits it: its new tasks only, nested as yielded (the SDK leaves tasks
+# scheduled by an earlier yield out of the action, and WhenAll/WhenAny nest as task_all/task_any do).
+Held = FakeTask | tuple[Literal["all", "any"], list["Held"]]
+
+
+def _held(task: FakeTask, new: set[int]) -> Held | None:
+    if not isinstance(task, GroupTask):
+        return task if id(task) in new else None
+    children = [held for child in task.children if (held := _held(child, new)) is not None]
+    return (task.mode, children) if children else None
+
+
+def _released(held: Held) -> bool:
+    if isinstance(held, tuple):
+        mode, children = held
+        return (all if mode == "all" else any)(_released(child) for child in children)
+    return held.is_completed or (isinstance(held, TimerTask) and held.canceled)
 
 
 def _done(task: FakeTask) -> datetime:

@@ -1,30 +1,18 @@
-"""analysis_job driven directly: ingest, grants and the analyzer, the fan-in under both partial-failure
-policies, the analyses and their monitors, saving and clean-up; summaries and custom statuses."""
+"""analysis_job driven directly for per-document jobs: batches, the one-wave stage 1 when the analyzer
+or the ``fail`` policy needs every input first, the summary, bounded custom statuses, the cancel."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from core.cancellation import CANCEL_EVENT
 from core.contracts import activities as steps
-from core.contracts.activities import (
-    AnalysisInput,
-    BeginAnalysisRequest,
-    CleanupJobRequest,
-    CreateSasRequest,
-    IngestInputRequest,
-    OperationRecord,
-    SaveResultsRequest,
-)
-from core.contracts.orchestrations import (
-    ENSURE_ANALYZER,
-    MONITOR_OPERATION,
-    EnsureAnalyzerRequest,
-    MonitorRequest,
-)
-from core.jobs import AnalyzerSpec, InputSource, JobSpec, PollingPolicy, to_iso
-from core.layout import input_blob
+from core.contracts.orchestrations import ANALYSIS_BATCH, ENSURE_ANALYZER
+from core.jobs import AnalyzerSpec, InputSource, JobSpec, PollingPolicy
 from orchestrators.analysis_job import run_analysis_job
 from orchestrators.tasks import HostGaveUp
 from tests.orchestrators.fake_context import (
@@ -33,307 +21,192 @@ from tests.orchestrators.fake_context import (
     FakeContext,
     Reply,
     host_failure,
-    names_of,
     ok,
     permanent,
     returns,
 )
 
 POLICY: PollingPolicy = {"initialIntervalSeconds": 1, "maxIntervalSeconds": 8, "deadlineSeconds": 60}
-INPUTS: list[InputSource] = [
-    {"url": "https://files.example/a.pdf", "name": "a.pdf"},
-    {"url": "https://files.example/b.pdf", "name": "b.pdf"},
-]
-NAMES = ["a.pdf", "b.pdf"]
 ANALYZER: AnalyzerSpec = {"analyzerId": "invoices", "apiVersion": "2025-11-01", "definition": {"x": 1}}
 
 
-def job(**changes: Any) -> JobSpec:
+def inputs(count: int) -> list[InputSource]:
+    return [{"url": f"https://files.example/{n}.pdf", "name": f"{n}.pdf"} for n in range(count)]
+
+
+def job(count: int = 5, **changes: Any) -> JobSpec:
     spec: dict[str, Any] = {
         "jobId": "job-1",
         "analyzerId": "prebuilt-document",
         "mode": "per-document",
         "apiVersion": "2025-11-01",
-        "inputs": INPUTS,
+        "inputs": inputs(count),
         "references": [],
         "partialFailure": "continue",
         "analyzer": None,
         "modelDeployments": {"gpt-4.1": "my-gpt"},
         "polling": POLICY,
         "origin": "http",
+        "batchSize": 2,
     }
     return JobSpec(**{**spec, **changes})  # type: ignore[typeddict-item]
 
 
 def stored(index: int) -> dict[str, Any]:
-    name = NAMES[index]
     return {
         "index": index,
-        "name": name,
-        "blob": f"job-1/{index}-{name}",
-        "size": 1000 + index,
+        "name": f"{index}.pdf",
+        "blob": f"job-1/{index}-{index}.pdf",
+        "size": 100,
         "contentType": "application/pdf",
-        "etag": '"0x1"',
-        "sha256": f"sha-{name}",
+        "etag": '"e"',
+        "sha256": "s",
     }
 
 
-def ingested(call: Call) -> Reply:
-    return ok(input=stored(call.input["index"]))
-
-
-def granted(call: Call) -> Reply:
-    return ok(grant={"grant": f"grant:{call.input['blob']}", "expiresAt": "2026-01-01T13:00:00Z"})
-
-
-def begun(call: Call) -> Reply:
-    key = call.input["key"]
-    return ok(
-        operationLocation=f"https://cu.example/operations/op-{key}", operationId=f"op-{key}", attempts=1
-    )
-
-
-def succeeded(call: Call) -> Reply:
-    key = call.input["key"]
+def batch_done(call: Call, *, failed: int = 0) -> Reply:
+    """An analysis batch that ran all its documents (the last ``failed`` of them failed)."""
+    request = call.request(ANALYSIS_BATCH)
+    total = len(request.documents)
+    counts = {"total": total, "ingested": total, "failed": failed, "done": total - failed, "polls": total}
+    counts["started"] = total
     return returns(
-        {"key": key, "status": "Succeeded", "polls": 2, "resultBlob": f"job-1/operation-{key}.json"}
+        {"batch": request.batch, "counts": counts, "recordBlob": f"job-1/batch-{request.batch}.json"}
     )
+
+
+def prepared_batch(lost: frozenset[int] = frozenset()) -> Callable[[Call], Reply]:
+    """A prepare-only batch: its documents prepared, but those in ``lost``."""
+
+    def answer(call: Call) -> Reply:
+        request = call.request(ANALYSIS_BATCH)
+        documents = []
+        for document in request.documents:
+            if document.index in lost:
+                error = {"code": "NotFound", "message": "gone", "transient": False}
+                documents.append(
+                    {"index": document.index, "name": document.name, "status": "failed", "error": error}
+                )
+            else:
+                documents.append(
+                    {
+                        "index": document.index,
+                        "name": document.name,
+                        "status": "prepared",
+                        "stored": stored(document.index),
+                        "grant": f"job-1/g{document.index}.json",
+                    }
+                )
+        failed = sum(1 for d in documents if d["status"] == "failed")
+        counts = {"total": len(documents), "ingested": len(documents) - failed, "failed": failed}
+        return returns({"batch": request.batch, "counts": counts, "documents": documents})
+
+    return answer
+
+
+def batches(call: Call) -> Reply:
+    request = call.request(ANALYSIS_BATCH)
+    return prepared_batch()(call) if request.prepare_only else batch_done(call)
 
 
 def answers(**overrides: Any) -> dict[str, Any]:
     default = {
-        "ingest_input": ingested,
-        "create_sas": granted,
-        "begin_analysis": begun,
-        "monitor_operation": succeeded,
-        "save_results": ok(resultBlob="job-1/result.json"),
+        "analysis_batch": batches,
+        "ensure_analyzer": returns(
+            {"ok": True, "analyzerId": "invoices", "definitionHash": "h", "created": False}
+        ),
+        "save_results": ok(resultBlob="job-1/result.json", summaryBlob="job-1/summary.json"),
         "cleanup_job": ok(deleted=4),
     }
     return {**default, **overrides}
 
 
-def fate(index: int, **changes: Any) -> dict[str, Any]:
-    """The summary line of an input that went all the way."""
-    item = stored(index)
-    line = {
-        "index": index,
-        "name": item["name"],
-        "status": "succeeded",
-        "blob": item["blob"],
-        "size": item["size"],
-        "contentType": item["contentType"],
-        "sha256": item["sha256"],
-        "operationId": f"op-{index}",
-    }
-    return {**line, **changes}
-
-
-def error_info(code: str, message: str, *, transient: bool = False) -> dict[str, Any]:
-    return {"code": code, "message": message, "transient": transient}
-
-
-def by_index(reply_for: dict[int, Reply], otherwise: Any) -> Any:
-    """An answer that differs for some inputs (by the request's ``index``)."""
-    return lambda call: reply_for.get(call.input["index"]) or otherwise(call)
-
-
-def test_a_per_document_job_runs_every_stage() -> None:
-    context = FakeContext(input=job(), answers=answers())
+def test_a_job_runs_its_documents_in_batches_all_started_at_once() -> None:
+    context = FakeContext(input=job(5), answers=answers())
 
     summary = context.run(run_analysis_job)
 
-    assert summary == {
-        "jobId": "job-1",
-        "status": "succeeded",
-        "analyzerId": "prebuilt-document",
-        "mode": "per-document",
-        "apiVersion": "2025-11-01",
-        "inputs": [fate(0), fate(1)],
-        "operations": [
-            {"key": "0", "operationId": "op-0", "status": "Succeeded"},
-            {"key": "1", "operationId": "op-1", "status": "Succeeded"},
-        ],
-        "resultBlob": "job-1/result.json",
-        "startedAt": to_iso(START),
-        "finishedAt": to_iso(START),
-    }
-    # Each group is awaited in turn (a task is scheduled when yielded): ingests, then grants.
-    assert [names_of(wave) for wave in context.waves] == [
-        ["ingest_input", "ingest_input"],
-        ["create_sas", "create_sas"],
-        ["begin_analysis", "begin_analysis"],
-        ["monitor_operation", "monitor_operation"],
-        ["save_results"],
-        ["cleanup_job"],
+    (wave, *rest) = context.waves
+    assert [call.instance_id for call in wave] == [f"job-1:batch-{n}" for n in range(3)]
+    sizes = [len(call.request(ANALYSIS_BATCH).documents) for call in wave]
+    assert sizes == [2, 2, 1]
+    first = wave[0].request(ANALYSIS_BATCH)
+    assert [(d.index, d.name, d.status) for d in first.documents] == [
+        (0, "0.pdf", "pending"),
+        (1, "1.pdf", "pending"),
     ]
-    ingests, grants, analyses, monitors, (save,), (cleanup,) = context.waves
-    assert [call.request(steps.INGEST_INPUT) for call in ingests] == [
-        IngestInputRequest(job_id="job-1", index=i, source=INPUTS[i]) for i in range(2)
-    ]
-    assert [call.request(steps.CREATE_SAS) for call in grants] == [
-        CreateSasRequest(job_id="job-1", blob=input_blob("job-1", i, NAMES[i]).name) for i in range(2)
-    ]
-    assert analyses[0].request(steps.BEGIN_ANALYSIS) == BeginAnalysisRequest(
-        job_id="job-1",
-        key="0",
-        analyzer_id="prebuilt-document",
-        api_version="2025-11-01",
-        inputs=[AnalysisInput(grant=f"grant:{input_blob('job-1', 0, NAMES[0]).name}", name="a.pdf")],
-        model_deployments={"gpt-4.1": "my-gpt"},
-    )
-    assert monitors[1].request(MONITOR_OPERATION) == MonitorRequest(
-        job_id="job-1",
-        key="1",
-        kind="analysis",
-        operation_location="https://cu.example/operations/op-1",
-        polling=POLICY,
-    )
-    assert [call.instance_id for call in monitors] == ["job-1:op-0", "job-1:op-1"]
-    assert all(call.with_retry for call in context.calls if call.kind == "activity")
-    assert save.request(steps.SAVE_RESULTS) == SaveResultsRequest(
-        job_id="job-1",
-        analyzer_id="prebuilt-document",
-        mode="per-document",
-        operations=[
-            OperationRecord(
-                key=str(i), inputs=[NAMES[i]], operation_id=f"op-{i}", status="Succeeded",
-                result_blob=f"job-1/operation-{i}.json",
-            )
-            for i in range(2)
-        ],
-    )  # fmt: skip
-    assert cleanup.request(steps.CLEANUP_JOB) == CleanupJobRequest("job-1")
-    assert context.statuses == [
-        status("ingesting"),
-        status("ingested", ingested=2),
-        status("analyzing", ingested=2, analyzing=2),
-        status("analyzing", ingested=2, analyzing=2, polling=["0", "1"]),
-        status("analyzing", ingested=2, analyzing=1, done=1, polling=["1"]),
-        status("saving", ingested=2, done=2),
-        status("completed", ingested=2, done=2),
-    ]
+    assert first.documents[0].source == inputs(5)[0]
+    assert first.prepare_only is False
+    assert [[call.name for call in calls] for calls in rest] == [["save_results"], ["cleanup_job"]]
+    save = context.calls_to("save_results")[0].request(steps.SAVE_RESULTS)
+    assert save.batch_records == [f"job-1/batch-{n}.json" for n in range(3)]
+    assert summary["status"] == "succeeded"
+    assert summary["counts"] == {"total": 5, "succeeded": 5, "failed": 0, "skipped": 0}
+    assert summary["summaryBlob"] == "job-1/summary.json"
+    assert summary["resultBlob"] == "job-1/result.json"
+    assert "inputs" not in summary  # in the summary blob: the output stays small whatever the size
 
 
-def status(stage: str, *, polling: list[str] | None = None, **counts: int) -> dict[str, Any]:
-    line: dict[str, Any] = {
-        "stage": stage,
+def test_the_custom_status_stays_small_whatever_the_size() -> None:
+    context = FakeContext(input=job(1000, batchSize=50), answers=answers())
+
+    context.run(run_analysis_job)
+
+    assert context.statuses[0] == {
+        "stage": "analyzing",
         "mode": "per-document",
         "analyzerId": "prebuilt-document",
-        "total": 2,
-        "ingested": 0,
-        "failed": 0,
-        "analyzing": 0,
-        "done": 0,
-        **counts,
+        "total": 1000,
+        "batches": 20,
+        "batchPhase": "batch",
     }
-    if polling:
-        line["polling"] = polling
-    return line
+    assert context.statuses[-1]["done"] == 1000
+    assert max(len(str(status)) for status in context.statuses) < 300
 
 
-def test_operations_are_recorded_as_their_monitors_finish() -> None:
-    later = {"0": 5.0, "1": 1.0}
-    context = FakeContext(
-        input=job(),
-        answers=answers(
-            monitor_operation=lambda call: Reply(value=succeeded(call).value, after=later[call.input["key"]])
-        ),
-    )
+def test_stage_one_is_one_wave_when_an_analyzer_must_be_ensured() -> None:
+    context = FakeContext(input=job(3, analyzer=ANALYZER), answers=answers())
 
     summary = context.run(run_analysis_job)
 
-    assert [line.get("polling") for line in context.statuses[3:5]] == [["0", "1"], ["0"]]
-    assert summary["status"] == "succeeded"
-    assert summary["finishedAt"] == to_iso(START.replace(second=5))
-
-
-def test_the_analyzer_is_ensured_after_the_inputs() -> None:
-    ensured = returns({"ok": True, "analyzerId": "invoices", "definitionHash": "h", "created": True})
-    context = FakeContext(
-        input=job(analyzer=ANALYZER, analyzerId="invoices"), answers=answers(ensure_analyzer=ensured)
-    )
-
-    summary = context.run(run_analysis_job)
-
-    assert summary["status"] == "succeeded"
-    assert [names_of(wave) for wave in context.waves][:3] == [
-        ["ingest_input", "ingest_input"],
-        ["create_sas", "create_sas"],
-        ["ensure_analyzer"],
+    (wave, analyse, *_) = context.waves
+    assert [call.name for call in wave] == ["ensure_analyzer", "analysis_batch", "analysis_batch"]
+    assert wave[0].request(ENSURE_ANALYZER).analyzer == ANALYZER
+    assert [call.instance_id for call in wave[1:]] == ["job-1:prepare-0", "job-1:prepare-1"]
+    assert all(call.request(ANALYSIS_BATCH).prepare_only for call in wave[1:])
+    # Then the analyses, on the prepared documents.
+    assert [call.instance_id for call in analyse] == ["job-1:batch-0", "job-1:batch-1"]
+    documents = analyse[0].request(ANALYSIS_BATCH).documents
+    assert [(d.status, d.grant) for d in documents] == [
+        ("prepared", "job-1/g0.json"),
+        ("prepared", "job-1/g1.json"),
     ]
-    assert context.waves[2][0].request(ENSURE_ANALYZER) == EnsureAnalyzerRequest(
-        job_id="job-1", analyzer=ANALYZER, polling=POLICY
-    )
-    assert context.statuses[1]["stage"] == "checking analyzer"
+    assert summary["status"] == "succeeded"
 
 
 @pytest.mark.parametrize(
-    ("reply", "error"),
+    ("reply", "code"),
     [
-        (
-            returns(
-                {"ok": False, "analyzerId": "invoices", "error": error_info("AnalyzerConflict", "taken")}
-            ),
-            error_info("AnalyzerConflict", "Analyzer not ready: taken"),
-        ),
-        (
-            host_failure("storage was down"),
-            error_info(
-                "ActivityFailed",
-                "Analyzer not ready: Orchestrator function 'ensure_analyzer' failed: storage was down",
-                transient=True,
-            ),
-        ),
+        (returns({"ok": False, "analyzerId": "invoices", "error": {"code": "Bad", "message": "no"}}), "Bad"),
+        (host_failure("boom"), "ActivityFailed"),
     ],
 )
-def test_an_analyzer_that_is_not_ready_stops_the_job(reply: Reply, error: dict[str, Any]) -> None:
-    context = FakeContext(
-        input=job(analyzer=ANALYZER, analyzerId="invoices"), answers=answers(ensure_analyzer=reply)
-    )
+def test_an_analyzer_that_is_not_ready_skips_every_analysis(reply: Reply, code: str) -> None:
+    context = FakeContext(input=job(3, analyzer=ANALYZER), answers=answers(ensure_analyzer=reply))
 
     summary = context.run(run_analysis_job)
 
     assert summary["status"] == "failed"
-    assert summary["error"] == error
-    assert [line["status"] for line in summary["inputs"]] == ["skipped", "skipped"]
-    assert summary["operations"] == []
-    assert "begin_analysis" not in context.names()
-    # Every input still has its line in the result index, as never analysed.
-    assert context.calls_to("save_results")[0].input["operations"] == [
-        {"key": "0", "inputs": ["a.pdf"], "operationId": None, "status": "Skipped"},
-        {"key": "1", "inputs": ["b.pdf"], "operationId": None, "status": "Skipped"},
-    ]
-    assert context.statuses[-1]["stage"] == "failed"
+    assert summary["error"]["code"] == code
+    assert summary["error"]["message"].startswith("Analyzer not ready: ")
+    analyse = [c for c in context.calls_to("analysis_batch") if not c.request(ANALYSIS_BATCH).prepare_only]
+    statuses = [d.status for call in analyse for d in call.request(ANALYSIS_BATCH).documents]
+    assert statuses == ["skipped"] * 3  # the batches only record every input's fate
 
 
-def test_continue_goes_on_with_the_inputs_that_made_it() -> None:
-    refused = permanent("UrlNotFound", "URL https://files.example/b.pdf answered HTTP 404")
-    context = FakeContext(input=job(), answers=answers(ingest_input=by_index({1: refused}, ingested)))
-
-    summary = context.run(run_analysis_job)
-
-    assert summary["status"] == "partially_succeeded"
-    assert summary["inputs"] == [
-        fate(0),
-        {
-            "index": 1,
-            "name": "b.pdf",
-            "status": "failed",
-            "error": {
-                "code": "UrlNotFound",
-                "message": "URL https://files.example/b.pdf answered HTTP 404",
-                "transient": False,
-            },
-        },
-    ]
-    assert [call.input["key"] for call in context.calls_to("begin_analysis")] == ["0"]
-    assert context.statuses[1] == status("ingested", ingested=1, failed=1)
-
-
-def test_fail_stops_at_a_lost_input() -> None:
+def test_fail_policy_skips_every_analysis_when_an_input_is_lost() -> None:
     context = FakeContext(
-        input=job(partialFailure="fail"),
-        answers=answers(ingest_input=by_index({0: host_failure("TransientError: storage busy")}, ingested)),
+        input=job(3, partialFailure="fail"), answers=answers(analysis_batch=_prepare_or_done(lost={1}))
     )
 
     summary = context.run(run_analysis_job)
@@ -341,169 +214,230 @@ def test_fail_stops_at_a_lost_input() -> None:
     assert summary["status"] == "failed"
     assert summary["error"] == {
         "code": "InputFailed",
-        "message": "1 of 2 inputs could not be prepared and partialFailure is 'fail'",
+        "message": "1 of 3 inputs could not be prepared and partialFailure is 'fail'",
         "transient": False,
     }
-    assert summary["inputs"][0]["error"] == {
-        "code": "ActivityFailed",
-        "message": "Activity function 'ingest_input' failed: TransientError: storage busy",
-        "transient": True,
-    }
-    assert [line["status"] for line in summary["inputs"]] == ["failed", "skipped"]
-    assert "begin_analysis" not in context.names()
-    assert context.names()[-2:] == ["save_results", "cleanup_job"]
+    analyse = [c for c in context.calls_to("analysis_batch") if not c.request(ANALYSIS_BATCH).prepare_only]
+    statuses = [d.status for call in analyse for d in call.request(ANALYSIS_BATCH).documents]
+    assert statuses == ["skipped", "failed", "skipped"]
 
 
-def test_fail_fails_a_job_whose_analyses_partly_failed() -> None:
-    failed = returns({"key": "1", "status": "Failed", "polls": 1})
-    context = FakeContext(
-        input=job(partialFailure="fail"),
-        answers=answers(
-            monitor_operation=lambda call: failed if call.input["key"] == "1" else succeeded(call)
-        ),
-    )
+def test_fail_policy_fails_a_job_whose_analyses_partly_failed() -> None:
+    def answer(call: Call) -> Reply:
+        if call.request(ANALYSIS_BATCH).prepare_only:
+            return prepared_batch()(call)
+        return batch_done(call, failed=1)
+
+    context = FakeContext(input=job(3, partialFailure="fail"), answers=answers(analysis_batch=answer))
 
     summary = context.run(run_analysis_job)
 
     assert summary["status"] == "failed"
     assert "error" not in summary
-    assert [line["status"] for line in summary["inputs"]] == ["succeeded", "failed"]
 
 
-def test_an_input_without_a_grant_fails() -> None:
+def test_continue_reports_a_partial_success() -> None:
     context = FakeContext(
-        input=job(),
-        answers=answers(
-            create_sas=lambda call: (
-                permanent("GrantNotAllowed", "no") if "1-" in call.input["blob"] else granted(call)
-            )
-        ),
+        input=job(3), answers=answers(analysis_batch=lambda call: batch_done(call, failed=1))
     )
 
     summary = context.run(run_analysis_job)
 
-    assert summary["inputs"][1]["status"] == "failed"
-    assert summary["inputs"][1]["error"] == {"code": "GrantNotAllowed", "message": "no", "transient": False}
     assert summary["status"] == "partially_succeeded"
+    assert summary["counts"] == {"total": 3, "succeeded": 1, "failed": 2, "skipped": 0}
 
 
-def test_an_input_with_an_unusable_name_gets_no_grant() -> None:
-    unusable: InputSource = {"staged": "staging/x", "name": "../../etc/passwd"}
-    invalid = permanent("InvalidName", "File name '../../etc/passwd' contains a path")
-    context = FakeContext(
-        input=job(inputs=[INPUTS[0], unusable]),
-        answers=answers(ingest_input=by_index({1: invalid}, ingested)),
-    )
+def test_no_input_that_could_be_prepared_ends_the_job_with_a_reason() -> None:
+    def nothing_started(call: Call) -> Reply:
+        request = call.request(ANALYSIS_BATCH)
+        total = len(request.documents)
+        counts = {"total": total, "ingested": 0, "failed": total, "done": 0, "started": 0}
+        return returns({"batch": request.batch, "counts": counts, "recordBlob": "job-1/b.json"})
 
-    summary = context.run(run_analysis_job)
-
-    assert len(context.calls_to("create_sas")) == 1
-    assert summary["inputs"][1]["name"] == "input-1"
-    assert summary["inputs"][1]["error"]["code"] == "InvalidName"
-
-
-def test_no_usable_input_ends_the_job() -> None:
-    context = FakeContext(input=job(), answers=answers(ingest_input=permanent("UrlNotFound", "404")))
+    context = FakeContext(input=job(3), answers=answers(analysis_batch=nothing_started))
 
     summary = context.run(run_analysis_job)
 
     assert summary["status"] == "failed"
-    assert summary["error"] == {
-        "code": "NoUsableInputs",
-        "message": "No input could be prepared",
-        "transient": False,
-    }
+    assert summary["error"]["code"] == "NoUsableInputs"
 
 
-def test_analyses_that_could_not_start_or_were_submitted_again_are_reported() -> None:
-    again = ok(operationLocation="https://cu.example/operations/op-0", operationId="op-0", attempts=2)
-    refused = permanent("AnalysisNotRecorded", "attempted 3 times")
-    context = FakeContext(
-        input=job(),
-        answers=answers(begin_analysis=lambda call: again if call.input["key"] == "0" else refused),
-    )
-
-    summary = context.run(run_analysis_job)
-
-    assert summary["inputs"][0] == fate(0, analysisAttempts=2)
-    assert summary["inputs"][1]["error"] == {
-        "code": "AnalysisNotRecorded",
-        "message": "attempted 3 times",
-        "transient": False,
-    }
-    assert summary["operations"] == [
-        {"key": "0", "operationId": "op-0", "status": "Succeeded"},
-        {"key": "1", "status": "Failed"},
-    ]
-    assert [call.input["key"] for call in context.calls_to("monitor_operation")] == ["0"]
-    assert context.calls_to("save_results")[0].input["operations"][1] == {
-        "key": "1",
-        "inputs": ["b.pdf"],
-        "operationId": None,
-        "status": "Failed",
-        "error": {"code": "AnalysisNotRecorded", "message": "attempted 3 times", "transient": False},
-    }
-
-
-@pytest.mark.parametrize(
-    ("reply", "operation_status", "error"),
-    [
-        (
-            returns(
-                {"key": "1", "status": "Failed", "polls": 3, "error": error_info("InvalidContent", "corrupt")}
-            ),
-            "Failed",
-            error_info("InvalidContent", "corrupt"),
-        ),
-        (
-            returns({"key": "1", "status": "Canceled", "polls": 3}),
-            "Canceled",
-            error_info("OperationCanceled", "The analysis operation ended Canceled"),
-        ),
-        (
-            host_failure("the monitor crashed"),
-            "Failed",
-            error_info(
-                "ActivityFailed",
-                "Orchestrator function 'monitor_operation' failed: the monitor crashed",
-                transient=True,
-            ),
-        ),
-    ],
-)
-def test_an_operation_that_did_not_succeed_fails_its_inputs(
-    reply: Reply, operation_status: str, error: dict[str, Any]
-) -> None:
-    context = FakeContext(
-        input=job(),
-        answers=answers(
-            monitor_operation=lambda call: reply if call.input["key"] == "1" else succeeded(call)
-        ),
-    )
-
-    summary = context.run(run_analysis_job)
-
-    assert summary["status"] == "partially_succeeded"
-    assert summary["inputs"][1]["status"] == "failed"
-    assert summary["inputs"][1]["error"] == error
-    assert summary["operations"][1] == {"key": "1", "operationId": "op-1", "status": operation_status}
-
-
-def test_a_result_document_that_cannot_be_written_leaves_no_result_blob() -> None:
-    context = FakeContext(input=job(), answers=answers(save_results=permanent("InvalidKey", "bad key")))
-
-    summary = context.run(run_analysis_job)
-
-    assert summary["status"] == "succeeded"
-    assert summary["resultBlob"] is None
-    assert context.names()[-1] == "cleanup_job"
-
-
-def test_saving_that_the_host_gave_up_on_fails_the_orchestration() -> None:
-    context = FakeContext(
-        input=job(), answers=answers(save_results=host_failure("TransientError: storage down"))
-    )
+def test_a_batch_that_failed_fails_the_job() -> None:
+    context = FakeContext(input=job(3), answers=answers(analysis_batch=host_failure("storage down")))
 
     with pytest.raises(HostGaveUp, match="storage down"):
         context.run(run_analysis_job)
-    assert "cleanup_job" not in context.names()
+
+
+def test_a_result_document_that_cannot_be_written_leaves_no_result_blob() -> None:
+    context = FakeContext(input=job(3), answers=answers(save_results=permanent("Broken", "no")))
+
+    summary = context.run(run_analysis_job)
+
+    assert summary["resultBlob"] is None
+    assert summary["summaryBlob"] is None
+    assert context.names()[-1] == "cleanup_job"
+
+
+def _prepare_or_done(lost: set[int]) -> Any:
+    def answer(call: Call) -> Reply:
+        if call.request(ANALYSIS_BATCH).prepare_only:
+            return prepared_batch(frozenset(lost))(call)
+        return batch_done(call)
+
+    return answer
+
+
+def test_a_job_of_one_batch_runs_it_itself() -> None:
+    def prepared(call: Call) -> Reply:
+        index = call.input["index"]
+        begun = {
+            "key": str(index),
+            "operationLocation": f"https://cu/op/{index}",
+            "operationId": f"op-{index}",
+        }
+        grant = {"grant": f"job-1/g{index}.json", "expiresAt": "x"}
+        return ok(after=0.1, input=stored(index), grant=grant, started=begun)
+
+    done = ok(
+        polled=[{"key": k, "status": "Succeeded", "resultBlob": f"r{k}"} for k in ("0", "1")], deferred=[]
+    )
+    context = FakeContext(
+        input=job(2),
+        answers=answers(
+            prepare_input=prepared, poll_operations=done, save_batch=ok(recordBlob="job-1/batch-0.json")
+        ),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    assert "analysis_batch" not in context.names()
+    assert context.names() == [
+        "prepare_input",
+        "prepare_input",
+        "poll_operations",
+        "save_batch",
+        "save_results",
+        "cleanup_job",
+    ]
+    assert summary["status"] == "succeeded"
+    polling = next(status for status in context.statuses if "nextPollAt" in status)
+    assert polling["mode"] == "per-document"  # the job's fields stay in its custom status
+    assert polling["total"] == 2
+
+
+# -- cancel ---------------------------------------------------------------------------------------
+
+
+def cancel_at(seconds: float) -> dict[str, Any]:
+    return {CANCEL_EVENT: (START + timedelta(seconds=seconds), {"reason": "test"})}
+
+
+def canceled_batch(call: Call) -> Reply:
+    """A batch that heard the cancel: one document had succeeded, the rest skipped (after 2 s)."""
+    request = call.request(ANALYSIS_BATCH)
+    total = len(request.documents)
+    counts = {"total": total, "ingested": total, "failed": 0, "done": 1, "polls": total, "started": total}
+    record = {"batch": request.batch, "counts": counts, "recordBlob": f"job-1/batch-{request.batch}.json"}
+    return returns(record, after=2.0)
+
+
+def test_a_canceled_job_waits_for_its_batches_writes_no_result_and_cleans_up() -> None:
+    context = FakeContext(
+        input=job(5),
+        answers=answers(analysis_batch=canceled_batch, save_results=ok(resultBlob=None, summaryBlob="s")),
+        events=cancel_at(1),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    assert [call.instance_id for call in context.calls_to("analysis_batch")] == [
+        f"job-1:batch-{n}" for n in range(3)
+    ]
+    save = context.calls_to("save_results")[0]
+    assert save.at == START + timedelta(seconds=2)  # the batches drained first
+    assert save.request(steps.SAVE_RESULTS).index is False
+    assert save.request(steps.SAVE_RESULTS).batch_records == [f"job-1/batch-{n}.json" for n in range(3)]
+    assert context.names()[-1] == "cleanup_job"
+    assert summary["status"] == "canceled"
+    assert summary["error"]["code"] == "JobCanceled"
+    assert summary["counts"] == {"total": 5, "succeeded": 3, "failed": 0, "skipped": 2}
+    assert summary["resultBlob"] is None
+    assert context.statuses[-1]["stage"] == "canceled"
+
+
+def test_a_cancel_during_stage_one_starts_no_analysis() -> None:
+    def prepare_canceled(call: Call) -> Reply:
+        request = call.request(ANALYSIS_BATCH)
+        if not request.prepare_only:
+            return batch_done(call)
+        error = {"code": "JobCanceled", "message": "The job was canceled by the user", "transient": False}
+        documents = [
+            {"index": d.index, "name": d.name, "status": "skipped", "error": error} for d in request.documents
+        ]
+        counts = {"total": len(documents)}
+        return returns({"batch": request.batch, "counts": counts, "documents": documents}, after=2.0)
+
+    context = FakeContext(
+        input=job(3, analyzer=ANALYZER),
+        answers=answers(analysis_batch=prepare_canceled, save_results=ok(resultBlob=None, summaryBlob="s")),
+        events=cancel_at(1),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    analyse = [c for c in context.calls_to("analysis_batch") if not c.request(ANALYSIS_BATCH).prepare_only]
+    # The batches after the cancel only record every input's fate: nothing is analysed.
+    statuses = [d.status for call in analyse for d in call.request(ANALYSIS_BATCH).documents]
+    assert statuses == ["skipped"] * 3
+    assert [
+        d.error["code"] for call in analyse for d in call.request(ANALYSIS_BATCH).documents if d.error
+    ] == ["JobCanceled"] * 3
+    assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
+    assert summary["status"] == "canceled"
+    assert summary["error"]["code"] == "JobCanceled"
+
+
+def test_a_job_of_one_batch_shares_its_cancel_with_the_batch() -> None:
+    never = ok(after=0.05, polled=[{"key": "0", "status": "Running", "retryAfterSeconds": 5.0}], deferred=[])
+
+    def prepared(call: Call) -> Reply:
+        begun = {"key": "0", "operationLocation": "https://cu/op/0", "operationId": "op-0"}
+        grant = {"grant": "job-1/g0.json", "expiresAt": "x"}
+        return ok(after=0.1, input=stored(0), grant=grant, started=begun)
+
+    context = FakeContext(
+        input=job(1),
+        answers=answers(
+            prepare_input=prepared,
+            poll_operations=never,
+            save_batch=ok(recordBlob="job-1/batch-0.json"),
+            save_results=ok(resultBlob=None, summaryBlob="s"),
+        ),
+        events=cancel_at(3),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    assert "analysis_batch" not in context.names()
+    assert all(call.at <= START + timedelta(seconds=3) for call in context.calls_to("poll_operations"))
+    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
+    assert [op.status for op in record.operations] == ["Canceled"]
+    assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
+    assert summary["status"] == "canceled"
+
+
+def test_a_batch_stopped_by_a_refused_step_cancels_the_job_before_its_event_arrives() -> None:
+    def stopped(call: Call) -> Reply:
+        reply = batch_done(call)
+        return returns({**reply.value, "canceled": True})
+
+    context = FakeContext(
+        input=job(3),
+        answers=answers(analysis_batch=stopped, save_results=ok(resultBlob=None, summaryBlob="s")),
+    )
+
+    summary = context.run(run_analysis_job)
+
+    assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
+    assert summary["status"] == "canceled"

@@ -215,9 +215,12 @@ async def _expire_grants(stack: KillStack) -> None:
 
 
 async def test_a_job_resumed_after_its_grants_expired_renews_them(stack: KillStack) -> None:
+    # "fail": every input is prepared (and granted) before any analysis starts, in another
+    # activity, so the grants can expire in between (a per-document pipeline grants and begins in
+    # one activity: a kill there signs the grant again when the activity runs again).
     async def start() -> list[str]:
         files = [("files", name, sample(name)) for name in INVOICES[:2]]
-        return [await stack.submit(files, {"analyzerId": "prebuilt-document"})]
+        return [await stack.submit(files, {"analyzerId": "prebuilt-document", "partialFailure": "fail"})]
 
     before_analysis = AtRequest(
         "about to analyse, down for longer than SAS_TTL_MINUTES",

@@ -5,6 +5,7 @@ closing its port and every open connection."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -52,15 +53,20 @@ async def outage_at(
 
 
 async def failed_polls(stack: KillStack) -> int:
-    """How many ``get_operation`` activities failed, over every monitor_operation instance."""
+    """How many polls of an operation failed, over every job's and batch's history (a job of one
+    batch runs it in its own orchestration)."""
     listed = await stack.http.get("/runtime/webhooks/durabletask/instances")
     failed = 0
     for instance in listed.json():
-        if instance["name"] != "monitor_operation":
+        if instance["name"] not in ("analysis_job", "analysis_batch"):
             continue
-        path = f"/runtime/webhooks/durabletask/instances/{instance['instanceId']}?showHistory=true"
+        instance_id = instance["instanceId"]
+        query = "showHistory=true&showHistoryOutput=true"
+        path = f"/runtime/webhooks/durabletask/instances/{instance_id}?{query}"
         history = (await stack.http.get(path)).json()["historyEvents"]
-        failed += sum(1 for event in history if event["EventType"] == "TaskFailed")
+        for event in history:
+            if event["EventType"] == "TaskCompleted" and event.get("FunctionName") == "poll_operations":
+                failed += json.dumps(event.get("Result")).count("pollError")
     return failed
 
 
@@ -93,7 +99,7 @@ async def test_storage_and_cu_outages_during_a_job_are_ridden_out(stack: KillSta
     assert "but its record was not written" in stack.log_text()
     assert await failed_polls(stack) > 0
     assert poll_errors, "the status API never showed the failing polls"
-    assert all("get_operation" in error and "ConnectError" in error for error in poll_errors), poll_errors
+    assert all("analyzerResults" in error and "ConnectError" in error for error in poll_errors), poll_errors
     by_input = {entry["inputs"][0]: entry for entry in (await stack.result(job_id))["results"]}
     assert "FAB-2044" in by_input["invoice-fabrikam.pdf"]["result"]["contents"][0]["markdown"]
     assert await stack.blob_names(stack.settings["GRANTS_CONTAINER"], prefix=f"{job_id}/") == []
