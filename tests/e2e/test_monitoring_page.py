@@ -48,6 +48,21 @@ async def click(element: WebElement) -> None:
     await asyncio.to_thread(element.click)
 
 
+async def navigate(browser: webdriver.Chrome, element: WebElement) -> None:
+    """Click a link, button or form submit and wait until the page it leads to has loaded."""
+    before = browser.current_url
+
+    async def arrived() -> bool:
+        def check() -> bool:
+            ready = browser.execute_script("return document.readyState") == "complete"
+            return bool(browser.current_url != before and ready)
+
+        return await asyncio.to_thread(check)
+
+    await click(element)
+    await until(arrived, within=10)
+
+
 async def stage_of(stack: AppStack, job_id: str) -> str:
     status = (await stack.http.get(f"/api/analyses/{job_id}")).json()
     return str(status["stage"]) if status["status"] == "running" else str(status["status"])
@@ -97,7 +112,7 @@ async def test_a_running_job_as_a_person_sees_it(
         browser.save_screenshot(str(shots / "1-jobs-while-running.png"))
 
         # The job's page: its timeline, drawn from history, with the batches still running.
-        await click(job_row.find_element(By.TAG_NAME, "a"))
+        await navigate(browser, job_row.find_element(By.TAG_NAME, "a"))
         assert browser.find_element(By.ID, "summary").text.startswith("analysis_job Running")
         rows = browser.find_elements(By.CSS_SELECTOR, "#timeline .gantt-row")
         labels = [row.find_element(By.CSS_SELECTOR, ".gantt-label").text for row in rows]
@@ -130,7 +145,7 @@ async def test_a_running_job_as_a_person_sees_it(
         # Filters: by status and orchestrator.
         await load(browser, f"{stack.host.base_url}/")
         await click(browser.find_element(By.CSS_SELECTOR, "#filters input[value='Failed']"))
-        await click(browser.find_element(By.CSS_SELECTOR, "#filters button[type='submit']"))
+        await navigate(browser, browser.find_element(By.CSS_SELECTOR, "#filters button[type='submit']"))
         assert browser.find_element(By.ID, "empty").text == "No instance matches these filters."
         await load(browser, f"{stack.host.base_url}/?status=Completed&orchestrator=analysis_job")
         assert [
@@ -140,7 +155,7 @@ async def test_a_running_job_as_a_person_sees_it(
 
         # Purge from the job's page: back to the list, the job gone.
         await load(browser, f"{stack.host.base_url}/instances/{job_id}")
-        await click(browser.find_element(By.ID, "purge"))
+        await navigate(browser, browser.find_element(By.ID, "purge"))
         assert browser.current_url.rstrip("/") == stack.host.base_url
         assert not browser.find_elements(By.CSS_SELECTOR, f"tr[data-instance='{job_id}']")
 
