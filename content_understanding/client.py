@@ -341,58 +341,47 @@ class ContentUnderstandingClient:
         body: Any = None,
         conflict: type[ContentUnderstandingPermanentError] = ContentUnderstandingPermanentError,
     ) -> httpx.Response:
-        """``_send`` in one telemetry span, however many attempts it takes (``telemetry``)."""
-        with cu_call(method, url):
-            return await self._send(method, url, query, ok=ok, rule=rule, body=body, conflict=conflict)
+        """Send one request, retrying what ``rule`` allows; a status outside ``ok`` raises.
 
-    async def _send(
-        self,
-        method: str,
-        url: str,
-        query: Mapping[str, str] | None,
-        *,
-        ok: tuple[int, ...],
-        rule: _RetryRule,
-        body: Any = None,
-        conflict: type[ContentUnderstandingPermanentError] = ContentUnderstandingPermanentError,
-    ) -> httpx.Response:
-        """Send one request, retrying what ``rule`` allows; a status outside ``ok`` raises."""
+        The whole call, however many attempts it takes, is one telemetry span (``telemetry``).
+        """
         client_request_id = str(uuid.uuid4())  # the same id on every attempt of one call
         safe_url = redact_url(url)
-        for attempt in range(self._max_retries + 1):
-            error: ContentUnderstandingError
-            try:
-                response = await self._http.request(
-                    method, url, params=query, json=body, headers=await self._headers(client_request_id)
-                )
-                cu_answered(response.status_code, response.headers)
-            except httpx.TransportError as exc:
-                cu_failed_to_send(exc)
-                error = ContentUnderstandingTransientError(
-                    f"{method} {safe_url} failed: {type(exc).__name__} (request id {client_request_id})",
-                    request_id=client_request_id,
-                )
-                error.__cause__ = exc  # kept for debugging; its text names no secret
-                retryable = rule.allows_transport_retry(exc)
-                delay = None
-            else:
-                if response.status_code in ok:
-                    logger.debug("%s %s -> %s", method, safe_url, response.status_code)
-                    return response
-                error = _error_from_response(response, method, safe_url, conflict)
-                if response.status_code == 429:
-                    for listener in THROTTLE_LISTENERS:
-                        listener(error.retry_after_seconds)
-                retryable = response.status_code in rule.statuses
-                delay = error.retry_after_seconds
-            if not retryable or attempt == self._max_retries:
-                raise error
-            delay = self._backoff(attempt) if delay is None else delay
-            if delay > self._max_retry_wait_seconds:
-                raise error  # too long to block here: the caller schedules its own retry
-            logger.warning("%s; retry %d of %d in %.1f s", error, attempt + 1, self._max_retries, delay)
-            await self._sleep(delay)
-        raise AssertionError("unreachable")  # the loop always returns or raises
+        with cu_call(method, url):
+            for attempt in range(self._max_retries + 1):
+                error: ContentUnderstandingError
+                try:
+                    response = await self._http.request(
+                        method, url, params=query, json=body, headers=await self._headers(client_request_id)
+                    )
+                    cu_answered(response.status_code, response.headers)
+                except httpx.TransportError as exc:
+                    cu_failed_to_send(exc)
+                    error = ContentUnderstandingTransientError(
+                        f"{method} {safe_url} failed: {type(exc).__name__} (request id {client_request_id})",
+                        request_id=client_request_id,
+                    )
+                    error.__cause__ = exc  # kept for debugging; its text names no secret
+                    retryable = rule.allows_transport_retry(exc)
+                    delay = None
+                else:
+                    if response.status_code in ok:
+                        logger.debug("%s %s -> %s", method, safe_url, response.status_code)
+                        return response
+                    error = _error_from_response(response, method, safe_url, conflict)
+                    if response.status_code == 429:
+                        for listener in THROTTLE_LISTENERS:
+                            listener(error.retry_after_seconds)
+                    retryable = response.status_code in rule.statuses
+                    delay = error.retry_after_seconds
+                if not retryable or attempt == self._max_retries:
+                    raise error
+                delay = self._backoff(attempt) if delay is None else delay
+                if delay > self._max_retry_wait_seconds:
+                    raise error  # too long to block here: the caller schedules its own retry
+                logger.warning("%s; retry %d of %d in %.1f s", error, attempt + 1, self._max_retries, delay)
+                await self._sleep(delay)
+            raise AssertionError("unreachable")  # the loop always returns or raises
 
     def _backoff(self, attempt: int) -> float:
         ceiling = min(self._max_backoff_seconds, self._backoff_seconds * 2**attempt)
