@@ -2,9 +2,9 @@
 
 Each kind is one module here implementing ``base.SourceKind``: ``staged`` (HTTP uploads),
 ``blob`` (a blob in the intake or references container) and ``url`` (a download behind the SSRF
-guard). Request parsing, the HTTP contract and its OpenAPI document, submission, ingest and the
-knowledge base's reference files all go through the functions below, never through a kind's
-name. To add a source, write its module and add it to ``SOURCE_KINDS``.
+guard). Request parsing, the HTTP contract and its OpenAPI document, submission and ingest all
+go through the functions below, never through a kind's name. To add a source, write its module
+and add it to ``SOURCE_KINDS``.
 """
 
 from __future__ import annotations
