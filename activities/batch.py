@@ -20,7 +20,9 @@ bp = df.Blueprint()
 # Ingests, grants and CU analyses are billed or lasting work: after a cancel they do not start
 # (core/cancellation.py); a poll refuses too, so that a batch the cancel event missed stops
 # polling. ``save_batch`` only records how the batch ended, which a canceled job still reports.
-run_prepare_input = activity_boundary(contracts.PREPARE_INPUT, steps.prepare_input, refuses_after_cancel=True)
+run_prepare_inputs = activity_boundary(
+    contracts.PREPARE_INPUTS, steps.prepare_inputs, refuses_after_cancel=True
+)
 run_begin_analyses = activity_boundary(
     contracts.BEGIN_ANALYSES, steps.begin_analyses, refuses_after_cancel=True
 )
@@ -30,10 +32,10 @@ run_poll_operations = activity_boundary(
 run_save_batch = activity_boundary(contracts.SAVE_BATCH, steps.save_batch)
 
 
-@bp.function_name(contracts.PREPARE_INPUT.name)
+@bp.function_name(contracts.PREPARE_INPUTS.name)
 @bp.activity_trigger(input_name="payload")
-async def prepare_input(payload: dict[str, Any]) -> Envelope:
-    return await run_prepare_input(payload)
+async def prepare_inputs(payload: dict[str, Any]) -> Envelope:
+    return await run_prepare_inputs(payload)
 
 
 @bp.function_name(contracts.BEGIN_ANALYSES.name)

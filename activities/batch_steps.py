@@ -3,9 +3,9 @@
 A batch (``orchestrators/analysis_batch.py``) calls these instead of one activity per step and
 per document, so that a thousand-document job costs far fewer episodes:
 
-- ``prepare_input``: ingest one input and sign its grant side by side (the grant is signed for
-  the blob name the ingest writes, before the blob exists), then start its analysis: one activity
-  per document takes it from its source to a running CU operation;
+- ``prepare_inputs``: for each of a few documents, side by side, ingest it and sign its grant
+  (for the blob name the ingest writes, before the blob exists), then start its analysis: each
+  document goes from its source to a running CU operation without waiting for its neighbours;
 - ``begin_analyses``: start several prepared documents' analyses (those the pacer put off, or all
   of a batch after the job's analyzer check), each through ``cu_steps.begin_analysis``
   (so each keeps its own operation record and attempt count: a re-run starts nothing twice);
@@ -43,14 +43,16 @@ from core.contracts.activities import (
     PollItem,
     PollOperationsRequest,
     PollOperationsResult,
-    PrepareInputRequest,
-    PrepareInputResult,
+    PreparedInput,
+    PrepareInputsRequest,
+    PrepareInputsResult,
+    PrepareItem,
     SaveBatchRequest,
     SaveBatchResult,
     StartedAnalysis,
 )
 from core.contracts.wire import to_wire
-from core.errors import PermanentError, TransientError, error_info
+from core.errors import ErrorInfo, PermanentError, TransientError, error_info
 from core.jobs import to_iso
 from core.layout import batch_record_key, input_blob
 from core.naming import display_name
@@ -72,17 +74,41 @@ T = TypeVar("T")
 TRANSIENT_RETRY_SECONDS = 5.0
 
 
-async def prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
+async def prepare_inputs(request: PrepareInputsRequest) -> PrepareInputsResult:
     with pacing.paced_calls():
-        return await _prepare_input(request)
+        return await _prepare_inputs(request)
 
 
-async def _prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
+async def _prepare_inputs(request: PrepareInputsRequest) -> PrepareInputsResult:
+    """Each item through its own pipeline, side by side; one item's failure is its own result.
+
+    An item whose ingest or grant failed for now comes back with a ``transient`` error: the batch
+    prepares it again later (raising would make the host run every item again, and lose the
+    operations its neighbours started). An item that finds the job canceled before its analysis
+    starts comes back ``JobCanceled``.
+    """
+
+    async def prepare(item: PrepareItem) -> PreparedInput:
+        with _item_scope(request.job_id, str(item.index)), step_span("prepare_input"):
+            return await _prepare_one(request, item)
+
+    outcomes = await asyncio.gather(*(prepare(item) for item in request.items), return_exceptions=True)
+    prepared: list[PreparedInput] = []
+    for item, outcome in zip(request.items, outcomes, strict=True):
+        if isinstance(outcome, BaseException):  # a cancel that came meanwhile is one item's JobCanceled
+            error = error_info(outcome) if isinstance(outcome, PermanentError) else _transient(outcome)
+            prepared.append(PreparedInput(index=item.index, error=error))
+        else:
+            prepared.append(outcome)
+    return PrepareInputsResult(items=prepared)
+
+
+async def _prepare_one(request: PrepareInputsRequest, item: PrepareItem) -> PreparedInput:
     """Ingest and grant side by side; then, with ``analyze``, start the analysis at once."""
-    source = parse_source(request.source)
-    target = input_blob(request.job_id, request.index, display_name(source)).name
+    source = parse_source(item.source)
+    target = input_blob(request.job_id, item.index, display_name(source)).name
     ingested, granted = await asyncio.gather(
-        ingest_input(request.job_id, request.index, source),
+        ingest_input(request.job_id, item.index, source),
         grants.create_input_grant(request.job_id, target, must_exist=False),
         return_exceptions=True,
     )
@@ -91,7 +117,8 @@ async def _prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
             raise outcome
     assert not isinstance(ingested, BaseException)
     assert not isinstance(granted, BaseException)
-    prepared = PrepareInputResult(
+    prepared = PreparedInput(
+        index=item.index,
         input=ingested,
         grant=IssuedGrant(name=granted["grant"], expires_at=granted["expiresAt"]),
     )
@@ -102,7 +129,7 @@ async def _prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
     # start a CU analysis (billed, and not stoppable at CU): the input stays ingested, unanalysed.
     if await cancel_requested(request.job_id):
         raise JobCanceledError(
-            f"Job {request.job_id} was canceled: the analysis of input {request.index} did not start"
+            f"Job {request.job_id} was canceled: the analysis of input {item.index} did not start"
         )
     reservation = await pacing.reserve(request.job_id, [1])
     if not reservation.send_at:
@@ -112,19 +139,22 @@ async def _prepare_input(request: PrepareInputRequest) -> PrepareInputResult:
         started = await begin_analysis(
             BeginAnalysisRequest(
                 job_id=request.job_id,
-                key=str(request.index),
+                key=str(item.index),
                 analyzer_id=target_analyzer.analyzer_id,
                 api_version=target_analyzer.api_version,
-                inputs=[AnalysisInput(grant=prepared.grant.name, name=prepared.input.name)],
+                inputs=[AnalysisInput(grant=granted["grant"], name=ingested.name)],
                 model_deployments=target_analyzer.model_deployments,
             )
         )
     except PermanentError as error:  # the input made it; its analysis cannot start
         return replace(prepared, begin_error=error_info(error))
+    except Exception:  # CU or storage unavailable for now: the batch begins it later
+        logger.warning("Job %s: input %d: its analysis could not start now", request.job_id, item.index)
+        return replace(prepared, retry_at=_iso(_now() + TRANSIENT_RETRY_SECONDS))
     return replace(
         prepared,
         started=StartedAnalysis(
-            key=str(request.index),
+            key=str(item.index),
             operation_location=started.operation_location,
             operation_id=started.operation_id,
             attempts=started.attempts,
@@ -281,6 +311,12 @@ def _failures(
         elif isinstance(outcome, BaseException):
             transient.append((key, outcome))
     return failed, transient
+
+
+def _transient(error: BaseException) -> ErrorInfo:
+    """A failure worth another try, as data (its message redacted, like every error in history)."""
+    code = error.code if isinstance(error, TransientError) else type(error).__name__
+    return {"code": code, "message": _message(error), "transient": True}
 
 
 def _message(error: BaseException) -> str:

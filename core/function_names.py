@@ -26,7 +26,7 @@ BEGIN_ANALYSIS = "begin_analysis"
 GET_OPERATION = "get_operation"
 
 # The per-document job's batch activities (activities/batch.py)
-PREPARE_INPUT = "prepare_input"
+PREPARE_INPUTS = "prepare_inputs"
 BEGIN_ANALYSES = "begin_analyses"
 POLL_OPERATIONS = "poll_operations"
 SAVE_BATCH = "save_batch"

@@ -58,7 +58,7 @@ from typing import Any, Literal
 import azure.durable_functions as df
 
 from core import function_names as names
-from core.cancellation import canceled_error
+from core.cancellation import CANCELED_CODE, canceled_error
 from core.contracts import activities as steps
 from core.contracts.activities import (
     AnalysisItem,
@@ -70,8 +70,10 @@ from core.contracts.activities import (
     PollItem,
     PollOperationsRequest,
     PollOperationsResult,
-    PrepareInputRequest,
-    PrepareInputResult,
+    PreparedInput,
+    PrepareInputsRequest,
+    PrepareInputsResult,
+    PrepareItem,
     SaveBatchRequest,
     StartedAnalysis,
 )
@@ -112,6 +114,15 @@ TIMER_SLACK_SECONDS = 0.05
 POLL_COALESCE_SECONDS = 0.5
 # The timer a yield carries when nothing is due: cancelled by the next yield that schedules work.
 IDLE_TIMER_SECONDS = 3600.0
+# Documents per ``prepare_inputs`` call. Each call is an activity message, two history events and
+# (as its answer comes) usually an episode that replays the batch's history: ten documents per call
+# cut those tenfold, and a host runs ten times as many documents at once (each activity slot takes
+# ten side by side), while each document still goes on to its analysis without its neighbours.
+DOCUMENTS_PER_PREPARE = 10
+# A document whose preparation failed for now is prepared again after this wait, as often as the
+# host would retry an activity (``orchestrators.tasks.ACTIVITY_RETRY``: 10 attempts, 5 s apart).
+PREPARE_RETRY_SECONDS = 5.0
+PREPARE_ATTEMPTS = 10
 
 
 @bp.function_name(names.ANALYSIS_BATCH)
@@ -162,6 +173,8 @@ class _Doc:
     result_blob: str | None = None
     poll_error: str | None = None
     error: ErrorInfo | None = None
+    prepare_attempts: int = 0
+    prepare_after: str | None = None
     busy: bool = False  # an activity for it is in flight (not carried: nothing is in flight then)
 
     @classmethod
@@ -294,9 +307,15 @@ class _Batch:
             return
         now = self.context.current_utc_datetime
         new: list[tuple[Literal["prepare", "begin", "poll"], Pending[Any], list[_Doc]]] = []
-        for doc in self.docs:
-            if doc.status == "pending" and not doc.busy:
-                new.append(("prepare", self._prepare_call(doc), [doc]))
+        to_prepare = [
+            doc
+            for doc in self.docs
+            if doc.status == "pending"
+            and not doc.busy
+            and (doc.prepare_after is None or _at(doc.prepare_after) <= now)
+        ]
+        for chunk in _chunks(to_prepare, DOCUMENTS_PER_PREPARE):
+            new.append(("prepare", self._prepare_call(chunk), chunk))
         ready = [doc for doc in self.docs if doc.status == "prepared" and not doc.busy]
         if ready and not self.request.prepare_only and (self.begin_after is None or self.begin_after <= now):
             self.begin_after = None
@@ -325,6 +344,11 @@ class _Batch:
             for doc in self.docs
             if self._waiting_to_poll(doc) and id(doc) not in starting
         ]
+        wakes += [
+            _at(doc.prepare_after)
+            for doc in self.docs
+            if self._waiting_to_prepare(doc) and id(doc) not in starting
+        ]
         waiting_to_begin = any(
             doc.status == "prepared" and not doc.busy and id(doc) not in starting for doc in self.docs
         )
@@ -336,9 +360,14 @@ class _Batch:
     def _waiting(self) -> bool:
         """Whether any document still waits for a poll or a begin (none does after a cancel)."""
         return not self.canceled and any(
-            self._waiting_to_poll(doc) or (doc.status == "prepared" and not self.request.prepare_only)
+            self._waiting_to_poll(doc)
+            or self._waiting_to_prepare(doc)
+            or (doc.status == "prepared" and not self.request.prepare_only)
             for doc in self.docs
         )
+
+    def _waiting_to_prepare(self, doc: _Doc) -> bool:
+        return doc.status == "pending" and not doc.busy and doc.prepare_after is not None
 
     def _waiting_to_poll(self, doc: _Doc) -> bool:
         return doc.status == "analyzing" and not doc.busy and doc.next_poll_at is not None
@@ -356,8 +385,11 @@ class _Batch:
 
     # -- starting work --------------------------------------------------------------------------
 
-    def _prepare_call(self, doc: _Doc) -> Pending[PrepareInputResult]:
-        assert doc.source is not None, f"document {doc.index} is pending without a source"
+    def _prepare_call(self, docs: list[_Doc]) -> Pending[PrepareInputsResult]:
+        items = []
+        for doc in docs:
+            assert doc.source is not None, f"document {doc.index} is pending without a source"
+            items.append(PrepareItem(index=doc.index, source=doc.source))
         request = self.request
         analyze = None
         if not request.prepare_only:
@@ -368,8 +400,8 @@ class _Batch:
             )
         return call_activity(
             self.context,
-            steps.PREPARE_INPUT,
-            PrepareInputRequest(job_id=request.job_id, index=doc.index, source=doc.source, analyze=analyze),
+            steps.PREPARE_INPUTS,
+            PrepareInputsRequest(job_id=request.job_id, items=items, analyze=analyze),
         )
 
     def _begin_call(self, docs: list[_Doc]) -> Pending[BeginAnalysesResult]:
@@ -426,26 +458,51 @@ class _Batch:
         if is_canceled(outcome) and not self.canceled:
             self._stop_for_cancel()  # a step refused: the job was canceled (the event may come later)
         if flight.kind == "prepare":
-            self._prepared(flight.docs[0], outcome)
+            self._prepared(flight.docs, outcome)
         elif flight.kind == "begin":
             self._begun(flight.docs, outcome)
         else:
             self._polled(flight.docs, outcome, flight.sent_at or self.context.current_utc_datetime)
 
-    def _prepared(self, doc: _Doc, outcome: Outcome[PrepareInputResult]) -> None:
+    def _prepared(self, docs: tuple[_Doc, ...], outcome: Outcome[PrepareInputsResult]) -> None:
         if isinstance(outcome, Failed):
-            doc.fail(outcome.error)
+            for doc in docs:
+                doc.fail(outcome.error)
             return
-        result = outcome.value
-        stored = result.input
-        doc.status, doc.stored, doc.grant, doc.name = "prepared", stored, result.grant.name, stored.name
-        doc.source = None  # history need not carry it any further
-        if result.started is not None:
-            self._start_polling(doc, result.started)
-        elif result.begin_error is not None:
-            doc.fail(result.begin_error)
-        elif result.retry_at is not None:
-            self._begin_later(result.retry_at)
+        by_index = {doc.index: doc for doc in docs}
+        for item in outcome.value.items:
+            self._prepared_one(by_index.pop(item.index), item)
+        for doc in by_index.values():  # not answered (a bug): it cannot be left pending forever
+            doc.fail(
+                {"code": "InvalidResult", "message": "prepare_inputs did not answer", "transient": False}
+            )
+
+    def _prepared_one(self, doc: _Doc, item: PreparedInput) -> None:
+        if item.error is not None:
+            if item.error["code"] == CANCELED_CODE and not self.canceled:
+                self._stop_for_cancel()  # the job was canceled before this analysis could start
+            self._prepare_failed(doc, item.error)
+            return
+        assert item.input is not None
+        assert item.grant is not None
+        stored = item.input
+        doc.status, doc.stored, doc.grant, doc.name = "prepared", stored, item.grant.name, stored.name
+        doc.source = doc.prepare_after = None  # history need not carry them any further
+        if item.started is not None:
+            self._start_polling(doc, item.started)
+        elif item.begin_error is not None:
+            doc.fail(item.begin_error)
+        elif item.retry_at is not None:
+            self._begin_later(item.retry_at)
+
+    def _prepare_failed(self, doc: _Doc, error: ErrorInfo) -> None:
+        """For good, or (a transient error, tries left) prepared again after a wait."""
+        doc.prepare_attempts += 1
+        if not error["transient"] or doc.prepare_attempts >= PREPARE_ATTEMPTS or self.canceled:
+            doc.prepare_after = None
+            doc.fail(error)
+            return
+        doc.prepare_after = to_iso(self.context.current_utc_datetime + seconds(PREPARE_RETRY_SECONDS))
 
     def _begun(self, docs: tuple[_Doc, ...], outcome: Outcome[BeginAnalysesResult]) -> None:
         if isinstance(outcome, Failed):
@@ -590,6 +647,14 @@ class _Batch:
 
     def _documents(self) -> list[BatchDocument]:
         return [doc.document() for doc in self.docs]
+
+
+def _chunks(docs: list[_Doc], most: int) -> list[list[_Doc]]:
+    """``docs`` in as few calls of at most ``most`` as possible, of even sizes (23 -> 8, 8, 7)."""
+    if not docs:
+        return []
+    size = -(-len(docs) // -(-len(docs) // most))  # ceil(len / number of calls)
+    return [docs[start : start + size] for start in range(0, len(docs), size)]
 
 
 def _at(moment: str | None) -> datetime:

@@ -255,7 +255,7 @@ class StartedAnalysis:
 
 @dataclass(frozen=True)
 class AnalysisTarget:
-    """The analyzer a document goes to, and how (``prepare_input`` starts its analysis too)."""
+    """The analyzer a document goes to, and how (``prepare_inputs`` starts its analysis too)."""
 
     analyzer_id: NonEmptyStr
     api_version: NonEmptyStr
@@ -263,26 +263,42 @@ class AnalysisTarget:
 
 
 @dataclass(frozen=True)
-class PrepareInputRequest:
-    """Ingest one input and grant CU read access to it, as one step; with ``analyze``, start its
-    analysis too, right after (a document's analysis waits for nothing but its own ingest)."""
+class PrepareItem:
+    """One input of a ``prepare_inputs`` call: its index in the job and where it comes from."""
 
-    job_id: NonEmptyStr
     index: int
     source: InputSource
+
+
+@dataclass(frozen=True)
+class PrepareInputsRequest:
+    """Ingest several inputs of one batch and grant CU read access to each; with ``analyze``, start
+    each one's analysis right after its own ingest and grant (it waits for nothing else)."""
+
+    job_id: NonEmptyStr
+    items: list[PrepareItem]
     analyze: AnalysisTarget | None = None
 
 
 @dataclass(frozen=True)
-class PrepareInputResult:
-    """The stored input and its grant; with ``analyze``: the started analysis, or why it did not
-    start (``begin_error``, for good), or until when the CU pacer put it off (``retry_at``)."""
+class PreparedInput:
+    """One item of ``prepare_inputs``: the stored input and its grant, or why not (``error``; a
+    ``transient`` one is worth another try). With ``analyze``: the started analysis, or why it did not
+    start (``begin_error``, for good), or until when it was put off (``retry_at``: the CU pacer, or a
+    begin that failed for now)."""
 
-    input: StoredInput
-    grant: IssuedGrant
+    index: int
+    input: StoredInput | None = None
+    grant: IssuedGrant | None = None
+    error: ErrorInfo | None = None
     started: StartedAnalysis | None = None
     begin_error: ErrorInfo | None = None
     retry_at: str | None = None
+
+
+@dataclass(frozen=True)
+class PrepareInputsResult:
+    items: list[PreparedInput]
 
 
 @dataclass(frozen=True)
@@ -387,9 +403,7 @@ BEGIN_CREATE_ANALYZER = ActivityContract(
 )
 BEGIN_ANALYSIS = ActivityContract(names.BEGIN_ANALYSIS, BeginAnalysisRequest, BeginAnalysisResult)
 GET_OPERATION = ActivityContract(names.GET_OPERATION, GetOperationRequest, OperationState)
-PREPARE_INPUT = ActivityContract(
-    names.PREPARE_INPUT, PrepareInputRequest, PrepareInputResult, echoed_on_failure=("index",)
-)
+PREPARE_INPUTS = ActivityContract(names.PREPARE_INPUTS, PrepareInputsRequest, PrepareInputsResult)
 BEGIN_ANALYSES = ActivityContract(names.BEGIN_ANALYSES, BeginAnalysesRequest, BeginAnalysesResult)
 POLL_OPERATIONS = ActivityContract(names.POLL_OPERATIONS, PollOperationsRequest, PollOperationsResult)
 SAVE_BATCH = ActivityContract(names.SAVE_BATCH, SaveBatchRequest, SaveBatchResult)

@@ -82,6 +82,9 @@ class BatchDocument:
     result_blob: str | None = None
     poll_error: str | None = None
     error: ErrorInfo | None = None
+    # A pending document whose last preparation failed for now: how many tries so far, and when next.
+    prepare_attempts: int = 0
+    prepare_after: str | None = None
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,7 @@ EXPECTED_BINDINGS: dict[str, list[dict[str, Any]]] = {
             names.BEGIN_CREATE_ANALYZER,
             names.BEGIN_ANALYSIS,
             names.GET_OPERATION,
-            names.PREPARE_INPUT,
+            names.PREPARE_INPUTS,
             names.BEGIN_ANALYSES,
             names.POLL_OPERATIONS,
             names.SAVE_BATCH,

@@ -177,24 +177,29 @@ EXAMPLES: dict[type, dict[str, Any]] = {
         "index": False,
     },
     activities.SaveResultsResult: {"resultBlob": None, "summaryBlob": "j/summary.json"},
-    activities.PrepareInputRequest: {
+    activities.PrepareInputsRequest: {
         "jobId": "j",
-        "index": 2,
-        "source": {"staged": "j/u-a.pdf", "name": "a.pdf"},
+        "items": [{"index": 2, "source": {"staged": "j/u-a.pdf", "name": "a.pdf"}}],
         "analyze": {"analyzerId": "a", "apiVersion": "v", "modelDeployments": {"m": "d"}},
     },
-    activities.PrepareInputResult: {
-        "input": {
-            "index": 2,
-            "name": "a.pdf",
-            "blob": "j/2-a.pdf",
-            "size": 3,
-            "contentType": "application/pdf",
-            "etag": "e",
-            "sha256": "s",
-        },
-        "grant": {"grant": "g", "expiresAt": "t"},
-        "started": {"key": "2", "operationLocation": "l", "operationId": "o", "attempts": 1},
+    activities.PrepareInputsResult: {
+        "items": [
+            {
+                "index": 2,
+                "input": {
+                    "index": 2,
+                    "name": "a.pdf",
+                    "blob": "j/2-a.pdf",
+                    "size": 3,
+                    "contentType": "application/pdf",
+                    "etag": "e",
+                    "sha256": "s",
+                },
+                "grant": {"grant": "g", "expiresAt": "t"},
+                "started": {"key": "2", "operationLocation": "l", "operationId": "o", "attempts": 1},
+            },
+            {"index": 3, "error": {"code": "Timeout", "message": "m", "transient": True}},
+        ]
     },
     activities.BeginAnalysesRequest: {
         "jobId": "j",
@@ -319,6 +324,7 @@ EXAMPLES: dict[type, dict[str, Any]] = {
                 "source": {"url": "https://x/a.pdf"},
                 "attempts": 1,
                 "polls": 0,
+                "prepareAttempts": 0,
             },
             {
                 "index": 1,
@@ -331,6 +337,7 @@ EXAMPLES: dict[type, dict[str, Any]] = {
                 "polls": 4,
                 "nextPollAt": "2026-01-01T12:00:05.000000Z",
                 "deadlineAt": "2026-01-01T12:30:00.000000Z",
+                "prepareAttempts": 0,
             },
         ],
         "prepareOnly": False,

@@ -46,9 +46,10 @@ async def children(stack: AppStack, job_id: str) -> list[dict[str, Any]]:
 
 
 async def test_cancel_with_work_queued_and_operations_running(start_stack: Callable[..., Any]) -> None:
-    async with start_stack(**ONE_ACTIVITY_AT_A_TIME) as stack:
-        # Every analysis runs forever at CU, and each API call takes a while, so that the job's
-        # prepare_input activities (ingest, grant, begin) queue up behind the single activity slot.
+    # One document per batch, so one per prepare_inputs call (ingest, grant, begin): the calls
+    # queue up behind the single activity slot.
+    async with start_stack(**ONE_ACTIVITY_AT_A_TIME, JOB_BATCH_SIZE="1") as stack:
+        # Every analysis runs forever at CU, and each API call takes a while.
         stack.emulator.set_faults(hang_input_names={name for _, name, _ in DOCUMENTS}, latency_ms=400)
         job_id = await stack.submit(DOCUMENTS)
         async with asyncio.timeout(30):

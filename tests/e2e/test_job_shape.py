@@ -1,9 +1,9 @@
 """The job's shape, read from real histories on devhost: what the orchestrators' docstrings claim.
 
 - Stage 1 is one wave: the analyzer check and every batch's ingest+grant are scheduled in the
-  job's first episode, and each batch schedules every document's ``prepare_input`` in its first.
+  job's first episode, and each batch schedules ``prepare_inputs`` for every document in its first.
 - A per-document pipeline: each document's analysis starts in the activity that ingests it (its
-  result holds the started operation); no stage waits for the others' documents.
+  item of the result holds the started operation); no stage waits for the others' documents.
 - Bounded histories: a batch's history depends on its size, not on the job's.
 
 devhost runs the real SDK replay and the extension's action replay (devhost/durable/replay.py),
@@ -49,6 +49,16 @@ def scheduled(episode: list[dict[str, Any]]) -> list[str]:
     return names
 
 
+def prepared_indexes(episode: list[dict[str, Any]]) -> list[int]:
+    """The documents an episode's ``prepare_inputs`` calls were given, in order."""
+    return [
+        item["index"]
+        for event in episode
+        if event["EventType"] == TASK_SCHEDULED and event["Name"] == "prepare_inputs"
+        for item in json.loads(event["Input"])["items"]
+    ]
+
+
 async def test_stage_one_is_one_wave_and_each_batch_prepares_every_document_at_once(
     start_stack: Callable[..., Any],
 ) -> None:
@@ -70,10 +80,8 @@ async def test_stage_one_is_one_wave_and_each_batch_prepares_every_document_at_o
         f"analysis_batch:{batch_instance_id(job_id, n, prepare=True)}" for n in range(2)
     )
     # Each batch schedules all of its documents' ingest+grant in its first episode (2 and 1).
-    assert [scheduled(episodes(history)[0]) for history in prepare] == [
-        ["prepare_input"] * 2,
-        ["prepare_input"],
-    ]
+    assert [scheduled(episodes(history)[0]) for history in prepare] == [["prepare_inputs"]] * 2
+    assert [prepared_indexes(episodes(history)[0]) for history in prepare] == [[0, 1], [2]]
     # The analysis batches run only after the wave: the job's second scheduling episode.
     later = [names for episode in episodes(job)[1:] if (names := scheduled(episode))]
     assert later[0] == [f"analysis_batch:{batch_instance_id(job_id, n)}" for n in range(2)]
@@ -92,17 +100,17 @@ async def test_a_documents_analysis_starts_with_its_own_ingest(start_stack: Call
     assert status["status"] == "succeeded", status
     assert scheduled(episodes(job)[0]) == [f"analysis_batch:{batch_instance_id(job_id, n)}" for n in range(2)]
     for history, size in zip(batches, (2, 1), strict=True):
-        assert scheduled(episodes(history)[0]) == ["prepare_input"] * size
+        assert scheduled(episodes(history)[0]) == ["prepare_inputs"]
         every = [name for episode in episodes(history) for name in scheduled(episode)]
         assert "begin_analyses" not in every  # nothing waited for a stage to end
-        prepared = [
+        (answer,) = [
             json.loads(event["Result"])
             for event in history
-            if event["EventType"] == TASK_COMPLETED and '"started"' in (event.get("Result") or "")
+            if event["EventType"] == TASK_COMPLETED and '"items"' in (event.get("Result") or "")
         ]
-        # Each document's own activity ingested it, granted it and started its analysis.
-        assert len(prepared) == size
-        assert all(result["started"]["operationId"] for result in prepared)
+        # The activity that ingested and granted each document also started its analysis.
+        assert len(answer["items"]) == size
+        assert all(item["started"]["operationId"] for item in answer["items"])
     # Progress and the summary are whole although no per-document line passed through the job.
     assert status["progress"] == {"total": 3, "ingested": 3, "failed": 0, "analyzing": 0, "done": 3}
     assert [fate["name"] for fate in status["summary"]["inputs"]] == FILES

@@ -73,13 +73,15 @@ async def test_a_jobs_whole_path_is_one_trace_with_its_ids_and_no_secret(
 
     # Activities: the host's span, and inside it the app's own with the job's ids (the job's one
     # batch runs inside the job's own orchestration).
-    for name in ("prepare_input", "poll_operations", "save_batch", "save_results"):
+    for name in ("prepare_inputs", "poll_operations", "save_batch", "save_results"):
         (app_span, *_) = named(spans, f"activity {name}")
         assert app_span.context.trace_id == trace_id, name
         assert ancestors(app_span, by_id)[:2] == [f"activity:{name}", "orchestration:analysis_job"], name
         assert attributes(app_span)[fields.JOB_ID] == job_id
         assert attributes(app_span)[fields.OUTCOME] == "succeeded"
+    # prepare_inputs runs a prepare_input step per document, each in its own span with its index.
     (prepare,) = named(spans, "activity prepare_input")
+    assert ancestors(prepare, by_id)[0] == "activity prepare_inputs"
     assert attributes(prepare)[fields.INPUT_INDEX] == 0
     # poll_operations runs a get_operation step per operation, each in its own span with its ids.
     polls = named(spans, "activity get_operation")

@@ -5,6 +5,7 @@ held back by the Durable extension (one live timer, cancelled before new work)."
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -14,7 +15,12 @@ from core.contracts.activities import OperationRecord
 from core.contracts.orchestrations import BatchDocument, BatchRequest
 from core.contracts.wire import to_wire
 from core.jobs import PollingPolicy, to_iso
-from orchestrators.analysis_batch import ROUNDS_PER_EXECUTION, run_analysis_batch
+from orchestrators.analysis_batch import (
+    PREPARE_ATTEMPTS,
+    PREPARE_RETRY_SECONDS,
+    ROUNDS_PER_EXECUTION,
+    run_analysis_batch,
+)
 from tests.orchestrators.fake_context import START, Call, FakeContext, Reply, host_failure, ok, permanent
 
 POLICY: PollingPolicy = {"initialIntervalSeconds": 1, "maxIntervalSeconds": 8, "deadlineSeconds": 60}
@@ -64,12 +70,38 @@ def started(key: str, attempts: int = 1) -> dict[str, Any]:
     }
 
 
-def prepared_and_begun(call: Call) -> Reply:
-    """Ingested, granted and started; document n takes n * 0.1 s."""
-    index = call.input["index"]
+# What ``prepare_inputs`` answers for one document: (seconds it takes, its item in the result).
+ItemAnswer = Callable[[int, bool], tuple[float, dict[str, Any]]]
+
+
+def each_item(answer: ItemAnswer) -> Callable[[Call], Reply]:
+    """``prepare_inputs`` answered document by document; the call ends with its slowest document."""
+
+    def reply(call: Call) -> Reply:
+        analyze = call.input.get("analyze") is not None
+        answered = [answer(item["index"], analyze) for item in call.input["items"]]
+        return ok(after=max(after for after, _ in answered), items=[item for _, item in answered])
+
+    return reply
+
+
+def ready(index: int, **extra: Any) -> dict[str, Any]:
+    """A document ingested and granted (``extra``: what happened to its analysis)."""
     grant = {"grant": f"job-1/g{index}.json", "expiresAt": "x"}
-    extra = {"started": started(str(index))} if call.input.get("analyze") else {}
-    return ok(after=0.1 * (index + 1), input=stored(index), grant=grant, **extra)
+    return {"index": index, "input": stored(index), "grant": grant, **extra}
+
+
+def begun(index: int, analyze: bool) -> tuple[float, dict[str, Any]]:
+    """Ingested, granted and started; document n takes (n + 1) * 0.1 s."""
+    extra = {"started": started(str(index))} if analyze else {}
+    return 0.1 * (index + 1), ready(index, **extra)
+
+
+prepared_and_begun = each_item(begun)
+
+
+def items_of(call: Call) -> list[int]:
+    return [item["index"] for item in call.input["items"]]
 
 
 class Operations:
@@ -97,21 +129,22 @@ class Operations:
 
 def answers(**overrides: Any) -> dict[str, Any]:
     default = {
-        "prepare_input": prepared_and_begun,
+        "prepare_inputs": prepared_and_begun,
         "poll_operations": Operations(),
         "save_batch": ok(recordBlob="job-1/batch-0.json"),
     }
     return {**default, **overrides}
 
 
-def test_each_document_is_prepared_and_begun_in_one_activity_all_in_the_first_wave() -> None:
+def test_documents_are_prepared_and_begun_a_few_per_activity_all_in_the_first_wave() -> None:
     context = FakeContext(input=request(3), answers=answers())
 
     result = context.run(run_analysis_batch)
 
     first = context.waves[0]
-    assert [call.name for call in first] == ["prepare_input"] * 3
-    analyze = first[0].request(steps.PREPARE_INPUT).analyze
+    assert [call.name for call in first] == ["prepare_inputs"]
+    assert items_of(first[0]) == [0, 1, 2]
+    analyze = first[0].request(steps.PREPARE_INPUTS).analyze
     assert analyze is not None
     assert analyze.analyzer_id == "prebuilt-document"
     assert "begin_analyses" not in context.names()
@@ -124,15 +157,26 @@ def test_each_document_is_prepared_and_begun_in_one_activity_all_in_the_first_wa
     assert [op.result_blob for op in record.operations] == ["r-0", "r-1", "r-2"]
 
 
+def test_a_full_batch_is_prepared_in_even_calls_of_at_most_ten_documents() -> None:
+    context = FakeContext(input=request(23), answers=answers())
+
+    result = context.run(run_analysis_batch)
+
+    first = context.waves[0]
+    assert [len(items_of(call)) for call in first] == [8, 8, 7]
+    assert sorted(index for call in first for index in items_of(call)) == list(range(23))
+    assert result["counts"]["done"] == 23
+
+
 def test_one_poll_round_covers_every_operation_due_and_waits_for_retry_after() -> None:
     context = FakeContext(input=request(3), answers=answers())
 
     context.run(run_analysis_batch)
 
     polls = context.calls_to("poll_operations")
-    # Begun 0.1-0.3 s in; first polls due 1 s after each: close enough to share one round.
+    # Begun in one call that ends at 0.3 s; the first polls are due 1 s after: one round.
     assert [[item["key"] for item in call.input["items"]] for call in polls] == [["0", "1", "2"]] * 2
-    assert polls[0].at == START + timedelta(seconds=1.1)
+    assert polls[0].at == START + timedelta(seconds=1.3)
     assert polls[1].at - polls[0].at >= timedelta(seconds=1)  # CU's Retry-After: 1
     assert all(call.with_retry is False for call in polls)  # the next round is the retry
 
@@ -160,13 +204,13 @@ def test_pages_counted_by_cu_are_passed_on_to_the_pacer() -> None:
 def test_begins_the_pacer_put_off_start_when_it_said() -> None:
     retry_at = to_iso(START + timedelta(seconds=5))
 
-    def deferred(call: Call) -> Reply:
-        index = call.input["index"]
-        grant = {"grant": f"job-1/g{index}.json", "expiresAt": "x"}
-        return ok(after=0.1, input=stored(index), grant=grant, retryAt=retry_at)
+    def deferred(index: int, analyze: bool) -> tuple[float, dict[str, Any]]:
+        return 0.1, ready(index, retryAt=retry_at)
 
     begin = ok(after=0.1, started=[started("0"), started("1")], failed=[], deferred=[])
-    context = FakeContext(input=request(2), answers=answers(prepare_input=deferred, begin_analyses=begin))
+    context = FakeContext(
+        input=request(2), answers=answers(prepare_inputs=each_item(deferred), begin_analyses=begin)
+    )
 
     result = context.run(run_analysis_batch)
 
@@ -194,15 +238,13 @@ def test_polls_the_pacer_put_off_run_when_it_said() -> None:
 
 
 def test_failures_are_each_documents_own() -> None:
-    def prepare(call: Call) -> Reply:
-        index = call.input["index"]
+    def prepare(index: int, analyze: bool) -> tuple[float, dict[str, Any]]:
         if index == 0:
-            return permanent("NotFound", "gone")
-        grant = {"grant": f"job-1/g{index}.json", "expiresAt": "x"}
+            return 0.0, {"index": 0, "error": {"code": "NotFound", "message": "gone", "transient": False}}
         if index == 1:
             error = {"code": "AnalyzerNotFound", "message": "no analyzer", "transient": False}
-            return ok(input=stored(1), grant=grant, beginError=error)
-        return prepared_and_begun(call)
+            return 0.0, ready(1, beginError=error)
+        return begun(index, analyze)
 
     failed = ok(
         after=0.05,
@@ -211,7 +253,9 @@ def test_failures_are_each_documents_own() -> None:
         ],
         deferred=[],
     )
-    context = FakeContext(input=request(3), answers=answers(prepare_input=prepare, poll_operations=failed))
+    context = FakeContext(
+        input=request(3), answers=answers(prepare_inputs=each_item(prepare), poll_operations=failed)
+    )
 
     result = context.run(run_analysis_batch)
 
@@ -225,6 +269,58 @@ def test_failures_are_each_documents_own() -> None:
     assert "blob" not in record.inputs[0]
     assert [op.status for op in record.operations] == ["Failed", "Failed", "Failed"]
     assert result["counts"]["failed"] == 3
+
+
+def test_a_document_whose_preparation_failed_for_now_is_prepared_again_alone() -> None:
+    tries: list[int] = []
+
+    def flaky(index: int, analyze: bool) -> tuple[float, dict[str, Any]]:
+        if index == 1:
+            tries.append(index)
+            if len(tries) < 3:
+                error = {"code": "ServiceUnavailable", "message": "storage is busy", "transient": True}
+                return 0.1, {"index": 1, "error": error}
+        return begun(index, analyze)
+
+    context = FakeContext(input=request(3), answers=answers(prepare_inputs=each_item(flaky)))
+
+    result = context.run(run_analysis_batch)
+
+    prepares = context.calls_to("prepare_inputs")
+    assert [items_of(call) for call in prepares] == [[0, 1, 2], [1], [1]]
+    step = timedelta(seconds=PREPARE_RETRY_SECONDS)
+    assert prepares[1].at >= prepares[0].at + step
+    assert prepares[2].at >= prepares[1].at + step
+    assert result["counts"]["done"] == 3
+
+
+def test_a_document_that_keeps_failing_for_now_fails_after_the_hosts_number_of_attempts() -> None:
+    def down(index: int, analyze: bool) -> tuple[float, dict[str, Any]]:
+        return 0.0, {"index": index, "error": {"code": "Timeout", "message": "no", "transient": True}}
+
+    context = FakeContext(input=request(1), answers=answers(prepare_inputs=each_item(down)))
+
+    result = context.run(run_analysis_batch)
+
+    assert len(context.calls_to("prepare_inputs")) == PREPARE_ATTEMPTS
+    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
+    assert [(line["status"], line["error"]["code"]) for line in record.inputs] == [("failed", "Timeout")]
+    assert result["counts"]["failed"] == 1
+
+
+def test_a_prepare_call_the_host_gave_up_on_fails_its_documents_only() -> None:
+    def answer(call: Call) -> Reply:
+        if 0 in items_of(call):
+            return host_failure("worker crashed")
+        return prepared_and_begun(call)
+
+    context = FakeContext(input=request(12), answers=answers(prepare_inputs=answer))
+
+    result = context.run(run_analysis_batch)
+
+    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
+    assert [line["status"] for line in record.inputs] == ["failed"] * 6 + ["succeeded"] * 6
+    assert result["counts"]["done"] == 6
 
 
 def test_a_poll_that_failed_is_repeated_until_the_deadline() -> None:
@@ -268,8 +364,8 @@ def test_a_prepare_only_batch_returns_its_prepared_documents() -> None:
 
     result = context.run(run_analysis_batch)
 
-    assert all(call.input.get("analyze") is None for call in context.calls_to("prepare_input"))
-    assert context.names() == ["prepare_input", "prepare_input"]  # no record: the job goes on with them
+    assert all(call.input.get("analyze") is None for call in context.calls_to("prepare_inputs"))
+    assert context.names() == ["prepare_inputs"]  # no record: the job goes on with them
     assert [(d["status"], d["grant"]) for d in result["documents"]] == [
         ("prepared", "job-1/g0.json"),
         ("prepared", "job-1/g1.json"),
@@ -320,7 +416,7 @@ def cancel_at(seconds: float) -> dict[str, Any]:
 
 
 def refused(call: Call) -> Reply:
-    return permanent("JobCanceled", "Job job-1 was canceled: prepare_input did not start")
+    return permanent("JobCanceled", "Job job-1 was canceled: prepare_inputs did not start")
 
 
 def test_a_cancel_while_polling_stops_the_polls_and_records_running_operations_canceled() -> None:
@@ -345,32 +441,53 @@ def test_a_cancel_while_polling_stops_the_polls_and_records_running_operations_c
 
 def test_a_cancel_keeps_what_succeeded_and_drains_what_is_in_flight() -> None:
     def prepare(call: Call) -> Reply:
-        if call.input["index"] == 0:
-            return prepared_and_begun(call)  # started at 0.1 s, polled to its end at 1.1 s
+        if 0 in items_of(call):  # documents 0-5: started by 0.6 s, polled to their end at 1.6 s
+            return prepared_and_begun(call)
         return permanent("JobCanceled", "refused", after=2.0)  # queued until after the cancel
 
     quick = Operations(polls_to_finish=1)
     context = FakeContext(
-        input=request(3), answers=answers(prepare_input=prepare, poll_operations=quick), events=cancel_at(1.5)
+        input=request(12),
+        answers=answers(prepare_inputs=prepare, poll_operations=quick),
+        events=cancel_at(1.65),
     )
 
     result = context.run(run_analysis_batch)
 
-    assert context.names() == ["prepare_input"] * 3 + ["poll_operations", "save_batch"]
+    assert context.names() == ["prepare_inputs"] * 2 + ["poll_operations", "save_batch"]
     (save,) = context.calls_to("save_batch")
     assert save.at == START + timedelta(seconds=2)  # after the in-flight steps drained
     record = save.request(steps.SAVE_BATCH)
-    assert [line["status"] for line in record.inputs] == ["succeeded", "skipped", "skipped"]
-    assert [op.status for op in record.operations] == ["Succeeded", "Skipped", "Skipped"]
-    assert result["counts"]["done"] == 1
+    assert [line["status"] for line in record.inputs] == ["succeeded"] * 6 + ["skipped"] * 6
+    assert [op.status for op in record.operations] == ["Succeeded"] * 6 + ["Skipped"] * 6
+    assert result["counts"]["done"] == 6
 
 
-def test_a_refused_step_stops_a_batch_that_missed_the_cancel_event() -> None:
-    context = FakeContext(input=request(2), answers=answers(prepare_input=refused))
+def test_a_cancel_one_document_meets_stops_the_batch() -> None:
+    def prepare(index: int, analyze: bool) -> tuple[float, dict[str, Any]]:
+        if index == 0:
+            return begun(index, analyze)
+        error = {"code": "JobCanceled", "message": "the analysis did not start", "transient": False}
+        return 0.2, {"index": index, "error": error}
+
+    context = FakeContext(input=request(2), answers=answers(prepare_inputs=each_item(prepare)))
 
     context.run(run_analysis_batch)
 
-    assert context.names() == ["prepare_input", "prepare_input", "save_batch"]
+    assert context.names() == ["prepare_inputs", "save_batch"]  # no poll: the job was canceled
+    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
+    assert [(op.status, op.operation_id) for op in record.operations] == [
+        ("Canceled", "op-0"),
+        ("Skipped", None),
+    ]
+
+
+def test_a_refused_step_stops_a_batch_that_missed_the_cancel_event() -> None:
+    context = FakeContext(input=request(2), answers=answers(prepare_inputs=refused))
+
+    context.run(run_analysis_batch)
+
+    assert context.names() == ["prepare_inputs", "save_batch"]
     record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
     assert {(line["status"], line["error"]["code"]) for line in record.inputs} == {("skipped", "JobCanceled")}
 

@@ -25,6 +25,7 @@ from tests.orchestrators.fake_context import (
     permanent,
     returns,
 )
+from tests.orchestrators.test_analysis_batch import each_item
 
 POLICY: PollingPolicy = {"initialIntervalSeconds": 1, "maxIntervalSeconds": 8, "deadlineSeconds": 60}
 ANALYZER: AnalyzerSpec = {"analyzerId": "invoices", "apiVersion": "2025-11-01", "definition": {"x": 1}}
@@ -289,15 +290,14 @@ def _prepare_or_done(lost: set[int]) -> Any:
 
 
 def test_a_job_of_one_batch_runs_it_itself() -> None:
-    def prepared(call: Call) -> Reply:
-        index = call.input["index"]
-        begun = {
+    def prepared(index: int, analyze: bool) -> tuple[float, dict[str, Any]]:
+        started = {
             "key": str(index),
             "operationLocation": f"https://cu/op/{index}",
             "operationId": f"op-{index}",
         }
         grant = {"grant": f"job-1/g{index}.json", "expiresAt": "x"}
-        return ok(after=0.1, input=stored(index), grant=grant, started=begun)
+        return 0.1, {"index": index, "input": stored(index), "grant": grant, "started": started}
 
     done = ok(
         polled=[{"key": k, "status": "Succeeded", "resultBlob": f"r{k}"} for k in ("0", "1")], deferred=[]
@@ -305,7 +305,9 @@ def test_a_job_of_one_batch_runs_it_itself() -> None:
     context = FakeContext(
         input=job(2),
         answers=answers(
-            prepare_input=prepared, poll_operations=done, save_batch=ok(recordBlob="job-1/batch-0.json")
+            prepare_inputs=each_item(prepared),
+            poll_operations=done,
+            save_batch=ok(recordBlob="job-1/batch-0.json"),
         ),
     )
 
@@ -313,8 +315,7 @@ def test_a_job_of_one_batch_runs_it_itself() -> None:
 
     assert "analysis_batch" not in context.names()
     assert context.names() == [
-        "prepare_input",
-        "prepare_input",
+        "prepare_inputs",
         "poll_operations",
         "save_batch",
         "save_results",
@@ -401,15 +402,15 @@ def test_a_cancel_during_stage_one_starts_no_analysis() -> None:
 def test_a_job_of_one_batch_shares_its_cancel_with_the_batch() -> None:
     never = ok(after=0.05, polled=[{"key": "0", "status": "Running", "retryAfterSeconds": 5.0}], deferred=[])
 
-    def prepared(call: Call) -> Reply:
-        begun = {"key": "0", "operationLocation": "https://cu/op/0", "operationId": "op-0"}
+    def prepared(index: int, analyze: bool) -> tuple[float, dict[str, Any]]:
+        started = {"key": "0", "operationLocation": "https://cu/op/0", "operationId": "op-0"}
         grant = {"grant": "job-1/g0.json", "expiresAt": "x"}
-        return ok(after=0.1, input=stored(0), grant=grant, started=begun)
+        return 0.1, {"index": 0, "input": stored(0), "grant": grant, "started": started}
 
     context = FakeContext(
         input=job(1),
         answers=answers(
-            prepare_input=prepared,
+            prepare_inputs=each_item(prepared),
             poll_operations=never,
             save_batch=ok(recordBlob="job-1/batch-0.json"),
             save_results=ok(resultBlob=None, summaryBlob="s"),
