@@ -4,9 +4,11 @@ The job (``orchestrators/analysis_job.py``) splits its inputs into batches of at
 ``batchSize`` documents and runs each batch as this sub-orchestration, so that no history grows
 with the job's size. Inside a batch there is no stage barrier:
 
-- **prepare and begin**: one ``prepare_input`` per document, all scheduled in the batch's first
-  episode, ingests the document, signs its grant and starts its analysis: a document's analysis
-  starts as soon as its own ingest and grant are done, never waiting for its neighbours;
+- **prepare and begin**: ``prepare_inputs`` calls of at most ``DOCUMENTS_PER_PREPARE`` documents,
+  all scheduled in the batch's first episode, take each document on its own: ingest it, sign its
+  grant, start its analysis. A document's analysis starts as soon as its own ingest and grant are
+  done, never waiting for its neighbours; a document whose preparation failed for now is prepared
+  again alone, after a wait;
 - **poll**: one ``poll_operations`` per round polls every operation that is due, each at its own
   time (CU's ``Retry-After``, else the backoff of ``core.jobs.next_poll_interval``); a durable
   timer wakes the batch at the next due time. A poll that cannot reach CU or storage is repeated

@@ -13,7 +13,7 @@ steps (a barrier the request asked for):
 
 - an analyzer to ensure (``ensure_analyzer``, when the job carries a definition): analyses must
   wait for it. Stage 1 is then **one wave**: the ``ensure_analyzer`` sub-orchestration and every
-  batch's ``prepare_input`` (ingest and grant as one step) are scheduled in the same episode;
+  batch's ``prepare_inputs`` (ingest and grant as one step) are scheduled in the same episode;
 - ``partialFailure: "fail"``: no input is analysed unless every input made it.
 
 The first step runs the batches with ``prepare_only``; the second runs them again on the prepared
@@ -242,25 +242,23 @@ class _PerDocumentJob:
         if stop_reason is None and counts.started == 0 and counts.failed == self.total:
             stop_reason = _no_usable_inputs()
         self._status("canceling" if canceled else "saving", counts=counts)
-        saved = yield from wait(
+        save = call_activity(
             self.context,
-            call_activity(
-                self.context,
-                steps.SAVE_RESULTS,
-                SaveResultsRequest(
-                    job_id=job["jobId"],
-                    analyzer_id=job["analyzerId"],
-                    mode=job["mode"],
-                    operations=[],
-                    batch_records=[result.record_blob for result in results if result.record_blob],
-                    index=not canceled,  # a canceled job has no result (GET .../result answers 409)
-                ),
+            steps.SAVE_RESULTS,
+            SaveResultsRequest(
+                job_id=job["jobId"],
+                analyzer_id=job["analyzerId"],
+                mode=job["mode"],
+                operations=[],
+                batch_records=[result.record_blob for result in results if result.record_blob],
+                index=not canceled,  # a canceled job has no result (GET .../result answers 409)
             ),
         )
+        # Side by side: the cleanup removes staging and grant blobs, which the results never read.
+        cleanup = call_activity(self.context, steps.CLEANUP_JOB, CleanupJobRequest(job["jobId"]))
+        pendings: list[Pending[Any]] = [save, cleanup]
+        saved, cleaned = yield from settle(self.context, pendings)
         raise_if_host_gave_up(saved)  # a permanent failure only leaves resultBlob null
-        cleaned = yield from wait(
-            self.context, call_activity(self.context, steps.CLEANUP_JOB, CleanupJobRequest(job["jobId"]))
-        )
         raise_if_host_gave_up(cleaned)
         status = "failed" if stop_reason is not None else _outcome(counts, self.total)
         if canceled:

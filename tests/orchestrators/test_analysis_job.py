@@ -138,7 +138,7 @@ def test_a_job_runs_its_documents_in_batches_all_started_at_once() -> None:
     ]
     assert first.documents[0].source == inputs(5)[0]
     assert first.prepare_only is False
-    assert [[call.name for call in calls] for calls in rest] == [["save_results"], ["cleanup_job"]]
+    assert [[call.name for call in calls] for calls in rest] == [["save_results", "cleanup_job"]]
     save = context.calls_to("save_results")[0].request(steps.SAVE_RESULTS)
     assert save.batch_records == [f"job-1/batch-{n}.json" for n in range(3)]
     assert summary["status"] == "succeeded"
