@@ -79,7 +79,6 @@ from orchestrators.tasks import (
     call_sub_orchestrator,
     raise_if_host_gave_up,
     settle,
-    wait,
 )
 
 bp = df.Blueprint()
