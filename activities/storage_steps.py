@@ -60,11 +60,13 @@ async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
     a part at a time as they come, in input order, and the summary gathers every input's fate and
     each operation that was attempted (the status API merges it into the job's summary).
     """
-    fates: list[dict[str, Any]] = []
+    fates: list[dict[str, Any]] = list(request.inputs)
     attempted: list[dict[str, Any]] = []
 
     async def operations() -> AsyncIterator[OperationOutcome]:
         for operation in request.operations:
+            if request.inputs and operation.status != "Skipped":
+                attempted.append(_summary_line(operation))
             yield _outcome(operation)
         for name in request.batch_records:  # in batch order, so inputs keep their order
             record = await results.read_result(request.job_id, _result_key(request.job_id, name))
@@ -82,7 +84,7 @@ async def save_results(request: SaveResultsRequest) -> SaveResultsResult:
         async for _ in operations():
             pass
     summary = None
-    if request.batch_records:
+    if request.batch_records or request.inputs:
         document = {"inputs": fates, "operations": attempted}
         summary = await results.save_result(request.job_id, SUMMARY_KEY, document)
     return SaveResultsResult(result_blob=blob, summary_blob=summary)

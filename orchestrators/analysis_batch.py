@@ -139,20 +139,32 @@ def run_analysis_batch(context: OrchestrationContext) -> Generator[Any, Any, dic
     return (yield from _Batch(context, request).run())
 
 
+@dataclass(frozen=True)
+class InlineBatch:
+    """How a batch run inline ended: its result, its record (``save_batch``'s, handed to the job's
+    ``save_results`` instead of stored) and its failed inputs (index, error code) for telemetry."""
+
+    result: BatchResult
+    inputs: list[dict[str, Any]]
+    operations: list[OperationRecord]
+    failures: list[tuple[int, str]]
+
+
 def run_batch_inline(
     context: OrchestrationContext, request: BatchRequest, status: dict[str, Any], cancel: CancelSignal
-) -> Generator[Any, Any, tuple[BatchResult, list[tuple[int, str]]]]:
+) -> Generator[Any, Any, InlineBatch]:
     """A job's only batch, run in the job's own orchestration (a small job needs no sub-orchestration).
 
     ``status``: the job's fields its custom status keeps; ``cancel``: the job's signal. It does not
     continue as new (that would restart the job): a batch's history is bounded by its size and the
-    deadline's poll rounds. Returns the batch's result and its failed inputs (index, error code),
-    which the job logs after its own last yield.
+    deadline's poll rounds. It saves no record of its own: the job hands it to ``save_results``
+    (one activity fewer), and logs the failed inputs after its own last yield.
     """
     batch = _Batch(context, request, job_status=status, cancel=cancel)
     output = yield from batch.run()
     assert output is not None, "an inline batch never continues as new"
-    return from_wire(BatchResult, output), batch.failures()
+    inputs, operations = batch.record()
+    return InlineBatch(from_wire(BatchResult, output), inputs, operations, batch.failures())
 
 
 @dataclass
@@ -258,26 +270,29 @@ class _Batch:
                     self.request.batch, self._counts(), documents=self._documents(), canceled=self.canceled
                 )
             )
+        if self.job_status is not None:  # inline: the job saves the record with its results
+            return to_wire(BatchResult(self.request.batch, self._counts(), canceled=self.canceled))
+        inputs, operations = self.record()
         saved = yield from wait(
             self.context,
             call_activity(
                 self.context,
                 steps.SAVE_BATCH,
                 SaveBatchRequest(
-                    job_id=self.request.job_id,
-                    batch=self.request.batch,
-                    inputs=[dict(_fate(doc)) for doc in self.docs],
-                    operations=[_operation(doc) for doc in self.docs],
+                    job_id=self.request.job_id, batch=self.request.batch, inputs=inputs, operations=operations
                 ),
             ),
         )
         raise_if_host_gave_up(saved)  # without its record the job cannot report this batch
         record = saved.value.record_blob if isinstance(saved, Succeeded) else None
-        if self.job_status is None:  # after the last yield: once (an inline batch's job logs them)
-            log_inputs_failed(logger, self.request.job_id, self.failures())
+        log_inputs_failed(logger, self.request.job_id, self.failures())  # after the last yield: once
         return to_wire(
             BatchResult(self.request.batch, self._counts(), record_blob=record, canceled=self.canceled)
         )
+
+    def record(self) -> tuple[list[dict[str, Any]], list[OperationRecord]]:
+        """The batch's record: each document's fate (its summary line) and its operation entry."""
+        return [dict(_fate(doc)) for doc in self.docs], [_operation(doc) for doc in self.docs]
 
     def failures(self) -> list[tuple[int, str]]:
         """The failed inputs: (index, error code), for telemetry."""

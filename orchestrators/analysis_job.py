@@ -66,7 +66,7 @@ from core.contracts.orchestrations import (
 from core.errors import ErrorInfo
 from core.jobs import DEFAULT_BATCH_SIZE, JobSpec, batch_instance_id, to_iso
 from core.telemetry_fields import log_inputs_failed, log_job_finished
-from orchestrators.analysis_batch import placeholder_name, run_batch_inline
+from orchestrators.analysis_batch import InlineBatch, placeholder_name, run_batch_inline
 from orchestrators.cancellation import CancelSignal
 from orchestrators.context import OrchestrationContext
 from orchestrators.tasks import (
@@ -110,7 +110,7 @@ class _PerDocumentJob:
         self.total = len(documents)
         # Before the first yield, so that its event joins the first wave (core/cancellation.py).
         self.cancel = CancelSignal(context)
-        self.failures: list[tuple[int, str]] = []  # the failed inputs of a batch run inline
+        self.inline: InlineBatch | None = None  # the job's one batch, when it ran it itself
 
     def run(self) -> Generator[Any, Any, dict[str, Any]]:
         stop_reason: ErrorInfo | None = None
@@ -121,9 +121,10 @@ class _PerDocumentJob:
         if len(batches) == 1 and stop_reason is None:
             # One batch: run it here; a sub-orchestration would only add episodes and history.
             status = {"mode": self.job["mode"], "analyzerId": self.job["analyzerId"]}
-            result, self.failures = yield from run_batch_inline(
+            self.inline = yield from run_batch_inline(
                 self.context, self._batch_request(0, batches[0]), status, self.cancel
             )
+            result = self.inline.result
             return (yield from self._finish([result], self._canceled([result]) or stop_reason))
         if stop_reason is not None:
             # Nothing to analyse: the batches only record every input's fate (no cancel can stop that).
@@ -248,7 +249,8 @@ class _PerDocumentJob:
                 job_id=job["jobId"],
                 analyzer_id=job["analyzerId"],
                 mode=job["mode"],
-                operations=[],
+                operations=self.inline.operations if self.inline else [],
+                inputs=self.inline.inputs if self.inline else [],
                 batch_records=[result.record_blob for result in results if result.record_blob],
                 index=not canceled,  # a canceled job has no result (GET .../result answers 409)
             ),
@@ -288,7 +290,8 @@ class _PerDocumentJob:
         self._status(status if status in ("failed", "canceled") else "completed", counts=counts)
         # Telemetry after the last yield, so once per job.
         log_job_finished(logger, summary)
-        log_inputs_failed(logger, job["jobId"], self.failures)
+        if self.inline is not None:
+            log_inputs_failed(logger, job["jobId"], self.inline.failures)
         return summary
 
     def _status(self, stage: str, *, phase: str = "batch", counts: BatchCounts | None = None) -> None:

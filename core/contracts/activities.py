@@ -91,8 +91,9 @@ class OperationRecord:
 
 @dataclass(frozen=True)
 class SaveResultsRequest:
-    """The job's operations, given here (the agentic job) or in its batches' records (``save_batch``):
-    then the per-input fates are gathered into the job's summary blob too, in input order.
+    """The job's operations, given here or in its batches' records (``save_batch``). With ``inputs``
+    (the per-input fates of a job's one batch run inline) or records, the fates and the operations are
+    gathered into the job's summary blob too, in input order.
 
     ``index``: False for a job that has no result (a canceled one): only its summary is written."""
 
@@ -102,6 +103,7 @@ class SaveResultsRequest:
     operations: list[OperationRecord]
     batch_records: list[str] = field(default_factory=list)
     index: bool = True
+    inputs: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -226,6 +226,44 @@ async def test_save_results_of_a_canceled_job_writes_its_summary_only(
     assert summary["operations"] == [{"key": "0", "operationId": "op-0", "status": "Canceled"}]
 
 
+async def test_save_results_takes_the_record_of_a_batch_run_inline(
+    storage: BlobServiceClient, job_id: str
+) -> None:
+    """A job of one batch hands its record over in the request: the same index and summary."""
+    fates = [
+        {"index": 0, "name": "a.pdf", "status": "succeeded"},
+        {"index": 1, "name": "b.pdf", "status": "skipped"},
+    ]
+    operations = [
+        {"key": "0", "inputs": ["a.pdf"], "operationId": "op-0", "status": "Succeeded"},
+        {"key": "1", "inputs": ["b.pdf"], "operationId": None, "status": "Skipped"},
+    ]
+
+    saved = await run_save_results(
+        {
+            "jobId": job_id,
+            "analyzerId": "a1",
+            "mode": "per-document",
+            "operations": operations,
+            "inputs": fates,
+        }
+    )
+
+    assert saved == {
+        "ok": True,
+        "resultBlob": f"{job_id}/result-index.json",
+        "summaryBlob": f"{job_id}/summary.json",
+    }
+    header = await read_header(job_id)
+    entries = [entry async for entry in read_entries(header, 0, 2)]
+    assert [(entry["key"], entry["status"]) for entry in entries] == [("0", "succeeded"), ("1", "skipped")]
+    summary = json.loads(await read_blob(storage, "results", f"{job_id}/summary.json"))
+    assert summary == {
+        "inputs": fates,
+        "operations": [{"key": "0", "operationId": "op-0", "status": "Succeeded"}],
+    }
+
+
 def signature_forms(url: str) -> list[str]:
     signature = parse_qs(urlsplit(url).query)["sig"][0]
     return [signature, quote(signature, safe=""), quote(signature)]

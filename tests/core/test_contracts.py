@@ -175,6 +175,7 @@ EXAMPLES: dict[type, dict[str, Any]] = {
         ],
         "batchRecords": ["j/batch-0.json"],
         "index": False,
+        "inputs": [{"index": 0, "name": "a.pdf", "status": "succeeded"}],
     },
     activities.SaveResultsResult: {"resultBlob": None, "summaryBlob": "j/summary.json"},
     activities.PrepareInputsRequest: {

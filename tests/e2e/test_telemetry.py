@@ -73,7 +73,7 @@ async def test_a_jobs_whole_path_is_one_trace_with_its_ids_and_no_secret(
 
     # Activities: the host's span, and inside it the app's own with the job's ids (the job's one
     # batch runs inside the job's own orchestration).
-    for name in ("prepare_inputs", "poll_operations", "save_batch", "save_results"):
+    for name in ("prepare_inputs", "poll_operations", "save_results"):
         (app_span, *_) = named(spans, f"activity {name}")
         assert app_span.context.trace_id == trace_id, name
         assert ancestors(app_span, by_id)[:2] == [f"activity:{name}", "orchestration:analysis_job"], name

@@ -307,20 +307,18 @@ def test_a_job_of_one_batch_runs_it_itself() -> None:
         answers=answers(
             prepare_inputs=each_item(prepared),
             poll_operations=done,
-            save_batch=ok(recordBlob="job-1/batch-0.json"),
         ),
     )
 
     summary = context.run(run_analysis_job)
 
     assert "analysis_batch" not in context.names()
-    assert context.names() == [
-        "prepare_inputs",
-        "poll_operations",
-        "save_batch",
-        "save_results",
-        "cleanup_job",
-    ]
+    # No save_batch: the job hands the batch's record to save_results itself.
+    assert context.names() == ["prepare_inputs", "poll_operations", "save_results", "cleanup_job"]
+    saved = context.calls_to("save_results")[0].request(steps.SAVE_RESULTS)
+    assert [(line["index"], line["status"]) for line in saved.inputs] == [(0, "succeeded"), (1, "succeeded")]
+    assert [(op.operation_id, op.result_blob) for op in saved.operations] == [("op-0", "r0"), ("op-1", "r1")]
+    assert saved.batch_records == []
     assert summary["status"] == "succeeded"
     polling = next(status for status in context.statuses if "nextPollAt" in status)
     assert polling["mode"] == "per-document"  # the job's fields stay in its custom status
@@ -422,9 +420,11 @@ def test_a_job_of_one_batch_shares_its_cancel_with_the_batch() -> None:
 
     assert "analysis_batch" not in context.names()
     assert all(call.at <= START + timedelta(seconds=3) for call in context.calls_to("poll_operations"))
-    record = context.calls_to("save_batch")[0].request(steps.SAVE_BATCH)
-    assert [op.status for op in record.operations] == ["Canceled"]
-    assert context.calls_to("save_results")[0].request(steps.SAVE_RESULTS).index is False
+    saved = context.calls_to("save_results")[0].request(steps.SAVE_RESULTS)
+    assert [op.status for op in saved.operations] == ["Canceled"]  # the batch's record, handed over
+    assert saved.inputs[0]["status"] == "skipped"
+    assert saved.index is False
+    assert not context.calls_to("save_batch")
     assert summary["status"] == "canceled"
 
 
