@@ -71,6 +71,12 @@ class DurableApp:
             "jobStatus": status["status"],
             "statusReads": status_reads,
             "error": status.get("error"),
+            # Why documents failed, if any did (the first few: enough to tell a pattern).
+            "failures": [
+                {"index": fate["index"], **(fate.get("error") or {})}
+                for fate in fates
+                if fate["status"] != "succeeded"
+            ][:5],
             "episodes": stats.episodes - episodes_before,
             "activities": stats.activities - activities_before,
             "eventsReplayed": stats.events_replayed - replayed_before,
