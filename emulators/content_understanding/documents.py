@@ -25,6 +25,7 @@ FILE_LIMIT_BYTES = 200 * 1024 * 1024
 MAX_PAGES = 300  # pdf/tiff pages per analysis
 PAGE_LIMIT_CODE = "InputExceededLimit"  # the code of Azure's truncation warning (2026-06-01-preview example)
 FETCH_TIMEOUT = aiohttp.ClientTimeout(total=60)
+FETCH_ATTEMPTS = 3  # a connection that drops is tried again (an HTTP answer, even an error, is final)
 
 _EXTENSIONS = {".md": "text/markdown", ".markdown": "text/markdown", ".heif": "image/heif"}
 _MAGIC = ((b"%PDF-", "application/pdf"), (b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"),
@@ -63,24 +64,41 @@ async def fetch(
             inner_code,
             f"Could not read {what}: the emulator fetches only loopback URLs (see --allow-remote-urls).",
         )
-    try:
-        async with session.get(url, allow_redirects=False, timeout=FETCH_TIMEOUT) as response:
-            if response.status != 200:
-                raise OperationFailure(
-                    inner_code, f"Could not read {what} from {_without_query(url)}: HTTP {response.status}."
-                )
-            # StreamReader.read(n) returns what is buffered (at most n), not n bytes: read to the end,
-            # stopping one byte past the limit (the caller refuses what is over it).
-            data = bytearray()
-            async for chunk in response.content.iter_chunked(1 << 20):
-                data += chunk
-                if len(data) > FILE_LIMIT_BYTES:
-                    break
-            return bytes(data), response.headers.get("Content-Type")
-    except (aiohttp.ClientError, TimeoutError) as error:
-        raise OperationFailure(
-            inner_code, f"Could not read {what} from {_without_query(url)}: {type(error).__name__}."
-        ) from None
+    for attempt in range(1, FETCH_ATTEMPTS + 1):
+        try:
+            return await _get(session, url, what, inner_code)
+        except aiohttp.ClientConnectionError as error:
+            # A dropped or refused connection is tried again, as any Azure service's storage client
+            # does (the Azure SDKs' default policy retries connection errors); an answer is final.
+            if attempt == FETCH_ATTEMPTS:
+                raise _unreadable(what, url, inner_code, error) from None
+        except (aiohttp.ClientError, TimeoutError) as error:
+            raise _unreadable(what, url, inner_code, error) from None
+    raise AssertionError("unreachable")
+
+
+async def _get(
+    session: aiohttp.ClientSession, url: str, what: str, inner_code: str
+) -> tuple[bytes, str | None]:
+    async with session.get(url, allow_redirects=False, timeout=FETCH_TIMEOUT) as response:
+        if response.status != 200:
+            raise OperationFailure(
+                inner_code, f"Could not read {what} from {_without_query(url)}: HTTP {response.status}."
+            )
+        # StreamReader.read(n) returns what is buffered (at most n), not n bytes: read to the end,
+        # stopping one byte past the limit (the caller refuses what is over it).
+        data = bytearray()
+        async for chunk in response.content.iter_chunked(1 << 20):
+            data += chunk
+            if len(data) > FILE_LIMIT_BYTES:
+                break
+        return bytes(data), response.headers.get("Content-Type")
+
+
+def _unreadable(what: str, url: str, inner_code: str, error: BaseException) -> OperationFailure:
+    return OperationFailure(
+        inner_code, f"Could not read {what} from {_without_query(url)}: {type(error).__name__}."
+    )
 
 
 def detect_mime_type(declared: str | None, header: str | None, label: str, data: bytes) -> str:
