@@ -151,9 +151,10 @@ def environment_configures_http() -> bool:
     The SDK's aiohttp session with ``trust_env`` (its default) looks both up on **every** request,
     each lookup a hop to a worker thread (``aiohttp.ClientSession._request``: the netrc file, then
     ``get_env_proxy_for_url``, which reads the netrc file again): two thread hops and two failed
-    file opens per blob call, a tenth of the host's CPU under load. They are honoured as before
-    whenever one is configured; otherwise the session does not look (``use_env_settings=False``).
-    Read once per client: a variable set later takes a new client (as changed settings do).
+    file opens per blob call, about a tenth of devhost's busy time in ``bench/load_bench.py``.
+    They are honoured as before whenever one is configured; otherwise the session does not look
+    (``use_env_settings=False``). Read when the client is made: a variable set later applies from
+    the next client (after changed settings or ``close_blob_service_client``).
     """
     proxies = urllib.request.getproxies_environment()  # what aiohttp's proxy lookup reads
     proxies.pop("no", None)  # NO_PROXY alone routes nothing through a proxy
