@@ -9,7 +9,11 @@ aiohttp session does), so a different running loop or changed settings get a fre
 ``use_blob_service_client`` installs a client built elsewhere (tests, a host with its own
 transport); ``close_blob_service_client`` closes the current one and its credential.
 ``blob_client`` and ``container_client`` resolve ``core.layout``'s container roles to the
-configured names: callers say which blob they mean, never which container name holds it.
+configured names: callers say which blob they mean, never which container name holds it. Both
+hand out clients kept with the service client (every container's, and the most recently used
+blobs'): building one (its generated client, its serializers) cost about a tenth of a blob call,
+and an activity names the same blobs again (its job's cancel marker, an operation record it
+writes and then polls). They share the service's pipeline and hold no per-call state.
 """
 
 from __future__ import annotations
@@ -17,7 +21,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+import os
+import urllib.request
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import ResourceExistsError
@@ -29,6 +37,9 @@ from storage.errors import translated
 
 logger = logging.getLogger(__name__)
 
+# Blob clients kept for reuse (least recently used dropped first): a few KB each.
+BLOB_CLIENTS_KEPT = 1024
+
 
 @dataclass
 class _Current:
@@ -37,6 +48,8 @@ class _Current:
     storage: StorageSettings | None  # None: installed by use_blob_service_client, kept as is
     loop: asyncio.AbstractEventLoop | None
     containers_ready: bool = False
+    containers: dict[str, ContainerClient] = field(default_factory=dict)
+    blobs: OrderedDict[tuple[str, str], BlobClient] = field(default_factory=OrderedDict)
 
 
 _current: _Current | None = None
@@ -44,6 +57,10 @@ _current: _Current | None = None
 
 def get_blob_service_client() -> BlobServiceClient:
     """The process-wide client for the configured document storage."""
+    return _current_client().service
+
+
+def _current_client() -> _Current:
     global _current
     storage = get_settings().storage
     loop = _running_loop()
@@ -52,7 +69,7 @@ def get_blob_service_client() -> BlobServiceClient:
     ):
         service, credential = _create(storage)
         _current = _Current(service, credential, storage, loop)
-    return _current.service
+    return _current
 
 
 def use_blob_service_client(
@@ -64,13 +81,27 @@ def use_blob_service_client(
 
 
 def container_client(role: Role) -> ContainerClient:
-    """The container that plays ``role``, under its configured name."""
-    return get_blob_service_client().get_container_client(get_settings().storage.container(role))
+    """The container that plays ``role``, under its configured name (one client per container)."""
+    current = _current_client()
+    name = get_settings().storage.container(role)
+    client = current.containers.get(name)
+    if client is None:
+        client = current.containers[name] = current.service.get_container_client(name)
+    return client
 
 
 def blob_client(path: BlobPath) -> BlobClient:
-    """The blob at ``path`` (a role and a name from ``core.layout``)."""
-    return get_blob_service_client().get_blob_client(get_settings().storage.container(path.role), path.name)
+    """The blob at ``path`` (a role and a name from ``core.layout``); a kept client when there is one."""
+    current = _current_client()
+    key = (get_settings().storage.container(path.role), path.name)
+    client = current.blobs.get(key)
+    if client is not None:
+        current.blobs.move_to_end(key)
+        return client
+    client = current.blobs[key] = current.service.get_blob_client(*key)
+    if len(current.blobs) > BLOB_CLIENTS_KEPT:
+        current.blobs.popitem(last=False)
+    return client
 
 
 async def close_blob_service_client() -> None:
@@ -114,11 +145,36 @@ def storage_retry_policy() -> ExponentialRetry:
     return ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1)
 
 
+def environment_configures_http() -> bool:
+    """Whether a proxy variable or a netrc file is there for the storage transport to honour.
+
+    The SDK's aiohttp session with ``trust_env`` (its default) looks both up on **every** request,
+    each lookup a hop to a worker thread (``aiohttp.ClientSession._request``: the netrc file, then
+    ``get_env_proxy_for_url``, which reads the netrc file again): two thread hops and two failed
+    file opens per blob call, about a tenth of devhost's busy time in ``bench/load_bench.py``.
+    They are honoured as before whenever one is configured; otherwise the session does not look
+    (``use_env_settings=False``). Read when the client is made: a variable set later applies from
+    the next client (after changed settings or ``close_blob_service_client``).
+    """
+    proxies = urllib.request.getproxies_environment()  # what aiohttp's proxy lookup reads
+    proxies.pop("no", None)  # NO_PROXY alone routes nothing through a proxy
+    if proxies:
+        return True
+    netrc = os.environ.get("NETRC")
+    if netrc is not None:
+        return True
+    try:
+        return (Path.home() / (".netrc" if os.name != "nt" else "_netrc")).is_file()
+    except (RuntimeError, OSError):  # no home directory: aiohttp finds no netrc either
+        return False
+
+
 def _create(storage: StorageSettings) -> tuple[BlobServiceClient, AsyncTokenCredential | None]:
+    use_env = environment_configures_http()
     if storage.connection_string is not None:
         return (
             BlobServiceClient.from_connection_string(
-                storage.connection_string, retry_policy=storage_retry_policy()
+                storage.connection_string, retry_policy=storage_retry_policy(), use_env_settings=use_env
             ),
             None,
         )
@@ -128,7 +184,10 @@ def _create(storage: StorageSettings) -> tuple[BlobServiceClient, AsyncTokenCred
     assert storage.blob_service_uri is not None  # settings guarantee one of the two
     credential = DefaultAzureCredential(managed_identity_client_id=storage.managed_identity_client_id)
     service = BlobServiceClient(
-        storage.blob_service_uri, credential=credential, retry_policy=storage_retry_policy()
+        storage.blob_service_uri,
+        credential=credential,
+        retry_policy=storage_retry_policy(),
+        use_env_settings=use_env,
     )
     return service, credential
 

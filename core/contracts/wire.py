@@ -17,7 +17,7 @@ import dataclasses
 import functools
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
 _C = TypeVar("_C")
@@ -39,11 +39,11 @@ def to_wire(contract: Any) -> dict[str, Any]:
     if not dataclasses.is_dataclass(contract) or isinstance(contract, type):
         raise TypeError(f"{contract!r} is not a contract instance")
     wire: dict[str, Any] = {}
-    for field in dataclasses.fields(contract):
+    for field in _plan(type(contract)):
         value = getattr(contract, field.name)
-        if value is None and field.default is None:
+        if value is None and field.omitted_when_none:
             continue
-        wire[_wire_name(field)] = _encode(value)
+        wire[field.wire] = _encode(value)
     return wire
 
 
@@ -51,16 +51,45 @@ def from_wire(contract_type: type[_C], data: Any, *, where: str = "") -> _C:
     """``data`` (a JSON object) as ``contract_type``; ``ContractError`` if it does not fit."""
     if not isinstance(data, Mapping):
         raise ContractError(f"{where or 'the payload'} must be a JSON object")
-    hints = _hints(typing.cast(Any, contract_type))  # a class: hashable, whatever mypy infers
     values: dict[str, Any] = {}
-    for field in dataclasses.fields(contract_type):  # type: ignore[arg-type]
-        key = _wire_name(field)
+    for field in _plan(typing.cast(Any, contract_type)):  # a class: hashable, whatever mypy infers
+        key = field.wire
         if key not in data:
-            if field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            if field.required:
                 raise ContractError(f"'{where}.{key}' is missing" if where else f"'{key}' is missing")
             continue
-        values[field.name] = _decode(hints[field.name], data[key], f"{where}.{key}" if where else key)
+        values[field.name] = field.decode(data[key], f"{where}.{key}" if where else key)
     return contract_type(**values)
+
+
+_Decoder = Callable[[Any, str], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Field:
+    """How one field of a contract travels: worked out once per class (``_plan``), not per call."""
+
+    name: str
+    wire: str
+    required: bool  # no default: a payload without it does not fit
+    omitted_when_none: bool  # an optional field (default None) that is None is left out
+    decode: _Decoder
+
+
+@functools.cache
+def _plan(contract_type: Any) -> tuple[_Field, ...]:
+    """The fields of ``contract_type``, their wire names and decoders (type hints resolved once)."""
+    hints = typing.get_type_hints(contract_type, include_extras=True)
+    return tuple(
+        _Field(
+            name=field.name,
+            wire=_wire_name(field),
+            required=field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING,
+            omitted_when_none=field.default is None,
+            decode=_decoder(hints[field.name]),
+        )
+        for field in dataclasses.fields(contract_type)
+    )
 
 
 def _encode(value: Any) -> Any:
@@ -73,60 +102,129 @@ def _encode(value: Any) -> Any:
     return value
 
 
-def _decode(hint: Any, value: Any, path: str) -> Any:
+def _decoder(hint: Any) -> _Decoder:
+    """A function checking and converting a JSON value to ``hint``, chosen once per hint."""
     origin, args = get_origin(hint), get_args(hint)
     if hint is Any:
-        return value
+        return _as_is
     if origin is Annotated:
-        decoded = _decode(args[0], value, path)
-        if any(isinstance(mark, _NonEmpty) for mark in args[1:]) and decoded == "":
+        return _annotated(_decoder(args[0]), non_empty=any(isinstance(mark, _NonEmpty) for mark in args[1:]))
+    if origin in (Union, types.UnionType):
+        options = [arg for arg in args if arg is not type(None)]
+        if len(options) != 1:
+            raise TypeError(f"unsupported union {hint!r} in a contract")
+        return _optional(_decoder(options[0]), none_allowed=type(None) in args)
+    if origin is Literal:
+        return _literal(args)
+    if origin is list:
+        return _list_of(_decoder(args[0]))
+    if origin is dict:
+        return _dict_of(_decoder(args[1]))
+    if dataclasses.is_dataclass(hint):
+        return _contract(typing.cast(type, hint))
+    if typing.is_typeddict(hint):
+        return _typed_dict(frozenset(hint.__required_keys__))
+    simple = _SIMPLE.get(hint)
+    if simple is None:
+        raise TypeError(f"unsupported type {hint!r} in a contract")
+    return simple
+
+
+def _as_is(value: Any, path: str) -> Any:
+    return value
+
+
+def _annotated(inner: _Decoder, *, non_empty: bool) -> _Decoder:
+    def decode(value: Any, path: str) -> Any:
+        decoded = inner(value, path)
+        if non_empty and decoded == "":
             raise ContractError(f"'{path}' must not be empty")
         return decoded
-    if origin in (Union, types.UnionType):
-        if value is None and type(None) in args:
+
+    return decode
+
+
+def _optional(inner: _Decoder, *, none_allowed: bool) -> _Decoder:
+    def decode(value: Any, path: str) -> Any:
+        if value is None and none_allowed:
             return None
-        options = [arg for arg in args if arg is not type(None)]
-        if len(options) == 1:
-            return _decode(options[0], value, path)
-        raise TypeError(f"unsupported union {hint!r} in a contract")
-    if origin is Literal:
-        if value not in args:
-            raise ContractError(f"'{path}' must be one of {', '.join(map(repr, args))}, not {value!r}")
+        return inner(value, path)
+
+    return decode
+
+
+def _literal(allowed: tuple[Any, ...]) -> _Decoder:
+    def decode(value: Any, path: str) -> Any:
+        if value not in allowed:
+            raise ContractError(f"'{path}' must be one of {', '.join(map(repr, allowed))}, not {value!r}")
         return value
-    if origin is list:
+
+    return decode
+
+
+def _list_of(item: _Decoder) -> _Decoder:
+    def decode(value: Any, path: str) -> Any:
         if not isinstance(value, list):
             raise ContractError(f"'{path}' must be a list")
-        return [_decode(args[0], item, f"{path}[{i}]") for i, item in enumerate(value)]
-    if origin is dict:
+        return [item(entry, f"{path}[{i}]") for i, entry in enumerate(value)]
+
+    return decode
+
+
+def _dict_of(item: _Decoder) -> _Decoder:
+    def decode(value: Any, path: str) -> Any:
         if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
             raise ContractError(f"'{path}' must be a JSON object")
-        return {key: _decode(args[1], item, f"{path}.{key}") for key, item in value.items()}
-    if dataclasses.is_dataclass(hint):
-        return from_wire(typing.cast(type, hint), value, where=path)
-    if typing.is_typeddict(hint):
+        return {key: item(entry, f"{path}.{key}") for key, entry in value.items()}
+
+    return decode
+
+
+def _contract(contract_type: type) -> _Decoder:
+    # Looked up at call time: a contract may name one declared after it (or itself).
+    def decode(value: Any, path: str) -> Any:
+        return from_wire(contract_type, value, where=path)
+
+    return decode
+
+
+def _typed_dict(required: frozenset[str]) -> _Decoder:
+    def decode(value: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise ContractError(f"'{path}' must be a JSON object")
-        missing = sorted(set(hint.__required_keys__) - set(value))
+        missing = sorted(required - set(value))
         if missing:
             raise ContractError(f"'{path}' lacks {', '.join(repr(key) for key in missing)}")
         return dict(value)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ContractError(f"'{path}' must be true or false")
-        return value
-    if hint is int:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise ContractError(f"'{path}' must be an integer")
-        return value
-    if hint is float:
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            raise ContractError(f"'{path}' must be a number")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ContractError(f"'{path}' must be a string")
-        return value
-    raise TypeError(f"unsupported type {hint!r} in a contract")
+
+    return decode
+
+
+def _bool(value: Any, path: str) -> Any:
+    if not isinstance(value, bool):
+        raise ContractError(f"'{path}' must be true or false")
+    return value
+
+
+def _int(value: Any, path: str) -> Any:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ContractError(f"'{path}' must be an integer")
+    return value
+
+
+def _float(value: Any, path: str) -> Any:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise ContractError(f"'{path}' must be a number")
+    return float(value)
+
+
+def _str(value: Any, path: str) -> Any:
+    if not isinstance(value, str):
+        raise ContractError(f"'{path}' must be a string")
+    return value
+
+
+_SIMPLE: dict[Any, _Decoder] = {bool: _bool, int: _int, float: _float, str: _str}
 
 
 def _wire_name(field: dataclasses.Field[Any]) -> str:
@@ -135,8 +233,3 @@ def _wire_name(field: dataclasses.Field[Any]) -> str:
         return str(named)
     first, *rest = field.name.split("_")
     return first + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-@functools.cache
-def _hints(contract_type: Any) -> dict[str, Any]:
-    return typing.get_type_hints(contract_type, include_extras=True)
