@@ -60,7 +60,7 @@ from core.pacing import Reservation
 from core.redact import redact_text
 from inputs.ingest import ingest_input, parse_source
 from storage import grants, pacing
-from storage.cancellation import cancel_requested
+from storage.cancellation import SharedCancelCheck
 from storage.results import save_result
 from telemetry.activity import step_span
 from telemetry.context import JobContext, job_scope, operation_id_from_location
@@ -88,9 +88,11 @@ async def _prepare_inputs(request: PrepareInputsRequest) -> PrepareInputsResult:
     starts comes back ``JobCanceled``.
     """
 
+    canceled = SharedCancelCheck(request.job_id)
+
     async def prepare(item: PrepareItem) -> PreparedInput:
         with _item_scope(request.job_id, str(item.index)), step_span("prepare_input"):
-            return await _prepare_one(request, item)
+            return await _prepare_one(request, item, canceled)
 
     outcomes = await asyncio.gather(*(prepare(item) for item in request.items), return_exceptions=True)
     prepared: list[PreparedInput] = []
@@ -103,7 +105,9 @@ async def _prepare_inputs(request: PrepareInputsRequest) -> PrepareInputsResult:
     return PrepareInputsResult(items=prepared)
 
 
-async def _prepare_one(request: PrepareInputsRequest, item: PrepareItem) -> PreparedInput:
+async def _prepare_one(
+    request: PrepareInputsRequest, item: PrepareItem, canceled: SharedCancelCheck
+) -> PreparedInput:
     """Ingest and grant side by side; then, with ``analyze``, start the analysis at once."""
     source = parse_source(item.source)
     target = input_blob(request.job_id, item.index, display_name(source)).name
@@ -127,7 +131,7 @@ async def _prepare_one(request: PrepareInputsRequest, item: PrepareItem) -> Prep
     target_analyzer = request.analyze
     # The boundary checked the cancel marker before the ingest; a cancel that came since must not
     # start a CU analysis (billed, and not stoppable at CU): the input stays ingested, unanalysed.
-    if await cancel_requested(request.job_id):
+    if await canceled.requested():
         raise JobCanceledError(
             f"Job {request.job_id} was canceled: the analysis of input {item.index} did not start"
         )
