@@ -10,6 +10,12 @@ It plays the parts of the Azure Storage provider's tables and queues:
 - `blob_receipts`: blob versions a blob trigger has handled; `host_keys`: function keys.
 
 Every method runs on the event loop's thread; each write is one transaction.
+
+The store also keeps each running instance's history in memory between episodes, parsed and as
+its stored JSON text (`episode_history`), so that an episode neither re-reads nor re-parses what
+the last one wrote. SQLite stays the source of truth: the copy is filled from it on first use (so a
+restarted host resumes from the file), extended only after an episode's transaction commits, and
+dropped whenever the rows change otherwise (a new execution, purge, replacement, a final status).
 """
 
 from __future__ import annotations
@@ -162,6 +168,14 @@ class EpisodeCommit:
     children: list[Instance] = field(default_factory=list)  # sub-orchestrations to create/replace
 
 
+@dataclass
+class StoredHistory:
+    """An execution's history as stored: the events and each one's JSON text (its `history` row)."""
+
+    events: list[Event] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class InstanceQuery:
     created_from: float | None = None
@@ -177,6 +191,7 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._histories: dict[str, StoredHistory] = {}  # running instances' histories, see above
 
     def close(self) -> None:
         self._db.close()
@@ -216,20 +231,26 @@ class Store:
     def start_instance(self, instance: Instance, start_at: float) -> None:
         """Create (or replace a finished) instance and queue its start."""
         with self._transaction() as db:
-            _delete_instance(db, instance.instance_id)
+            self._delete_instance(db, instance.instance_id)
             _put_instance(db, instance)
             _put_messages(db, [NewMessage(instance.instance_id, instance.execution_id, START, {}, start_at)])
 
     def update_status(self, instance: Instance) -> None:
         with self._transaction() as db:
             _put_instance(db, instance)
+        if instance.runtime_status.is_terminal:
+            self._histories.pop(instance.instance_id, None)
 
     def purge(self, instance_ids: Iterable[str]) -> int:
         deleted = 0
         with self._transaction() as db:
             for instance_id in instance_ids:
-                deleted += _delete_instance(db, instance_id)
+                deleted += self._delete_instance(db, instance_id)
         return deleted
+
+    def _delete_instance(self, db: sqlite3.Connection, instance_id: str) -> int:
+        self._histories.pop(instance_id, None)
+        return _delete_instance(db, instance_id)
 
     # -- history --------------------------------------------------------------------------------
 
@@ -238,6 +259,21 @@ class Store:
             "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
         )
         return [json.loads(event) for (event,) in rows]
+
+    def cached_history(self, instance_id: str) -> StoredHistory | None:
+        """The in-memory copy of an instance's history, if one is kept now."""
+        return self._histories.get(instance_id)
+
+    def episode_history(self, instance_id: str) -> StoredHistory:
+        """The history an episode replays, kept in memory between episodes (read-only for callers)."""
+        stored = self._histories.get(instance_id)
+        if stored is None:
+            rows = self._db.execute(
+                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+            )
+            texts = [text for (text,) in rows]
+            stored = self._histories[instance_id] = StoredHistory([json.loads(t) for t in texts], texts)
+        return stored
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -289,41 +325,59 @@ class Store:
     def commit_episode(self, commit: EpisodeCommit) -> list[tuple[Instance, RuntimeStatus]]:
         """Apply one episode; returns the children that could not start, with the running status."""
         blocked: list[tuple[Instance, RuntimeStatus]] = []
-        with self._transaction() as db:
-            instance_id = commit.instance.instance_id
-            _delete_ids(db, "messages", commit.consumed)
-            if commit.history_reset:
-                db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
-            count = 0 if commit.history_reset else commit.history_length
-            if count is None:
-                (count,) = db.execute(
-                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?", (instance_id,)
-                ).fetchone()
-            _insert(
-                db,
-                "history (instance_id, seq, event)",
-                [(instance_id, count + i, json.dumps(e)) for i, e in enumerate(commit.history_append)],
-            )
-            _put_instance(db, commit.instance)
-            _put_messages(db, commit.messages)
-            _insert(
-                db,
-                "work_items (instance_id, execution_id, task_id, name, input)",
-                [(w.instance_id, w.execution_id, w.task_id, w.name, w.input) for w in commit.work_items],
-            )
-            for child in commit.children:
-                existing = db.execute(
-                    "SELECT runtime_status FROM instances WHERE instance_id = ?", (child.instance_id,)
-                ).fetchone()
-                if existing is not None and not RuntimeStatus(existing[0]).is_terminal:
-                    blocked.append((child, RuntimeStatus(existing[0])))
-                    continue
-                _delete_instance(db, child.instance_id)
-                _put_instance(db, child)
-                _put_messages(
-                    db, [NewMessage(child.instance_id, child.execution_id, START, {}, child.created_time)]
+        instance_id = commit.instance.instance_id
+        texts = [json.dumps(e) for e in commit.history_append]
+        try:
+            with self._transaction() as db:
+                _delete_ids(db, "messages", commit.consumed)
+                if commit.history_reset:
+                    db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
+                count = 0 if commit.history_reset else commit.history_length
+                if count is None:
+                    (count,) = db.execute(
+                        "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?", (instance_id,)
+                    ).fetchone()
+                _insert(
+                    db,
+                    "history (instance_id, seq, event)",
+                    [(instance_id, count + i, text) for i, text in enumerate(texts)],
                 )
+                _put_instance(db, commit.instance)
+                _put_messages(db, commit.messages)
+                _insert(
+                    db,
+                    "work_items (instance_id, execution_id, task_id, name, input)",
+                    [(w.instance_id, w.execution_id, w.task_id, w.name, w.input) for w in commit.work_items],
+                )
+                for child in commit.children:
+                    existing = db.execute(
+                        "SELECT runtime_status FROM instances WHERE instance_id = ?", (child.instance_id,)
+                    ).fetchone()
+                    if existing is not None and not RuntimeStatus(existing[0]).is_terminal:
+                        blocked.append((child, RuntimeStatus(existing[0])))
+                        continue
+                    self._delete_instance(db, child.instance_id)
+                    _put_instance(db, child)
+                    _put_messages(
+                        db, [NewMessage(child.instance_id, child.execution_id, START, {}, child.created_time)]
+                    )
+        except BaseException:
+            self._histories.pop(instance_id, None)  # reread from the file next time
+            raise
+        self._remember(commit, texts, count)
         return blocked
+
+    def _remember(self, commit: EpisodeCommit, texts: list[str], stored_before: int) -> None:
+        """Extend the in-memory history with a committed episode (or drop it, see the module doc)."""
+        instance_id = commit.instance.instance_id
+        stored = self._histories.get(instance_id)
+        if commit.history_reset or commit.instance.runtime_status.is_terminal:
+            self._histories.pop(instance_id, None)  # a new execution starts empty; a final one is done
+        elif stored is not None and len(stored.texts) == stored_before:
+            stored.events.extend(json.loads(text) for text in texts)  # exactly what a reread returns
+            stored.texts.extend(texts)
+        else:
+            self._histories.pop(instance_id, None)  # not the copy this episode started from
 
     # -- activities -----------------------------------------------------------------------------
 
