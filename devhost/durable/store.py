@@ -16,12 +16,16 @@ its stored JSON text (`episode_history`), so that an episode neither re-reads no
 the last one wrote. SQLite stays the source of truth: the copy is filled from it on first use (so a
 restarted host resumes from the file), extended only after an episode's transaction commits, and
 dropped whenever the rows change otherwise (a new execution, purge, replacement, a final status).
+Instance rows are kept the same way (`instance`, which every status query reads): written through
+after each commit, dropped on delete, the whole copy dropped if a transaction rolls back.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -85,6 +89,8 @@ CREATE TABLE IF NOT EXISTS host_keys (
     value TEXT NOT NULL
 );
 """
+
+_MAX_ROWS_KEPT = 10_000  # instance rows kept in memory at most
 
 # Message kinds. Control messages reach a suspended instance; the others wait for `resume`.
 START, EVENT, TERMINATE, SUSPEND, RESUME = "start", "event", "terminate", "suspend", "resume"
@@ -192,6 +198,9 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._histories: dict[str, StoredHistory] = {}  # running instances' histories, see above
+        self._rows: dict[str, Instance] = {}  # committed instance rows, see above
+        self._written: dict[str, Instance | None] = {}  # rows the open transaction wrote (None: deleted)
+        self._rows_lock = threading.Lock()  # status reads also come from orchestrator threads
 
     def close(self) -> None:
         self._db.close()
@@ -203,14 +212,41 @@ class Store:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
+            with self._rows_lock:
+                self._written.clear()
+                self._rows.clear()  # a reader may have seen a row of the rolled-back transaction
             raise
         self._db.execute("COMMIT")
+        with self._rows_lock:
+            for instance_id, row in self._written.items():
+                if row is None:
+                    self._rows.pop(instance_id, None)
+                else:
+                    self._remember_row(row)
+            self._written.clear()
+
+    def _put_instance(self, db: sqlite3.Connection, instance: Instance) -> None:
+        _put_instance(db, instance)
+        self._written[instance.instance_id] = copy.copy(instance)
+
+    def _remember_row(self, row: Instance) -> None:
+        if row.instance_id not in self._rows and len(self._rows) >= _MAX_ROWS_KEPT:
+            del self._rows[next(iter(self._rows))]  # the oldest kept row
+        self._rows[row.instance_id] = row
 
     # -- instances ------------------------------------------------------------------------------
 
     def instance(self, instance_id: str) -> Instance | None:
-        row = self._db.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
-        return None if row is None else _instance(row)
+        kept = self._rows.get(instance_id)
+        if kept is not None:
+            return copy.copy(kept)  # callers may change their copy before writing it
+        with self._rows_lock:
+            row = self._db.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+            if row is None:
+                return None
+            instance = _instance(row)
+            self._remember_row(copy.copy(instance))
+        return instance
 
     def instances(self, query: InstanceQuery) -> list[Instance]:
         sql, params = "SELECT * FROM instances WHERE 1 = 1", list[float | int | str]()
@@ -232,12 +268,12 @@ class Store:
         """Create (or replace a finished) instance and queue its start."""
         with self._transaction() as db:
             self._delete_instance(db, instance.instance_id)
-            _put_instance(db, instance)
+            self._put_instance(db, instance)
             _put_messages(db, [NewMessage(instance.instance_id, instance.execution_id, START, {}, start_at)])
 
     def update_status(self, instance: Instance) -> None:
         with self._transaction() as db:
-            _put_instance(db, instance)
+            self._put_instance(db, instance)
         if instance.runtime_status.is_terminal:
             self._histories.pop(instance.instance_id, None)
 
@@ -250,6 +286,7 @@ class Store:
 
     def _delete_instance(self, db: sqlite3.Connection, instance_id: str) -> int:
         self._histories.pop(instance_id, None)
+        self._written[instance_id] = None
         return _delete_instance(db, instance_id)
 
     # -- history --------------------------------------------------------------------------------
@@ -342,7 +379,7 @@ class Store:
                     "history (instance_id, seq, event)",
                     [(instance_id, count + i, text) for i, text in enumerate(texts)],
                 )
-                _put_instance(db, commit.instance)
+                self._put_instance(db, commit.instance)
                 _put_messages(db, commit.messages)
                 _insert(
                     db,
@@ -357,7 +394,7 @@ class Store:
                         blocked.append((child, RuntimeStatus(existing[0])))
                         continue
                     self._delete_instance(db, child.instance_id)
-                    _put_instance(db, child)
+                    self._put_instance(db, child)
                     _put_messages(
                         db, [NewMessage(child.instance_id, child.execution_id, START, {}, child.created_time)]
                     )

@@ -1,7 +1,8 @@
-"""The running instances' histories kept in memory between episodes (`Store.episode_history`).
+"""What the store keeps in memory: running instances' histories between episodes
+(`Store.episode_history`) and instance rows (`Store.instance`, read by every status query).
 
-SQLite stays the source of truth: the copy must always equal the stored rows, be dropped when
-they change otherwise, and never be needed to resume after a restart.
+SQLite stays the source of truth: a copy must always equal the stored rows, be dropped when they
+change otherwise (or a transaction rolls back), and never be needed to resume after a restart.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from devhost import DevHost, VirtualClock
 from devhost.durable import wire
 from devhost.durable.episode import context_json, plan_episode
-from devhost.durable.store import START, EpisodeCommit, Instance, Message, Store
+from devhost.durable.store import EVENT, START, EpisodeCommit, Instance, Message, NewMessage, Store
 from devhost.durable.wire import Event, EventType, RuntimeStatus
 from tests.devhost.conftest import APP_DIR, app_settings, eventually, start
 
@@ -154,3 +156,26 @@ async def test_a_terminated_and_restarted_instance_replays_only_its_new_history(
         kinds = [e["EventType"] for e in host.history(instance_id)]
         assert kinds.count(EventType.EXECUTION_STARTED) == 1
         assert EventType.EXECUTION_TERMINATED not in kinds
+
+
+def test_instance_rows_are_read_from_memory_as_committed(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    instance = running(store)
+    episode(store, instance, status=RuntimeStatus.RUNNING)
+    copy = store.instance("i1")
+    assert copy is not None
+    copy.runtime_status = RuntimeStatus.FAILED  # a caller's copy: changing it changes nothing stored
+    assert store.instance("i1") == Store(tmp_path / "s.sqlite3").instance("i1")
+    assert store.instance("i1").runtime_status is RuntimeStatus.RUNNING  # type: ignore[union-attr]
+
+    broken = Instance.pending("i1", "orch", None, 0)
+    broken.runtime_status = RuntimeStatus.COMPLETED
+    unserializable = NewMessage("i1", None, EVENT, {"value": object()}, 0)
+    with pytest.raises(TypeError):  # fails inside the transaction, after the row was written
+        store.commit_episode(EpisodeCommit(instance=broken, consumed=[], messages=[unserializable]))
+    store.enqueue([NewMessage("i1", None, EVENT, {}, 0)])  # the next transaction commits nothing of it
+    assert store.instance("i1") == Store(tmp_path / "s.sqlite3").instance("i1")
+    assert store.instance("i1").runtime_status is RuntimeStatus.RUNNING  # type: ignore[union-attr]
+
+    assert store.purge(["i1"]) == 1
+    assert store.instance("i1") is None
