@@ -9,7 +9,8 @@ It plays the parts of the Azure Storage provider's tables and queues:
   transaction that queues its result, so a crash re-runs the activity: at-least-once.
 - `blob_receipts`: blob versions a blob trigger has handled; `host_keys`: function keys.
 
-Every method runs on the event loop's thread; each write is one transaction.
+Every write runs on the event loop's thread, each in one transaction; `instance` is also read
+from orchestrator threads (tracing asks for an instance's parent).
 
 The store also keeps each running instance's history in memory between episodes, parsed and as
 its stored JSON text (`episode_history`), so that an episode neither re-reads nor re-parses what
