@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import os
@@ -89,6 +90,10 @@ async def _serve(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     async with host:
+        # The app, the SDK and devhost are loaded now and live as long as the process: leave those
+        # objects out of the cyclic collector's full passes (about half of their cost, measured).
+        gc.collect()
+        gc.freeze()
         print(f"devhost ready on {host.base_url} ({len(host.function_names)} functions)", flush=True)
         await stop.wait()
         logging.getLogger("devhost").info("devhost stopping")

@@ -439,7 +439,11 @@ class Engine:
             if instance is None:  # purged while messages were in flight
                 self._store.delete_messages([m.id for m in messages])
                 return
-            plan = plan_episode(instance, self._store.history(instance_id), messages, now)
+            if instance.runtime_status.is_terminal:  # its messages are only dropped: no history needed
+                plan = plan_episode(instance, [], messages, now)
+            else:
+                stored = self._store.episode_history(instance_id)
+                plan = plan_episode(instance, stored.events, messages, now, history_texts=stored.texts)
             if not plan.new_events and not plan.terminated:
                 if plan.consumed:
                     self._store.delete_messages(plan.consumed)

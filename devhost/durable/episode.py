@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from devhost.durable import wire
@@ -52,8 +53,9 @@ class EpisodePlan:
     """What an episode takes from the queue, decided before the orchestrator runs."""
 
     instance: Instance
-    history: list[Event]  # the current execution's events so far
+    history: Sequence[Event]  # the current execution's events so far (not to be changed)
     now: datetime
+    history_texts: Sequence[str] | None = None  # each history event's stored JSON text, if known
     consumed: list[int] = field(default_factory=list)
     new_events: list[Event] = field(default_factory=list)  # after OrchestratorStarted
     terminate_reason: str | None = None
@@ -80,9 +82,14 @@ class Settlement:
 
 
 def plan_episode(
-    instance: Instance, history: list[Event], messages: list[Message], now: datetime
+    instance: Instance,
+    history: Sequence[Event],
+    messages: list[Message],
+    now: datetime,
+    *,
+    history_texts: Sequence[str] | None = None,
 ) -> EpisodePlan:
-    plan = EpisodePlan(instance=replace(instance), history=history, now=now)
+    plan = EpisodePlan(instance=replace(instance), history=history, now=now, history_texts=history_texts)
     suspended = instance.runtime_status is RuntimeStatus.SUSPENDED
     for message in messages:
         stale = message.execution_id is not None and message.execution_id != instance.execution_id
@@ -119,9 +126,8 @@ def context_json(plan: EpisodePlan) -> str:
     """The orchestration trigger payload the extension sends (reference §3.1)."""
     instance = plan.instance
     payload_input = None if instance.input is None else json.loads(instance.input)
-    return json.dumps(
+    rest = json.dumps(
         {
-            "history": plan.history + plan.episode_events,
             "input": payload_input,
             "instanceId": instance.instance_id,
             "isReplaying": False,
@@ -133,6 +139,13 @@ def context_json(plan: EpisodePlan) -> str:
             "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
         }
     )
+    # The same text as json.dumps of the whole object with "history" first, but the stored events
+    # are not encoded again every episode: their rows already hold json.dumps of each.
+    texts = plan.history_texts
+    if texts is None or len(texts) != len(plan.history):
+        texts = [json.dumps(event) for event in plan.history]
+    events = [*texts, *(json.dumps(event) for event in plan.episode_events)]
+    return '{"history": [' + ", ".join(events) + "], " + rest[1:]
 
 
 def settle_without_orchestrator(plan: EpisodePlan) -> Settlement:
@@ -199,7 +212,7 @@ def settle_episode(
         instance.custom_status = text
     try:
         schema = int(state.get("schemaVersion") or 0)
-        result = replay(plan.history + plan.episode_events, _action_list(state), schema)
+        result = replay(chain(plan.history, plan.episode_events), _action_list(state), schema)
         _check_functions_exist(result, activity_exists, orchestrator_exists)
     except ReplayError as exc:
         message = str(exc)

@@ -9,13 +9,24 @@ It plays the parts of the Azure Storage provider's tables and queues:
   transaction that queues its result, so a crash re-runs the activity: at-least-once.
 - `blob_receipts`: blob versions a blob trigger has handled; `host_keys`: function keys.
 
-Every method runs on the event loop's thread; each write is one transaction.
+Every write runs on the event loop's thread, each in one transaction; `instance` is also read
+from orchestrator threads (tracing asks for an instance's parent).
+
+The store also keeps each running instance's history in memory between episodes, parsed and as
+its stored JSON text (`episode_history`), so that an episode neither re-reads nor re-parses what
+the last one wrote. SQLite stays the source of truth: the copy is filled from it on first use (so a
+restarted host resumes from the file), extended only after an episode's transaction commits, and
+dropped whenever the rows change otherwise (a new execution, purge, replacement, a final status).
+Instance rows are kept the same way (`instance`, which every status query reads): written through
+after each commit, dropped on delete, the whole copy dropped if a transaction rolls back.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -79,6 +90,8 @@ CREATE TABLE IF NOT EXISTS host_keys (
     value TEXT NOT NULL
 );
 """
+
+_MAX_ROWS_KEPT = 10_000  # instance rows kept in memory at most
 
 # Message kinds. Control messages reach a suspended instance; the others wait for `resume`.
 START, EVENT, TERMINATE, SUSPEND, RESUME = "start", "event", "terminate", "suspend", "resume"
@@ -162,6 +175,14 @@ class EpisodeCommit:
     children: list[Instance] = field(default_factory=list)  # sub-orchestrations to create/replace
 
 
+@dataclass
+class StoredHistory:
+    """An execution's history as stored: the events and each one's JSON text (its `history` row)."""
+
+    events: list[Event] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class InstanceQuery:
     created_from: float | None = None
@@ -177,6 +198,10 @@ class Store:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._histories: dict[str, StoredHistory] = {}  # running instances' histories, see above
+        self._rows: dict[str, Instance] = {}  # committed instance rows, see above
+        self._written: dict[str, Instance | None] = {}  # rows the open transaction wrote (None: deleted)
+        self._rows_lock = threading.Lock()  # status reads also come from orchestrator threads
 
     def close(self) -> None:
         self._db.close()
@@ -188,14 +213,41 @@ class Store:
             yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
+            with self._rows_lock:
+                self._written.clear()
+                self._rows.clear()  # a reader may have seen a row of the rolled-back transaction
             raise
         self._db.execute("COMMIT")
+        with self._rows_lock:
+            for instance_id, row in self._written.items():
+                if row is None:
+                    self._rows.pop(instance_id, None)
+                else:
+                    self._remember_row(row)
+            self._written.clear()
+
+    def _put_instance(self, db: sqlite3.Connection, instance: Instance) -> None:
+        _put_instance(db, instance)
+        self._written[instance.instance_id] = copy.copy(instance)
+
+    def _remember_row(self, row: Instance) -> None:
+        if row.instance_id not in self._rows and len(self._rows) >= _MAX_ROWS_KEPT:
+            del self._rows[next(iter(self._rows))]  # the oldest kept row
+        self._rows[row.instance_id] = row
 
     # -- instances ------------------------------------------------------------------------------
 
     def instance(self, instance_id: str) -> Instance | None:
-        row = self._db.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
-        return None if row is None else _instance(row)
+        kept = self._rows.get(instance_id)
+        if kept is not None:
+            return copy.copy(kept)  # callers may change their copy before writing it
+        with self._rows_lock:
+            row = self._db.execute("SELECT * FROM instances WHERE instance_id = ?", (instance_id,)).fetchone()
+            if row is None:
+                return None
+            instance = _instance(row)
+            self._remember_row(copy.copy(instance))
+        return instance
 
     def instances(self, query: InstanceQuery) -> list[Instance]:
         sql, params = "SELECT * FROM instances WHERE 1 = 1", list[float | int | str]()
@@ -216,20 +268,27 @@ class Store:
     def start_instance(self, instance: Instance, start_at: float) -> None:
         """Create (or replace a finished) instance and queue its start."""
         with self._transaction() as db:
-            _delete_instance(db, instance.instance_id)
-            _put_instance(db, instance)
+            self._delete_instance(db, instance.instance_id)
+            self._put_instance(db, instance)
             _put_messages(db, [NewMessage(instance.instance_id, instance.execution_id, START, {}, start_at)])
 
     def update_status(self, instance: Instance) -> None:
         with self._transaction() as db:
-            _put_instance(db, instance)
+            self._put_instance(db, instance)
+        if instance.runtime_status.is_terminal:
+            self._histories.pop(instance.instance_id, None)
 
     def purge(self, instance_ids: Iterable[str]) -> int:
         deleted = 0
         with self._transaction() as db:
             for instance_id in instance_ids:
-                deleted += _delete_instance(db, instance_id)
+                deleted += self._delete_instance(db, instance_id)
         return deleted
+
+    def _delete_instance(self, db: sqlite3.Connection, instance_id: str) -> int:
+        self._histories.pop(instance_id, None)
+        self._written[instance_id] = None
+        return _delete_instance(db, instance_id)
 
     # -- history --------------------------------------------------------------------------------
 
@@ -238,6 +297,21 @@ class Store:
             "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
         )
         return [json.loads(event) for (event,) in rows]
+
+    def cached_history(self, instance_id: str) -> StoredHistory | None:
+        """The in-memory copy of an instance's history, if one is kept now."""
+        return self._histories.get(instance_id)
+
+    def episode_history(self, instance_id: str) -> StoredHistory:
+        """The history an episode replays, kept in memory between episodes (read-only for callers)."""
+        stored = self._histories.get(instance_id)
+        if stored is None:
+            rows = self._db.execute(
+                "SELECT event FROM history WHERE instance_id = ? ORDER BY seq", (instance_id,)
+            )
+            texts = [text for (text,) in rows]
+            stored = self._histories[instance_id] = StoredHistory([json.loads(t) for t in texts], texts)
+        return stored
 
     # -- messages -------------------------------------------------------------------------------
 
@@ -289,41 +363,59 @@ class Store:
     def commit_episode(self, commit: EpisodeCommit) -> list[tuple[Instance, RuntimeStatus]]:
         """Apply one episode; returns the children that could not start, with the running status."""
         blocked: list[tuple[Instance, RuntimeStatus]] = []
-        with self._transaction() as db:
-            instance_id = commit.instance.instance_id
-            _delete_ids(db, "messages", commit.consumed)
-            if commit.history_reset:
-                db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
-            count = 0 if commit.history_reset else commit.history_length
-            if count is None:
-                (count,) = db.execute(
-                    "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?", (instance_id,)
-                ).fetchone()
-            _insert(
-                db,
-                "history (instance_id, seq, event)",
-                [(instance_id, count + i, json.dumps(e)) for i, e in enumerate(commit.history_append)],
-            )
-            _put_instance(db, commit.instance)
-            _put_messages(db, commit.messages)
-            _insert(
-                db,
-                "work_items (instance_id, execution_id, task_id, name, input)",
-                [(w.instance_id, w.execution_id, w.task_id, w.name, w.input) for w in commit.work_items],
-            )
-            for child in commit.children:
-                existing = db.execute(
-                    "SELECT runtime_status FROM instances WHERE instance_id = ?", (child.instance_id,)
-                ).fetchone()
-                if existing is not None and not RuntimeStatus(existing[0]).is_terminal:
-                    blocked.append((child, RuntimeStatus(existing[0])))
-                    continue
-                _delete_instance(db, child.instance_id)
-                _put_instance(db, child)
-                _put_messages(
-                    db, [NewMessage(child.instance_id, child.execution_id, START, {}, child.created_time)]
+        instance_id = commit.instance.instance_id
+        texts = [json.dumps(e) for e in commit.history_append]
+        try:
+            with self._transaction() as db:
+                _delete_ids(db, "messages", commit.consumed)
+                if commit.history_reset:
+                    db.execute("DELETE FROM history WHERE instance_id = ?", (instance_id,))
+                count = 0 if commit.history_reset else commit.history_length
+                if count is None:
+                    (count,) = db.execute(
+                        "SELECT COALESCE(MAX(seq) + 1, 0) FROM history WHERE instance_id = ?", (instance_id,)
+                    ).fetchone()
+                _insert(
+                    db,
+                    "history (instance_id, seq, event)",
+                    [(instance_id, count + i, text) for i, text in enumerate(texts)],
                 )
+                self._put_instance(db, commit.instance)
+                _put_messages(db, commit.messages)
+                _insert(
+                    db,
+                    "work_items (instance_id, execution_id, task_id, name, input)",
+                    [(w.instance_id, w.execution_id, w.task_id, w.name, w.input) for w in commit.work_items],
+                )
+                for child in commit.children:
+                    existing = db.execute(
+                        "SELECT runtime_status FROM instances WHERE instance_id = ?", (child.instance_id,)
+                    ).fetchone()
+                    if existing is not None and not RuntimeStatus(existing[0]).is_terminal:
+                        blocked.append((child, RuntimeStatus(existing[0])))
+                        continue
+                    self._delete_instance(db, child.instance_id)
+                    self._put_instance(db, child)
+                    _put_messages(
+                        db, [NewMessage(child.instance_id, child.execution_id, START, {}, child.created_time)]
+                    )
+        except BaseException:
+            self._histories.pop(instance_id, None)  # reread from the file next time
+            raise
+        self._remember(commit, texts, count)
         return blocked
+
+    def _remember(self, commit: EpisodeCommit, texts: list[str], stored_before: int) -> None:
+        """Extend the in-memory history with a committed episode (or drop it, see the module doc)."""
+        instance_id = commit.instance.instance_id
+        stored = self._histories.get(instance_id)
+        if commit.history_reset or commit.instance.runtime_status.is_terminal:
+            self._histories.pop(instance_id, None)  # a new execution starts empty; a final one is done
+        elif stored is not None and len(stored.texts) == stored_before:
+            stored.events.extend(json.loads(text) for text in texts)  # exactly what a reread returns
+            stored.texts.extend(texts)
+        else:
+            self._histories.pop(instance_id, None)  # not the copy this episode started from
 
     # -- activities -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ the SDK's `DurableOrchestrationClient` reads `rpcBaseUrl` for its calls, and the
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -52,22 +53,28 @@ class DurableEndpoints:
 
     def binding_json(self, binding: dict[str, Any]) -> str:
         """What a `durableClient` binding receives; the SDK turns it into its client."""
-        hub_name = binding.get("taskHub") or self.hub_name
-        connection = binding.get("connectionName") or "Storage"
-        creation = f"{self.webhook_base}/orchestrators/{{functionName}}[/{{instanceId}}]"
-        return json.dumps(
-            {
-                "taskHubName": hub_name,
-                "creationUrls": {
-                    "createNewInstancePostUri": f"{creation}?code={self.system_key}",
-                    "createAndWaitOnNewInstancePostUri": (
-                        f"{creation}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
-                        f"&code={self.system_key}"
-                    ),
-                },
-                "managementUrls": self.management_urls(ID_PLACEHOLDER, hub_name, connection),
-                "baseUrl": self.webhook_base,
-                "requiredQueryStringParameters": f"code={self.system_key}",
-                "rpcBaseUrl": self.rpc_base_url,
-            }
+        return _binding_json(
+            self, binding.get("taskHub") or self.hub_name, binding.get("connectionName") or "Storage"
         )
+
+
+@functools.lru_cache(maxsize=32)
+def _binding_json(endpoints: DurableEndpoints, hub_name: str, connection: str) -> str:
+    """The same text for every invocation of a function: built once, not per HTTP request."""
+    creation = f"{endpoints.webhook_base}/orchestrators/{{functionName}}[/{{instanceId}}]"
+    return json.dumps(
+        {
+            "taskHubName": hub_name,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{creation}?code={endpoints.system_key}",
+                "createAndWaitOnNewInstancePostUri": (
+                    f"{creation}?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}"
+                    f"&code={endpoints.system_key}"
+                ),
+            },
+            "managementUrls": endpoints.management_urls(ID_PLACEHOLDER, hub_name, connection),
+            "baseUrl": endpoints.webhook_base,
+            "requiredQueryStringParameters": f"code={endpoints.system_key}",
+            "rpcBaseUrl": endpoints.rpc_base_url,
+        }
+    )

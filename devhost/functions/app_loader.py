@@ -8,6 +8,7 @@ call per app object), even when the test process imported and indexed the same f
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import inspect
 import itertools
@@ -51,11 +52,11 @@ class FunctionInfo:
     def trigger_type(self) -> str:
         return str(self.trigger["type"])
 
-    @property
+    @functools.cached_property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.user_function)
 
-    @property
+    @functools.cached_property
     def client_bindings(self) -> list[dict[str, Any]]:
         return [binding for binding in self.bindings if binding["type"] == DURABLE_CLIENT]
 
