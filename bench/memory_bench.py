@@ -80,6 +80,10 @@ class MemoryRow:
     succeeded: int
     failed: int
     job_status: str
+    rss_by_mapping: dict[str, float]  # at the job's end (RSS rarely shrinks: about the peak's)
+    peak_at_seconds: float  # when the sampled peak was seen, from the job's start
+    rss_timeline: list[tuple[float, float]]  # (seconds, MB) about every second
+    max_threads: int  # devhost's threads (event loop, its pools): each may hold its own malloc arena
     hwm_reset: bool  # False: VmHWM could not be reset, peak_rss_mb is the sampled peak
     ratio_to_first: float | None = None
     trace_file: str | None = None
@@ -88,8 +92,8 @@ class MemoryRow:
 # /proc readers (Linux) ---------------------------------------------------------------------------
 
 
-def status_kb(pid: int, name: str) -> int:
-    """A ``kB`` field (``VmRSS``, ``VmHWM``) of ``/proc/<pid>/status``."""
+def status_field(pid: int, name: str) -> int:
+    """A number field (``VmRSS``, ``VmHWM`` in kB; ``Threads``) of ``/proc/<pid>/status``."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(f"{name}:"):
             return int(line.split()[1])
@@ -110,6 +114,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
+def rss_by_mapping(pid: int) -> dict[str, float]:
+    """The process's RSS in MB by kind of mapping (``/proc/<pid>/smaps``), to tell what holds it.
+
+    ``heap``: the main arena of malloc (brk); ``anon``: anonymous mappings (CPython's 1 MiB
+    small-object arenas, other threads' malloc arenas, large allocations, thread stacks: the kernel
+    merges neighbours, so their sizes do not tell them apart); ``files``: code and data mapped
+    from files (the interpreter, extension modules, SQLite's shared memory).
+    """
+    kinds: dict[str, float] = {}
+    kind = "files"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split()
+        if "-" in head[0] and not head[0].endswith(":"):  # a mapping's first line: range perms ... name
+            name = head[5] if len(head) > 5 else ""
+            kind = "heap" if name == "[heap]" else "files" if name.startswith("/") else "anon"
+        elif head[0] == "Rss:":
+            kinds[kind] = kinds.get(kind, 0.0) + int(head[1]) / 1024
+    return {name: round(value, 1) for name, value in sorted(kinds.items())}
+
+
 class RssWatch:
     """Samples another process's ``VmRSS`` on a thread: ``with RssWatch(pid) as w: ...; w.peak_kb``."""
 
@@ -117,6 +141,10 @@ class RssWatch:
         self.pid = pid
         self.interval_seconds = interval_seconds
         self.peak_kb = 0
+        self.peak_at_seconds = 0.0  # from the start of the watch
+        self.max_threads = 0
+        self.timeline: list[tuple[float, float]] = []  # (seconds, MB), about one a second
+        self._started = time.perf_counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-watch", daemon=True)
 
@@ -136,9 +164,15 @@ class RssWatch:
 
     def _sample(self) -> None:
         try:
-            self.peak_kb = max(self.peak_kb, status_kb(self.pid, "VmRSS"))
+            rss_kb = status_field(self.pid, "VmRSS")
+            self.max_threads = max(self.max_threads, status_field(self.pid, "Threads"))
         except (OSError, KeyError):
-            pass
+            return
+        elapsed = time.perf_counter() - self._started
+        if rss_kb > self.peak_kb:
+            self.peak_kb, self.peak_at_seconds = rss_kb, elapsed
+        if not self.timeline or elapsed - self.timeline[-1][0] >= 1.0:
+            self.timeline.append((round(elapsed, 1), round(rss_kb / 1024, 1)))
 
 
 # devhost as a process ----------------------------------------------------------------------------
@@ -147,7 +181,9 @@ class RssWatch:
 class Devhost:
     """``python -m devhost start`` (or under the tracer) with the app on a free loopback port."""
 
-    def __init__(self, settings: dict[str, str], work_dir: Path, trace_file: Path | None, frames: int) -> None:
+    def __init__(
+        self, settings: dict[str, str], work_dir: Path, trace_file: Path | None, frames: int
+    ) -> None:
         self.settings = settings
         self.work_dir = work_dir
         self.trace_file = trace_file
@@ -171,10 +207,15 @@ class Devhost:
             sys.executable, *launcher, "start", "--app-dir", str(REPO_ROOT), "--port", str(self.port),
             "--settings", str(settings_file), "--state-dir", str(self.work_dir / "state"),
         ]  # fmt: skip
-        log = (self.work_dir / "devhost.log").open("ab")
-        self.process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env={**os.environ, **self.settings}, stdout=subprocess.PIPE, stderr=log, text=True
-        )
+        with (self.work_dir / "devhost.log").open("ab") as log:  # the child keeps its own descriptor
+            self.process = subprocess.Popen(
+                command,
+                cwd=REPO_ROOT,
+                env={**os.environ, **self.settings},
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         assert self.process.stdout is not None
         if not self.process.stdout.readline().startswith("devhost ready on "):
             raise RuntimeError(f"devhost did not start: see {self.work_dir / 'devhost.log'}")
@@ -182,7 +223,8 @@ class Devhost:
 
     def __exit__(self, *_: object) -> None:
         if self.process is not None:
-            stop_process(self.process, timeout=60)  # the tracer writes its report on the way out
+            # The tracer writes its report on the way out: that takes a while at a large peak.
+            stop_process(self.process, timeout=600 if self.trace_file is not None else 60)
 
 
 # The run -----------------------------------------------------------------------------------------
@@ -228,7 +270,11 @@ async def stage_inputs(storage: str, container: str, count: int) -> list[dict[st
 
 
 async def run_job(
-    http: httpx.AsyncClient, inputs: list[dict[str, str]], *, poll_seconds: float, timeout: float
+    http: httpx.AsyncClient,
+    inputs: list[dict[str, str]],
+    *,
+    poll_seconds: float,
+    timeout: float,  # noqa: ASYNC109
 ) -> dict[str, Any]:
     """Start one per-document job naming ``inputs``; its last status once it ended."""
     response = await http.post("/api/analyses", json={"mode": "per-document", "inputs": inputs})
@@ -259,7 +305,7 @@ async def measure(
             poll, timeout = config.status_poll_seconds, config.job_timeout_seconds
             await run_job(http, warm_inputs, poll_seconds=poll, timeout=timeout)
             await emulator.reset(config.service)
-            baseline_kb = status_kb(host.pid, "VmRSS")
+            baseline_kb = status_field(host.pid, "VmRSS")
             hwm_reset = reset_peak(host.pid)
             cpu_before = cpu_seconds(host.pid)
             started = time.perf_counter()
@@ -267,8 +313,9 @@ async def measure(
                 status = await run_job(http, inputs, poll_seconds=poll, timeout=timeout)
             wall = time.perf_counter() - started
             used = cpu_seconds(host.pid) - cpu_before
-            hwm_kb = status_kb(host.pid, "VmHWM")
-            end_kb = status_kb(host.pid, "VmRSS")
+            hwm_kb = status_field(host.pid, "VmHWM")
+            end_kb = status_field(host.pid, "VmRSS")
+            mappings = rss_by_mapping(host.pid)
     fates = (status.get("summary") or {}).get("inputs") or []
     succeeded = sum(1 for fate in fates if fate.get("status") == "succeeded")
     peak_kb = max(hwm_kb, watch.peak_kb) if hwm_reset else watch.peak_kb
@@ -284,6 +331,10 @@ async def measure(
         succeeded=succeeded,
         failed=count - succeeded,
         job_status=str(status["status"]),
+        rss_by_mapping=mappings,
+        peak_at_seconds=round(watch.peak_at_seconds, 1),
+        rss_timeline=watch.timeline,
+        max_threads=watch.max_threads,
         hwm_reset=hwm_reset,
         trace_file=str(trace_file) if trace_file is not None else None,
     )
@@ -303,7 +354,8 @@ async def run_memory_benchmark(
         print(
             f"N={count}: peak {row.peak_rss_mb:.1f} MB (x{row.ratio_to_first:.2f}), "
             f"before {row.baseline_rss_mb:.1f} MB, +{row.growth_mb:.1f} MB, end {row.end_rss_mb:.1f} MB, "
-            f"{row.wall_seconds:.1f} s, CPU {row.cpu_seconds:.1f} s, {row.succeeded}/{count} succeeded",
+            f"peak at {row.peak_at_seconds:.1f} s of {row.wall_seconds:.1f} s, "
+            f"CPU {row.cpu_seconds:.1f} s, {row.succeeded}/{count} succeeded",
             flush=True,
         )
     return rows
@@ -351,7 +403,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--analysis-seconds", type=float, default=1.0)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--retry-after", type=float, default=1.0)
-    parser.add_argument("--tracemalloc", type=int, default=0, metavar="FRAMES", help="trace devhost's allocations")
+    parser.add_argument(
+        "--tracemalloc", type=int, default=0, metavar="FRAMES", help="trace devhost's allocations"
+    )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     config = MemoryConfig(

@@ -43,19 +43,25 @@ class PeakSnapshots:
                 self.snapshot_bytes = current
 
     def report(self) -> str:
-        _, peak = tracemalloc.get_traced_memory()
-        lines = [f"traced peak {peak / MB:.1f} MB; snapshot at {self.snapshot_bytes / MB:.1f} MB"]
+        current, peak = tracemalloc.get_traced_memory()
+        lines = [
+            f"traced peak {peak / MB:.1f} MB; snapshot at {self.snapshot_bytes / MB:.1f} MB; "
+            f"at exit {current / MB:.1f} MB"
+        ]
         if self.snapshot is None:
             return "\n".join(lines)
         snapshot = self.snapshot.filter_traces(
-            [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+            [
+                tracemalloc.Filter(False, tracemalloc.__file__),
+                tracemalloc.Filter(False, "<frozen importlib._bootstrap>"),
+            ]
         )
         for key in ("traceback", "lineno"):
-            lines += ["", f"top {TOP} by {key}:"]
+            lines += ["", f"top {TOP} at the peak, by {key}:"]
             for stat in snapshot.statistics(key)[:TOP]:
                 lines.append(f"{stat.size / MB:8.2f} MB {stat.count:8d} blocks")
                 frames = stat.traceback.format(most_recent_first=True)
-                lines += [f"    {frame.strip()}" for frame in frames if frame.strip()][: 2 * 12]
+                lines += [f"    {frame.strip()}" for frame in frames if frame.strip()]
         return "\n".join(lines)
 
 
