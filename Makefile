@@ -89,3 +89,4 @@ bench: setup
 	$(PY) -m bench.quota_bench --documents 1000 --operations-per-minute 600
 	$(PY) -m bench.results_bench
 	$(PY) -m bench.upload_memory
+	$(PY) -m bench.memory_bench --counts 20,200,1000
