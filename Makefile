@@ -85,7 +85,7 @@ demo: setup
 bench: setup
 	$(PY) -m bench.storage_ingest
 	$(PY) -m bench.pipeline_bench --counts 1,16,200,1000 --designs sequential,gather,durable
-	$(PY) -m bench.load_bench --scenarios 10x5,50x4
+	$(PY) -m bench.load_bench --scenarios 10x5,50x4 --repeat 3
 	$(PY) -m bench.quota_bench --documents 1000 --operations-per-minute 600
 	$(PY) -m bench.results_bench
 	$(PY) -m bench.upload_memory

@@ -1,7 +1,7 @@
 """Benchmark: many users at once. K concurrent jobs of M documents, per design, on one host.
 
     .venv/bin/python -m bench.load_bench [--scenarios 10x5,50x4] [--designs gather,durable]
-        [--analysis-seconds 1.0] [--latency-ms 100] [--output FILE]
+        [--repeat 3] [--analysis-seconds 1.0] [--latency-ms 100] [--output FILE]
 
 - ``durable``: devhost **as a process** (``python -m devhost start``, what ``make serve`` runs)
   with the real app; K clients each ``POST /api/analyses`` (multipart, M documents) at once, then
@@ -15,22 +15,27 @@ seen), and ``cpu_seconds`` of the process doing the work (devhost's, or this one
 Both designs run on the same Azurite and the same emulated CU (its own process); neither paces
 (the emulated service has no quota: the quota run is ``bench/quota_bench.py``). JSON rows go to
 ``--output`` (default ``bench/results/load-<time>.json``).
+
+``--repeat R`` runs every scenario R times, the designs in turn first (gather first, then durable
+first, ...), each row tagged with its ``repeat``: on a shared machine one run's ratio moves a lot
+(0.7 to 1.1 at 50x4 here), so ``durableOverGather`` holds the median of the R paired ratios (each
+from the two designs run back to back) and ``durableOverGatherRuns`` every one of them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
-import socket
-import subprocess
+import statistics
 import sys
 import tempfile
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -38,14 +43,14 @@ from typing import Any
 import httpx
 
 from bench.cu_emulator_process import EmulatedService, EmulatorEndpoint, running_emulator_process
+from bench.devhost_process import DevhostProcess
 from bench.pipeline_bench import EMULATOR_KEY, RESULTS_DIR, app_environment, sample_documents
 from bench.pipeline_designs import run_gather
 from content_understanding import close_content_understanding_client
 from storage.client import close_blob_service_client
-from tests.support.azurite import REPO_ROOT, running_azurite, stop_process
+from tests.support.azurite import REPO_ROOT, running_azurite
 
 DESIGNS = ("gather", "durable")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass
@@ -61,6 +66,7 @@ class LoadRow:
     makespan_seconds: float
     succeeded_jobs: int
     latencies: list[float] = field(default_factory=list)
+    repeat: int = 0
 
 
 def parse_scenarios(text: str) -> list[tuple[int, int]]:
@@ -74,12 +80,6 @@ def parse_scenarios(text: str) -> list[tuple[int, int]]:
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU time of process ``pid`` (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def settings_for(storage: str, emulator: EmulatorEndpoint) -> dict[str, str]:
@@ -142,50 +142,6 @@ async def run_gather_scenario(
     return ends, used
 
 
-class DevhostProcess:
-    """``python -m devhost start`` with the app, on a free loopback port, in its own process."""
-
-    def __init__(self, settings: dict[str, str], work_dir: Path) -> None:
-        self.settings = settings
-        self.work_dir = work_dir
-        self.port = _free_port()
-        self.process: subprocess.Popen[str] | None = None
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def __enter__(self) -> DevhostProcess:
-        settings_file = self.work_dir / "load.settings.json"
-        settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": self.settings}), "utf-8")
-        command = [
-            sys.executable, "-m", "devhost", "start", "--app-dir", str(REPO_ROOT), "--port", str(self.port),
-            "--settings", str(settings_file), "--state-dir", str(self.work_dir / "state"),
-        ]  # fmt: skip
-        log = (self.work_dir / "devhost.log").open("ab")
-        self.process = subprocess.Popen(
-            command,
-            cwd=REPO_ROOT,
-            env={**os.environ, **self.settings},
-            stdout=subprocess.PIPE,
-            stderr=log,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line.startswith("devhost ready on "):
-            raise RuntimeError(f"devhost did not start: see {self.work_dir / 'devhost.log'}")
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.process is not None:
-            stop_process(self.process)
-
-    def cpu_seconds(self) -> float:
-        assert self.process is not None
-        return process_cpu_seconds(self.process.pid)
-
-
 async def run_durable_scenario(
     jobs: int, documents: int, host: DevhostProcess
 ) -> tuple[list[tuple[float, bool]], float]:
@@ -215,7 +171,11 @@ async def warm_up(host: DevhostProcess, settings: dict[str, str]) -> None:
 
 
 async def run_load(
-    scenarios: list[tuple[int, int]], designs: tuple[str, ...], service: EmulatedService, work_dir: Path
+    scenarios: list[tuple[int, int]],
+    designs: tuple[str, ...],
+    service: EmulatedService,
+    work_dir: Path,
+    repeat: int = 1,
 ) -> list[LoadRow]:
     rows: list[LoadRow] = []
     with running_azurite() as azurite, running_emulator_process(EMULATOR_KEY) as emulator:
@@ -223,15 +183,15 @@ async def run_load(
         await emulator.reset(service)
         with DevhostProcess(settings, work_dir) as host:
             await warm_up(host, settings)
-            for jobs, documents in scenarios:
+            for turn, (jobs, documents) in itertools.product(range(repeat), scenarios):
                 scenario = f"{jobs}x{documents}"
-                for design in designs:
+                for design in designs if turn % 2 == 0 else designs[::-1]:
                     await emulator.reset(service)
                     if design == "durable":
                         ends, cpu = await run_durable_scenario(jobs, documents, host)
                     else:
                         ends, cpu = await run_gather_scenario(jobs, documents, settings)
-                    rows.append(row(scenario, design, jobs, documents, ends, cpu))
+                    rows.append(replace(row(scenario, design, jobs, documents, ends, cpu), repeat=turn))
                     last = rows[-1]
                     print(
                         f"{scenario} {design}: {last.jobs_per_minute:.1f} jobs/min, "
@@ -243,38 +203,57 @@ async def run_load(
     return rows
 
 
-def ratios(rows: list[LoadRow]) -> dict[str, dict[str, float]]:
-    by = {(r.scenario, r.design): r for r in rows}
-    out: dict[str, dict[str, float]] = {}
-    for scenario in dict.fromkeys(r.scenario for r in rows):
-        durable, gather = by.get((scenario, "durable")), by.get((scenario, "gather"))
+def paired_ratios(rows: list[LoadRow]) -> dict[str, list[dict[str, float]]]:
+    """Per scenario, durable over gather in each repetition (the two designs run back to back)."""
+    by = {(r.scenario, r.design, r.repeat): r for r in rows}
+    out: dict[str, list[dict[str, float]]] = {}
+    for scenario, turn in dict.fromkeys((r.scenario, r.repeat) for r in rows):
+        durable, gather = by.get((scenario, "durable", turn)), by.get((scenario, "gather", turn))
         if durable and gather:
-            out[scenario] = {
-                "jobsPerMinute": round(durable.jobs_per_minute / gather.jobs_per_minute, 3),
-                "p50": round(durable.p50_seconds / gather.p50_seconds, 3),
-                "p95": round(durable.p95_seconds / gather.p95_seconds, 3),
-                "cpu": round(durable.cpu_seconds / gather.cpu_seconds, 3) if gather.cpu_seconds else 0.0,
-            }
+            out.setdefault(scenario, []).append(
+                {
+                    "jobsPerMinute": round(durable.jobs_per_minute / gather.jobs_per_minute, 3),
+                    "p50": round(durable.p50_seconds / gather.p50_seconds, 3),
+                    "p95": round(durable.p95_seconds / gather.p95_seconds, 3),
+                    "cpu": round(durable.cpu_seconds / gather.cpu_seconds, 3) if gather.cpu_seconds else 0.0,
+                }
+            )
     return out
+
+
+def ratios(rows: list[LoadRow]) -> dict[str, dict[str, float]]:
+    """Per scenario, the median of each paired ratio over the repetitions."""
+    return {
+        scenario: {key: round(statistics.median(run[key] for run in runs), 3) for key in runs[0]}
+        for scenario, runs in paired_ratios(rows).items()
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.load_bench", description=__doc__.split("\n")[0])
     parser.add_argument("--scenarios", default="10x5,50x4", help="KxM: K concurrent jobs of M documents")
     parser.add_argument("--designs", default=",".join(DESIGNS), help="gather, durable or both")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of every scenario (medians reported)")
     parser.add_argument("--analysis-seconds", type=float, default=1.0)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.repeat < 1:
+        parser.error("--repeat must be at least 1")
     scenarios = parse_scenarios(args.scenarios)
     designs = tuple(d.strip() for d in args.designs.split(","))
     if unknown := set(designs) - set(DESIGNS):
         parser.error(f"unknown design(s): {', '.join(sorted(unknown))}")
     service = EmulatedService(args.analysis_seconds, args.latency_ms, 1.0)
     with tempfile.TemporaryDirectory(prefix="load-bench-") as work_dir:
-        rows = asyncio.run(run_load(scenarios, designs, service, Path(work_dir)))
+        rows = asyncio.run(run_load(scenarios, designs, service, Path(work_dir), args.repeat))
     result = {
-        "config": {"scenarios": args.scenarios, "designs": list(designs), "service": service.faults_json()},
+        "config": {
+            "scenarios": args.scenarios,
+            "designs": list(designs),
+            "repeat": args.repeat,
+            "service": service.faults_json(),
+        },
         "environment": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
@@ -282,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         },
         "rows": [asdict(r) for r in rows],
         "durableOverGather": ratios(rows),
+        "durableOverGatherRuns": paired_ratios(rows),
     }
     output = args.output or RESULTS_DIR / f"load-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -289,12 +269,6 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result["durableOverGather"], indent=2))
     print(f"Results: {output}")
     return 0 if all(r.succeeded_jobs == r.jobs for r in rows) else 1
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 if __name__ == "__main__":

@@ -31,8 +31,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -47,12 +45,12 @@ import httpx
 from azure.storage.blob.aio import BlobServiceClient
 
 from bench.cu_emulator_process import EmulatedService, EmulatorEndpoint, running_emulator_process
+from bench.devhost_process import DEVHOST, DevhostProcess
 from bench.pipeline_bench import EMULATOR_KEY, RESULTS_DIR, sample_documents
-from tests.support.azurite import REPO_ROOT, running_azurite, stop_process
+from tests.support.azurite import REPO_ROOT, running_azurite
 
 MB = 1024 * 1024
 STAGING_FOLDER = "_memory-bench"  # blobs under a folder starting with "_" start no job (blob trigger)
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass(frozen=True)
@@ -107,11 +105,6 @@ def reset_peak(pid: int) -> bool:
     except OSError:
         return False
     return True
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 def rss_by_mapping(pid: int) -> dict[str, float]:
@@ -176,55 +169,6 @@ class RssWatch:
 
 
 # devhost as a process ----------------------------------------------------------------------------
-
-
-class Devhost:
-    """``python -m devhost start`` (or under the tracer) with the app on a free loopback port."""
-
-    def __init__(
-        self, settings: dict[str, str], work_dir: Path, trace_file: Path | None, frames: int
-    ) -> None:
-        self.settings = settings
-        self.work_dir = work_dir
-        self.trace_file = trace_file
-        self.frames = frames
-        self.port = _free_port()
-        self.process: subprocess.Popen[str] | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    def __enter__(self) -> Devhost:
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        settings_file = self.work_dir / "memory.settings.json"
-        settings_file.write_text(json.dumps({"IsEncrypted": False, "Values": self.settings}), "utf-8")
-        launcher = ["-m", "devhost"]
-        if self.trace_file is not None:
-            launcher = ["-m", "bench.memory_trace", str(self.trace_file), str(self.frames)]
-        command = [
-            sys.executable, *launcher, "start", "--app-dir", str(REPO_ROOT), "--port", str(self.port),
-            "--settings", str(settings_file), "--state-dir", str(self.work_dir / "state"),
-        ]  # fmt: skip
-        with (self.work_dir / "devhost.log").open("ab") as log:  # the child keeps its own descriptor
-            self.process = subprocess.Popen(
-                command,
-                cwd=REPO_ROOT,
-                env={**os.environ, **self.settings},
-                stdout=subprocess.PIPE,
-                stderr=log,
-                text=True,
-            )
-        assert self.process.stdout is not None
-        if not self.process.stdout.readline().startswith("devhost ready on "):
-            raise RuntimeError(f"devhost did not start: see {self.work_dir / 'devhost.log'}")
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        if self.process is not None:
-            # The tracer writes its report on the way out: that takes a while at a large peak.
-            stop_process(self.process, timeout=600 if self.trace_file is not None else 60)
 
 
 # The run -----------------------------------------------------------------------------------------
@@ -299,7 +243,16 @@ async def measure(
     warm_inputs = await stage_inputs(storage, container, 1)
     inputs = await stage_inputs(storage, container, count)
     trace_file = work_dir / f"trace-{count}.txt" if config.tracemalloc_frames > 0 else None
-    with Devhost(settings, work_dir / f"n{count}", trace_file, config.tracemalloc_frames) as host:
+    launcher = (
+        DEVHOST
+        if trace_file is None
+        else ("-m", "bench.memory_trace", str(trace_file), str(config.tracemalloc_frames))
+    )
+    # The tracer writes its report on the way out: that takes a while at a large peak.
+    stop_timeout = 60 if trace_file is None else 600
+    with DevhostProcess(
+        settings, work_dir / f"n{count}", launcher=launcher, stop_timeout=stop_timeout
+    ) as host:
         base_url = f"http://127.0.0.1:{host.port}"
         async with httpx.AsyncClient(base_url=base_url, timeout=120) as http:
             poll, timeout = config.status_poll_seconds, config.job_timeout_seconds
@@ -307,12 +260,12 @@ async def measure(
             await emulator.reset(config.service)
             baseline_kb = status_field(host.pid, "VmRSS")
             hwm_reset = reset_peak(host.pid)
-            cpu_before = cpu_seconds(host.pid)
+            cpu_before = host.cpu_seconds()
             started = time.perf_counter()
             with RssWatch(host.pid, config.sample_seconds) as watch:
                 status = await run_job(http, inputs, poll_seconds=poll, timeout=timeout)
             wall = time.perf_counter() - started
-            used = cpu_seconds(host.pid) - cpu_before
+            used = host.cpu_seconds() - cpu_before
             hwm_kb = status_field(host.pid, "VmHWM")
             end_kb = status_field(host.pid, "VmRSS")
             mappings = rss_by_mapping(host.pid)
@@ -430,12 +383,6 @@ def main(argv: list[str] | None = None) -> int:
     print(format_table(rows))
     print(f"Results: {output}")
     return 0 if all(row.failed == 0 for row in rows) else 1
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 if __name__ == "__main__":
