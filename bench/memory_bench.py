@@ -46,8 +46,9 @@ from azure.storage.blob.aio import BlobServiceClient
 
 from bench.cu_emulator_process import EmulatedService, EmulatorEndpoint, running_emulator_process
 from bench.devhost_process import DEVHOST, DevhostProcess
+from bench.load_bench import settings_for as load_settings
 from bench.pipeline_bench import EMULATOR_KEY, RESULTS_DIR, sample_documents
-from tests.support.azurite import REPO_ROOT, running_azurite
+from tests.support.azurite import running_azurite
 
 MB = 1024 * 1024
 STAGING_FOLDER = "_memory-bench"  # blobs under a folder starting with "_" start no job (blob trigger)
@@ -168,27 +169,16 @@ class RssWatch:
             self.timeline.append((round(elapsed, 1), round(rss_kb / 1024, 1)))
 
 
-# devhost as a process ----------------------------------------------------------------------------
-
-
 # The run -----------------------------------------------------------------------------------------
 
 
 def settings_for(config: MemoryConfig, storage: str, emulator: EmulatorEndpoint) -> dict[str, str]:
-    example = json.loads((REPO_ROOT / "local.settings.example.json").read_text(encoding="utf-8"))
-    values: dict[str, str] = example["Values"]
+    """The load benchmark's app settings (no pacing: the emulated service has no quota), polling as
+    configured here."""
     return {
-        **values,
-        "AzureWebJobsStorage": storage,
-        "DocumentStorage": storage,
-        "CONTENT_UNDERSTANDING_ENDPOINT": emulator.endpoint,
-        "CONTENT_UNDERSTANDING_KEY": emulator.key,
+        **load_settings(storage, emulator),
         "POLL_INITIAL_INTERVAL_SECONDS": f"{config.poll_initial_seconds:g}",
         "POLL_MAX_INTERVAL_SECONDS": f"{config.poll_max_seconds:g}",
-        "TASKHUB_NAME": f"mem{uuid.uuid4().hex[:8]}",
-        # No quota on the emulated service: no pacing (the quota run is bench/quota_bench.py).
-        "CU_OPERATIONS_PER_MINUTE": "0",
-        "CU_PAGES_PER_MINUTE": "0",
     }
 
 
