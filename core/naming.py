@@ -7,6 +7,7 @@ or produce a name that some tool downstream cannot handle (reserved Windows name
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -42,6 +43,8 @@ _WINDOWS_RESERVED = frozenset(
 )
 
 
+# Pure, and called again for every input on every replay of a job (its placeholder names): memoised.
+@functools.lru_cache(maxsize=4096)
 def sanitize_name(name: str) -> str:
     """A safe display and blob name for the file called ``name``.
 

@@ -167,6 +167,9 @@ def run_batch_inline(
     return InlineBatch(from_wire(BatchResult, output), inputs, operations, batch.failures())
 
 
+_DOCUMENT_FIELDS = tuple(field.name for field in dataclasses.fields(BatchDocument))
+
+
 @dataclass
 class _Doc:
     """A mutable ``BatchDocument``: one document's state inside this execution."""
@@ -193,10 +196,10 @@ class _Doc:
 
     @classmethod
     def of(cls, document: BatchDocument) -> _Doc:
-        return cls(**{f.name: getattr(document, f.name) for f in dataclasses.fields(BatchDocument)})
+        return cls(**{name: getattr(document, name) for name in _DOCUMENT_FIELDS})
 
     def document(self) -> BatchDocument:
-        return BatchDocument(**{f.name: getattr(self, f.name) for f in dataclasses.fields(BatchDocument)})
+        return BatchDocument(**{name: getattr(self, name) for name in _DOCUMENT_FIELDS})
 
     @property
     def key(self) -> str:
