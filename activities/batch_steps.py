@@ -99,7 +99,7 @@ async def _prepare_inputs(request: PrepareInputsRequest) -> PrepareInputsResult:
         with _item_scope(request.job_id, str(item.index)), step_span("prepare_input"):
             return await _prepare_one(request, item, canceled)
 
-    outcomes = await asyncio.gather(*(prepare(item) for item in request.items), return_exceptions=True)
+    outcomes = await _each(len(request.items), lambda index: prepare(request.items[index]))
     prepared: list[PreparedInput] = []
     for item, outcome in zip(request.items, outcomes, strict=True):
         if isinstance(outcome, BaseException):  # a cancel that came meanwhile is one item's JobCanceled
