@@ -21,7 +21,7 @@ help:
 	@echo "make lint       ruff lint and format check, import contracts (lint-imports)"
 	@echo "make format     apply ruff's formatting and safe fixes"
 	@echo "make typecheck  mypy (strict on the app code)"
-	@echo "make bench      every benchmark under bench/ (about 15 minutes; see docs/performance.md)"
+	@echo "make bench      every benchmark under bench/ (about 20 minutes; see docs/performance.md)"
 
 setup: $(VENV)/.installed node_modules/.installed
 
