@@ -345,7 +345,10 @@ class _Batch:
         due = [doc for doc in self.docs if self._waiting_to_poll(doc) and _at(doc.next_poll_at) <= soon]
         if due and not polling:
             new.append(("poll", self._poll_call(due), due))
-        wake = self._next_wake(now, {id(doc) for _, _, docs in new for doc in docs})
+        # A poll in flight (or starting now) wakes the batch when it answers, and the next round
+        # then takes whatever is due: no timer for polls meanwhile (each would be an idle episode).
+        polling = polling or any(kind == "poll" for kind, _, _ in new)
+        wake = self._next_wake(now, {id(doc) for _, _, docs in new for doc in docs}, polls=not polling)
         if new:
             self._cancel_timer()
             self._set_timer(wake or now + seconds(IDLE_TIMER_SECONDS))
@@ -357,12 +360,13 @@ class _Batch:
             self._cancel_timer()
             self._set_timer(wake)
 
-    def _next_wake(self, now: datetime, starting: set[int]) -> datetime | None:
-        """When the batch must wake next: the next poll due, or the end of the pacer's delay."""
+    def _next_wake(self, now: datetime, starting: set[int], *, polls: bool = True) -> datetime | None:
+        """When the batch must wake next: the next poll due (unless ``polls`` is False), the next
+        preparation to try again, or the end of the pacer's delay."""
         wakes = [
             _at(doc.next_poll_at)
             for doc in self.docs
-            if self._waiting_to_poll(doc) and id(doc) not in starting
+            if polls and self._waiting_to_poll(doc) and id(doc) not in starting
         ]
         wakes += [
             _at(doc.prepare_after)

@@ -181,6 +181,35 @@ def test_one_poll_round_covers_every_operation_due_and_waits_for_retry_after() -
     assert all(call.with_retry is False for call in polls)  # the next round is the retry
 
 
+def test_no_timer_wakes_the_batch_for_polls_while_a_poll_is_in_flight() -> None:
+    def prepare(call: Call) -> Reply:
+        reply = prepared_and_begun(call)
+        return Reply(reply.value, after=0.1 if 0 in items_of(call) else 1.0)
+
+    slow = Operations(polls_to_finish=1)
+    context = FakeContext(
+        input=request(12),
+        answers=answers(prepare_inputs=prepare, poll_operations=lambda call: slow_reply(slow(call), 3.0)),
+    )
+
+    result = context.run(run_analysis_batch)
+
+    # Documents 0-5 (due at 1.1 s) are polled at 1.0 s, when the second call answers, and that
+    # poll takes until 4.0 s; 6-11 fell due at 2.0 s meanwhile and are polled when it answers,
+    # with no timer set for them in between.
+    polls = context.calls_to("poll_operations")
+    assert [(call.at - START, len(call.input["items"])) for call in polls] == [
+        (timedelta(seconds=1.0), 6),
+        (timedelta(seconds=4.0), 6),
+    ]
+    assert START + timedelta(seconds=2) not in context.timers
+    assert result["counts"]["done"] == 12
+
+
+def slow_reply(reply: Reply, after: float) -> Reply:
+    return Reply(reply.value, after=after)
+
+
 def test_an_operation_polls_on_its_own_schedule() -> None:
     operations = Operations(polls_to_finish=3, retry_after=None)  # the backoff: 1 s, then 2 s
     context = FakeContext(input=request(1), answers=answers(poll_operations=operations))
