@@ -1,7 +1,7 @@
 """Benchmark: many users at once. K concurrent jobs of M documents, per design, on one host.
 
     .venv/bin/python -m bench.load_bench [--scenarios 10x5,50x4] [--designs gather,durable]
-        [--repeat 3] [--analysis-seconds 1.0] [--latency-ms 100] [--output FILE]
+        [--repeat 3] [--analysis-seconds 1.0] [--latency-ms 100] [--output FILE] [--keep DIR]
 
 - ``durable``: devhost **as a process** (``python -m devhost start``, what ``make serve`` runs)
   with the real app; K clients each ``POST /api/analyses`` (multipart, M documents) at once, then
@@ -14,7 +14,8 @@ last job's end), ``p50_seconds``/``p95_seconds`` of the jobs' latencies (submiss
 seen), and ``cpu_seconds`` of the process doing the work (devhost's, or this one's for gather).
 Both designs run on the same Azurite and the same emulated CU (its own process); neither paces
 (the emulated service has no quota: the quota run is ``bench/quota_bench.py``). JSON rows go to
-``--output`` (default ``bench/results/load-<time>.json``).
+``--output`` (default ``bench/results/load-<time>.json``). ``--keep DIR`` keeps devhost's state and
+log (``DIR/devhost.log``) instead of a temporary folder, to look into a slow run afterwards.
 
 ``--repeat R`` runs every scenario R times, the designs in turn first (gather first, then durable
 first, ...), each row tagged with its ``repeat``: on a shared machine one run's ratio moves a lot
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import json
 import os
@@ -237,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--analysis-seconds", type=float, default=1.0)
     parser.add_argument("--latency-ms", type=float, default=100.0)
     parser.add_argument("--output", type=Path, default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="keep devhost's state and log here")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
@@ -245,7 +248,11 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := set(designs) - set(DESIGNS):
         parser.error(f"unknown design(s): {', '.join(sorted(unknown))}")
     service = EmulatedService(args.analysis_seconds, args.latency_ms, 1.0)
-    with tempfile.TemporaryDirectory(prefix="load-bench-") as work_dir:
+    with (
+        contextlib.nullcontext(str(args.keep))
+        if args.keep
+        else tempfile.TemporaryDirectory(prefix="load-bench-") as work_dir
+    ):
         rows = asyncio.run(run_load(scenarios, designs, service, Path(work_dir), args.repeat))
     result = {
         "config": {

@@ -36,9 +36,10 @@ def test_the_ratio_is_the_median_of_the_paired_runs() -> None:
 def test_the_harness_runs_both_designs_in_turn(tmp_path: Path) -> None:
     output = tmp_path / "load.json"
 
-    code = main(
-        ["--scenarios", "2x1", "--repeat", "2", "--analysis-seconds", "0.05", "--output", str(output)]
-    )
+    kept = tmp_path / "kept"
+    arguments = ["--scenarios", "2x1", "--repeat", "2", "--analysis-seconds", "0.05"]
+
+    code = main([*arguments, "--output", str(output), "--keep", str(kept)])
 
     result = json.loads(output.read_text())
     assert code == 0
@@ -51,3 +52,4 @@ def test_the_harness_runs_both_designs_in_turn(tmp_path: Path) -> None:
     assert all(row["succeeded_jobs"] == 2 and row["cpu_seconds"] > 0 for row in result["rows"])
     assert len(result["durableOverGatherRuns"]["2x1"]) == 2
     assert result["durableOverGather"]["2x1"]["jobsPerMinute"] > 0
+    assert "Functions.start_analysis" in (kept / "devhost.log").read_text()  # kept, to look into
